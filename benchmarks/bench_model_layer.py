@@ -1,0 +1,86 @@
+"""Model-layer throughput against a loopback OpenAI-compatible stub server.
+
+For a fixed server latency (default 0.1 s) and for zero latency, sends distinct prompts through the whole
+pipeline (cache lookup + write, concurrency limit, retries, accounting) at concurrency 1, 16 and 64, and
+prints calls/s and the ratio to the ideal concurrency / latency. The server runs in its own process so client
+and server do not share one core's event loop.
+
+    .venv/bin/python benchmarks/bench_model_layer.py [--latency 0.1] [--calls-per-slot 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from adaem.config import Endpoint, Limits, RunConfig
+from adaem.models import CallCache, GenerateConfig, ModelPool
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(latency: float) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "adaem.stub_server", "--port", str(port), "--latency", str(latency)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/v1"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(url + "/models", timeout=1).read()
+            return proc, url
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("stub server did not start")
+
+
+async def measure(url: str, concurrency: int, calls: int, cache_dir: Path, tag: str) -> float:
+    config = RunConfig(
+        endpoints={"stub": Endpoint(base_url=url)},
+        model_limits={"stub/ok": Limits(max_concurrency=concurrency, max_retries=2)},
+    )
+    pool = ModelPool(config, cache=CallCache(cache_dir / f"{tag}.sqlite"))
+    model = pool.get("stub/ok")
+    await model.generate("warm-up", GenerateConfig(max_tokens=8))
+    started = time.perf_counter()
+    await asyncio.gather(*(model.generate(f"{tag} question {i}", GenerateConfig(max_tokens=8)) for i in range(calls)))
+    elapsed = time.perf_counter() - started
+    await pool.aclose()
+    return calls / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--latency", type=float, default=0.1)
+    parser.add_argument("--calls-per-slot", type=int, default=8)
+    args = parser.parse_args()
+    print(f"{'latency':>8} {'concurrency':>11} {'calls':>6} {'calls/s':>9} {'ideal':>7} {'ratio':>6} {'ms/call':>8}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for latency in (args.latency, 0.0):
+            proc, url = start_server(latency)
+            try:
+                for concurrency in (1, 16, 64):
+                    calls = max(64, concurrency * args.calls_per_slot) if latency else 400
+                    rate = asyncio.run(measure(url, concurrency, calls, Path(tmp), f"l{latency}c{concurrency}"))
+                    ideal = concurrency / latency if latency else float("nan")
+                    ratio = rate / ideal if latency else float("nan")
+                    print(f"{latency:>8.3f} {concurrency:>11} {calls:>6} {rate:>9.1f} {ideal:>7.0f} {ratio:>6.3f} "
+                          f"{1000 / rate:>8.2f}", flush=True)
+            finally:
+                proc.kill()
+    print("ratio = calls/s ÷ (concurrency / latency); ms/call at latency 0 is the whole client+server overhead")
+
+
+if __name__ == "__main__":
+    main()

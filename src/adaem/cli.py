@@ -1,0 +1,140 @@
+"""The `adaem` command: parses flags, builds the config, calls the Python API, prints.
+
+Every AdaemError ends the command with one line on stderr naming the problem, and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from .config import PRESET_ENDPOINTS, RunConfig, load_config
+from .errors import AdaemError, ConfigError
+from .models import embedded
+from .store import default_run_dir, read_usage
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="AdAEM: generate value-eliciting questions and measure how LLMs' values differ.")
+out = Console()
+err = Console(stderr=True)
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file")]
+SetOpt = Annotated[list[str] | None, typer.Option("--set", help="override a config field: roles.judge=openai/gpt-4o")]
+
+
+def _config(config: Path | None, overrides: list[str] | None, extra: list[str] | None = None) -> RunConfig:
+    return load_config(config, [*(extra or []), *(overrides or [])])
+
+
+def _role_flags(explorers: str | None, judge: str | None) -> list[str]:
+    flags = []
+    if explorers:
+        flags.append(f"roles.explorers={explorers}")
+    if judge:
+        flags.append(f"roles.judge={judge}")
+    return flags
+
+
+@app.command()
+def models(config: ConfigOpt = None, set_: SetOpt = None) -> None:
+    """List the embedded local models (installed or not) and the configured endpoints."""
+    cfg = _config(config, set_)
+    table = Table(title="Embedded models (local/<name>, run in-process by llama.cpp)")
+    for col in ("name", "installed", "size", "family", "vendor", "weights", "packages"):
+        table.add_column(col)
+    for m in embedded.CATALOGUE.values():
+        present = embedded.is_installed(m)
+        table.add_row(f"local/{m.name}", "yes" if present else "[red]no[/red]", f"{m.size_bytes / 1e9:.2f} GB",
+                      m.family, m.vendor, m.title, m.packages[0] + (f" (+{len(m.parts) - 1} parts)" if len(m.parts) > 1 else ""))
+    out.print(table)
+    ep_table = Table(title="OpenAI-compatible endpoints (<endpoint>/<model>)")
+    for col in ("endpoint", "base URL", "key variable", "key set", "structured output"):
+        ep_table.add_column(col)
+    for name in sorted(set(PRESET_ENDPOINTS) | set(cfg.endpoints)):
+        ep = cfg.endpoint(name)
+        env = ep.key_env(name)
+        ep_table.add_row(name, ep.resolved_base_url(name) or "https://api.openai.com/v1 (official)", env,
+                         "yes" if os.environ.get(env) else "no", ep.structured_output)
+    out.print(ep_table)
+    roles = Table(title="Roles in this config")
+    roles.add_column("model")
+    roles.add_column("roles")
+    for name, rs in cfg.roles.all_models().items():
+        roles.add_row(name, ", ".join(rs))
+    out.print(roles)
+
+
+@app.command()
+def smoke(
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="run directory")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="continue the run in --out")] = False,
+    questions: Annotated[int, typer.Option(min=1, max=8, help="how many questions")] = 4,
+    explorers: Annotated[str | None, typer.Option(help="comma-separated respondent models")] = None,
+    judge: Annotated[str | None, typer.Option(help="judge model")] = None,
+) -> None:
+    """A small resumable run of the model layer: explorers answer, the judge labels stances (JSON)."""
+    from .smoke import run_smoke
+
+    if resume and out_dir is None:
+        raise ConfigError("--resume needs --out DIR: the run directory to continue")
+    flags = _role_flags(explorers, judge)
+    # Resuming without new settings continues with the run's own snapshot.
+    cfg = None if resume and config is None and not set_ and not flags else _config(config, set_, flags)
+    run_dir = out_dir or default_run_dir("smoke")
+    result = run_smoke(cfg, run_dir, resume=resume, question_count=questions)
+    table = Table(title=f"Smoke run {run_dir}")
+    for col in ("model", "question", "stance", "answer"):
+        table.add_column(col, overflow="fold")
+    for r in sorted(result.records, key=lambda r: (r["model"], r["question_id"])):
+        table.add_row(r["model"], r["question"], str(r.get("stance")), r["answer"][:100])
+    out.print(table)
+    _print_usage(read_usage(run_dir))
+    if result.failures:
+        for message in list(dict.fromkeys(f["error"] for f in result.failures))[:3]:
+            err.print(Text("failed: ", style="bold red") + Text(message), soft_wrap=True)
+        err.print(f"{len(result.failures)} unit(s) failed (see {run_dir}/outputs/failures.jsonl); "
+                  f"rerun with --resume --out {run_dir} to retry them")
+        raise typer.Exit(1)
+
+
+def _print_usage(rows: list[dict]) -> None:
+    table = Table(title="Model calls (all sessions of the run)")
+    for col in ("model", "role", "calls", "cached", "retries", "failed", "tokens in", "tokens out", "cost $"):
+        table.add_column(col, justify="right" if col not in ("model", "role") else "left")
+    merged: dict[tuple[str, str], dict] = {}
+    for r in rows:
+        m = merged.setdefault((r["model"], r["role"]), {k: 0 for k in r if k not in ("model", "role", "session")})
+        for k in m:
+            m[k] += r.get(k, 0)
+    for (model, role), m in sorted(merged.items()):
+        table.add_row(model, role, str(m["calls"]), str(m["cache_hits"]), str(m["retries"]), str(m["errors"]),
+                      str(m["input_tokens"]), str(m["output_tokens"]), f"{m['cost']:.4f}")
+    out.print(table)
+
+
+@app.command("config")
+def show_config(config: ConfigOpt = None, set_: SetOpt = None) -> None:
+    """Validate a config and print it whole, defaults filled in."""
+    from .config import dump_config
+
+    out.print(dump_config(_config(config, set_)), end="", markup=False, highlight=False)
+
+
+def main() -> None:
+    try:
+        app()
+    except AdaemError as exc:
+        err.print(Text("error: ", style="bold red") + Text(str(exc)), highlight=False, soft_wrap=True)
+        sys.exit(2 if isinstance(exc, ConfigError) else 1)
+    except KeyboardInterrupt:
+        err.print("interrupted: continue with the same command plus --resume --out RUN_DIR")
+        sys.exit(130)

@@ -1,0 +1,266 @@
+"""The one validated schema of a run: which model plays which role, endpoints, limits, prices.
+
+A YAML file fills it, then CLI flags (`--set roles.judge=openai/gpt-4o`) override single fields. Every
+validation error is reported as one line naming the field, e.g. `roles.judge: unknown provider 'foo'`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ConfigError
+
+EMBEDDED_PROVIDER = "local"
+MOCK_PROVIDER = "mock"
+
+
+class Endpoint(BaseModel):
+    """An OpenAI-compatible API. Its name is the provider part of `name/model`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str | None = Field(None, description="None: the official OpenAI API (or $<NAME>_BASE_URL)")
+    api_key_env: str | None = Field(None, description="environment variable holding the key; default <NAME>_API_KEY")
+    key_required: bool = Field(False, description="fail before the run when the key is missing")
+    structured_output: Literal["json_schema", "json_object", "none"] = Field(
+        "json_schema",
+        description="how a JSON schema is sent: OpenAI's json_schema response_format, llama.cpp server's "
+        "{'type': 'json_object', 'schema': ...}, or not at all (the answer is then validated only)",
+    )
+
+    def resolved_base_url(self, name: str) -> str | None:
+        return os.environ.get(f"{name.upper().replace('-', '_')}_BASE_URL") or self.base_url
+
+    def key_env(self, name: str) -> str:
+        return self.api_key_env or f"{name.upper().replace('-', '_')}_API_KEY"
+
+
+# Hosted OpenAI-compatible APIs users name most; any of these can be overridden under `endpoints:`.
+PRESET_ENDPOINTS: dict[str, Endpoint] = {
+    "openai": Endpoint(base_url=None, key_required=True),
+    "deepseek": Endpoint(base_url="https://api.deepseek.com/v1", key_required=True),
+    "together": Endpoint(base_url="https://api.together.xyz/v1", key_required=True),
+    "openrouter": Endpoint(base_url="https://openrouter.ai/api/v1", key_required=True),
+    "mistral": Endpoint(base_url="https://api.mistral.ai/v1", key_required=True),
+    "zhipu": Endpoint(base_url="https://open.bigmodel.cn/api/paas/v4", key_required=True),
+    "qwen": Endpoint(base_url="https://dashscope.aliyuncs.com/compatible-mode/v1", api_key_env="DASHSCOPE_API_KEY",
+                     key_required=True),
+    "ollama": Endpoint(base_url="http://127.0.0.1:11434/v1"),
+    "vllm": Endpoint(base_url="http://127.0.0.1:8000/v1"),
+    "llamacpp": Endpoint(base_url="http://127.0.0.1:8080/v1", structured_output="json_object"),
+}
+
+
+class Limits(BaseModel):
+    """How one model is called. None for concurrency means the provider's default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_concurrency: int | None = Field(None, ge=1)
+    max_retries: int = Field(8, ge=0, description="retries after the first attempt; 0 means none")
+    timeout: float | None = Field(120.0, gt=0, description="seconds per attempt (remote models)")
+    backoff_base: float = Field(1.0, ge=0)
+    backoff_max: float = Field(60.0, ge=0)
+
+
+class Price(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    input: float = Field(0.0, ge=0, description="USD per million input tokens")
+    output: float = Field(0.0, ge=0, description="USD per million output tokens")
+
+
+DEFAULT_RESPONDENTS = ["local/smollm2-135m", "local/qwen2.5-coder-0.5b"]
+DEFAULT_HELPER = "local/qwen2.5-coder-1.5b"
+
+
+class Roles(BaseModel):
+    """Who does what (SPEC §3). Empty optional roles fall back as the paper does."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    explorers: list[str] = Field(default_factory=lambda: list(DEFAULT_RESPONDENTS), description="P1")
+    scorers: list[str] = Field(default_factory=list, description="P2; empty means the explorers")
+    generators: list[str] = Field(default_factory=lambda: [DEFAULT_HELPER])
+    judge: str = DEFAULT_HELPER
+    safety_filter: str | None = None
+    targets: list[str] = Field(default_factory=list, description="models to evaluate; empty means the scorers")
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> Roles:
+        if not self.scorers:
+            self.scorers = list(self.explorers)
+        if not self.targets:
+            self.targets = list(self.scorers)
+        return self
+
+    def all_models(self) -> dict[str, list[str]]:
+        """Model name -> the roles it plays, in a stable order."""
+        out: dict[str, list[str]] = {}
+        pairs = [("explorer", m) for m in self.explorers] + [("scorer", m) for m in self.scorers]
+        pairs += [("generator", m) for m in self.generators] + [("judge", self.judge)]
+        pairs += [("safety_filter", self.safety_filter)] if self.safety_filter else []
+        pairs += [("target", m) for m in self.targets]
+        for role, name in pairs:
+            out.setdefault(name, [])
+            if role not in out[name]:
+                out[name].append(role)
+        return out
+
+
+class Sampling(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    temperature: float = Field(1.0, ge=0, le=2)
+    top_p: float = Field(0.95, gt=0, le=1)
+    seed: int | None = Field(0, description="base seed; each call derives its own from it. None: unseeded")
+
+
+class LocalSettings(BaseModel):
+    """Embedded llama.cpp models."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    n_threads: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1)
+    n_ctx: int = Field(2048, ge=256)
+    parallel_models: int = Field(1, ge=1, description="local models computing at once (they share the CPU)")
+
+
+class RunConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    roles: Roles = Field(default_factory=Roles)
+    endpoints: dict[str, Endpoint] = Field(default_factory=dict)
+    limits: Limits = Field(default_factory=Limits)
+    model_limits: dict[str, Limits] = Field(default_factory=dict, description="per model name, overrides limits")
+    prices: dict[str, Price] = Field(default_factory=dict, description="per model name")
+    sampling: Sampling = Field(default_factory=Sampling)
+    local: LocalSettings = Field(default_factory=LocalSettings)
+    cache_path: Path | None = Field(None, description="shared call cache; default: cache.sqlite in the run dir")
+
+    @field_validator("endpoints")
+    @classmethod
+    def _no_reserved_endpoint(cls, value: dict[str, Endpoint]) -> dict[str, Endpoint]:
+        for name in value:
+            if name in (EMBEDDED_PROVIDER, MOCK_PROVIDER):
+                raise ValueError(f"'{name}' is a built-in provider and cannot be an endpoint name")
+        return value
+
+    @model_validator(mode="after")
+    def _check_model_names(self) -> RunConfig:
+        known = self.provider_names()
+        for field in ("explorers", "scorers", "generators", "targets"):
+            for i, name in enumerate(getattr(self.roles, field)):
+                check_model_name(name, known, f"roles.{field}.{i}")
+        check_model_name(self.roles.judge, known, "roles.judge")
+        if self.roles.safety_filter:
+            check_model_name(self.roles.safety_filter, known, "roles.safety_filter")
+        return self
+
+    def provider_names(self) -> list[str]:
+        return [EMBEDDED_PROVIDER, MOCK_PROVIDER, *sorted(set(PRESET_ENDPOINTS) | set(self.endpoints))]
+
+    def endpoint(self, provider: str) -> Endpoint:
+        if provider in self.endpoints:
+            return self.endpoints[provider]
+        return PRESET_ENDPOINTS[provider]
+
+    def limits_for(self, model: str) -> Limits:
+        return self.model_limits.get(model, self.limits)
+
+
+class _FieldError(ValueError):
+    pass
+
+
+def check_model_name(name: str, known_providers: list[str], field: str) -> None:
+    provider, sep, model = name.partition("/")
+    if not sep or not provider or not model:
+        raise _FieldError(f"{field}: '{name}' is not a model name of the form provider/model (e.g. openai/gpt-4o)")
+    if provider not in known_providers:
+        raise _FieldError(
+            f"{field}: unknown provider '{provider}' in '{name}': use one of {', '.join(known_providers)}, "
+            f"or add it under `endpoints:` with its base_url"
+        )
+
+
+def _format_validation_error(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        if msg.startswith(("roles.", "endpoints")) or not loc:
+            lines.append(msg)
+        else:
+            value = err.get("input")
+            shown = f" (got {value!r})" if not isinstance(value, dict | list) and value is not None else ""
+            lines.append(f"{loc}: {msg}{shown}")
+    return "; ".join(lines)
+
+
+def parse_config(data: dict[str, Any], source: str = "config") -> RunConfig:
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"bad {source}: {_format_validation_error(exc)}") from None
+
+
+def _parse_scalar(text: str) -> Any:
+    """`--set` values are YAML scalars or flow lists: 3, 0.5, null, [a, b], a,b (comma list)."""
+    value = yaml.safe_load(text) if text.strip() else ""
+    if isinstance(value, str) and "," in value and not value.startswith(("http://", "https://")):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return value
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply `dotted.path=value` overrides to raw config data (before validation)."""
+    for item in overrides:
+        path, eq, raw = item.partition("=")
+        if not eq or not path.strip():
+            raise ConfigError(f"--set expects field.path=value, got '{item}'")
+        keys = path.strip().split(".")
+        node = data
+        for key in keys[:-1]:
+            child = node.get(key)
+            if not isinstance(child, dict):
+                child = {}
+                node[key] = child
+            node = child
+        value = _parse_scalar(raw)
+        if keys[-1] in ("explorers", "scorers", "generators", "targets") and isinstance(value, str):
+            value = [value]
+        node[keys[-1]] = value
+    return data
+
+
+def load_config(path: Path | None = None, overrides: list[str] | None = None) -> RunConfig:
+    data: dict[str, Any] = {}
+    source = "config"
+    if path is not None:
+        source = f"config {path}"
+        try:
+            loaded = yaml.safe_load(Path(path).read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} does not exist") from None
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}" if mark else ""
+            raise ConfigError(f"config file {path} is not valid YAML{where}") from None
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"config file {path} must hold a mapping of fields, not {type(loaded).__name__}")
+        data = loaded or {}
+    data = apply_overrides(data, overrides or [])
+    try:
+        return parse_config(data, source)
+    except _FieldError as exc:  # raised inside validators that pydantic re-wraps only for ValueError subclasses
+        raise ConfigError(f"bad {source}: {exc}") from None
+
+
+def dump_config(config: RunConfig) -> str:
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)

@@ -1,0 +1,181 @@
+"""The one road every LLM call takes: cache → concurrency limit → retries with backoff → accounting.
+
+`Model.generate()` is the only generate() the rest of adaem calls, whatever the provider.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable
+
+from ..config import Limits
+from .accounting import Ledger
+from .cache import CallCache
+from .providers.base import Completion, Provider
+from .types import (
+    CallKey,
+    ChatMessage,
+    GenerateConfig,
+    ModelCallError,
+    ModelOutput,
+    TransientError,
+    Usage,
+    as_messages,
+)
+
+
+def backoff_delay(attempt: int, base: float, cap: float, rand: Callable[[], float] = random.random) -> float:
+    """Exponential backoff with full jitter: uniform in [0, min(cap, base * 2**attempt)]."""
+    return rand() * min(cap, base * (2**attempt))
+
+
+class LoopSemaphore:
+    """A semaphore per event loop, so a pool survives several asyncio.run() calls (tests, notebooks)."""
+
+    def __init__(self, value: int):
+        self.value = value
+        self._by_loop: dict[int, asyncio.Semaphore] = {}
+
+    def get(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        sem = self._by_loop.get(id(loop))
+        if sem is None:
+            self._by_loop = {id(loop): (sem := asyncio.Semaphore(self.value))}
+        return sem
+
+
+class Model:
+    """A provider behind the shared pipeline. Cheap to hold; one per model name in a pool."""
+
+    def __init__(
+        self,
+        provider: Provider,
+        *,
+        limits: Limits,
+        cache: CallCache | None,
+        ledger: Ledger,
+        cpu_slots: LoopSemaphore | None = None,
+        on_event: Callable[[str], None] | None = None,
+    ):
+        self.provider = provider
+        self.limits = limits
+        self.cache = cache
+        self.ledger = ledger
+        self._slots = LoopSemaphore(limits.max_concurrency or provider.default_concurrency)
+        self._cpu_slots = cpu_slots if provider.shares_cpu else None
+        self._on_event = on_event
+        self.in_flight = 0
+        self.peak_in_flight = 0
+
+    @property
+    def name(self) -> str:
+        return self.provider.name
+
+    def key(self, messages: list[ChatMessage], config: GenerateConfig, index: int) -> CallKey:
+        return CallKey(
+            provider=self.provider.provider,
+            base_url=self.provider.base_url,
+            model=self.provider.model,
+            messages=messages,
+            config=config.for_sample(index),
+            sample_index=index,
+        )
+
+    async def generate(
+        self,
+        prompt: str | list[ChatMessage] | list[dict[str, str]],
+        config: GenerateConfig | None = None,
+        *,
+        role: str = "default",
+    ) -> ModelOutput:
+        """All num_samples samples of one prompt; each sample is cached, limited and retried on its own.
+
+        Raises ModelCallError when a sample fails for good; the samples that did finish stay cached."""
+        config = config or GenerateConfig()
+        messages = as_messages(prompt)
+        results = await asyncio.gather(
+            *(self._sample(messages, config, i, role) for i in range(config.num_samples)), return_exceptions=True
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        done: list[tuple[Completion, bool]] = results  # type: ignore[assignment]
+        usage = Usage(
+            input_tokens=sum(c.usage.input_tokens for c, _ in done),
+            output_tokens=sum(c.usage.output_tokens for c, _ in done),
+        )
+        return ModelOutput(
+            model=self.name,
+            choices=[c.choice for c, _ in done],
+            usage=usage,
+            cached=all(hit for _, hit in done),
+            raw=[c.raw for c, _ in done],
+        )
+
+    async def _sample(self, messages: list[ChatMessage], config: GenerateConfig, index: int, role: str):
+        key = self.key(messages, config, index)
+        digest = key.digest()
+        if self.cache is not None:
+            hit = self.cache.get(digest)
+            if hit is not None:
+                self.ledger.record_hit(self.name, role)
+                self._event("hit")
+                return Completion(hit[0], hit[1], None), True
+        completion = await self._call_with_retries(messages, key.config, role)
+        if self.cache is not None:
+            self.cache.put(digest, self.name, completion.choice, completion.usage, completion.raw)
+        return completion, False
+
+    async def _call_with_retries(self, messages: list[ChatMessage], config: GenerateConfig, role: str) -> Completion:
+        attempt = 0
+        while True:
+            try:
+                return await self._call_once(messages, config, role)
+            except TransientError as exc:
+                if attempt >= self.limits.max_retries:
+                    self.ledger.record_error(self.name, role)
+                    self._event("error")
+                    tries = "1 attempt" if attempt == 0 else f"{attempt + 1} attempts"
+                    raise ModelCallError(f"{exc} (gave up after {tries})", retryable=True, status=exc.status) from None
+                delay = backoff_delay(attempt, self.limits.backoff_base, self.limits.backoff_max)
+                if exc.retry_after is not None:
+                    delay = max(delay, exc.retry_after)
+                self.ledger.record_retry(self.name, role)
+                self._event("retry")
+                attempt += 1
+                await asyncio.sleep(delay)
+            except ModelCallError:
+                self.ledger.record_error(self.name, role)
+                self._event("error")
+                raise
+
+    async def _call_once(self, messages: list[ChatMessage], config: GenerateConfig, role: str) -> Completion:
+        cpu = self._cpu_slots.get() if self._cpu_slots is not None else None
+        async with self._slots.get():
+            if cpu is not None:
+                await cpu.acquire()
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+            started = time.perf_counter()
+            try:
+                call = self.provider.complete(messages, config)
+                if self.provider.applies_timeout and self.limits.timeout is not None:
+                    try:
+                        completion = await asyncio.wait_for(call, self.limits.timeout)
+                    except TimeoutError:
+                        raise TransientError(f"{self.name}: no answer within {self.limits.timeout:g}s") from None
+                else:
+                    completion = await call
+            finally:
+                self.in_flight -= 1
+                if cpu is not None:
+                    cpu.release()
+        self.ledger.record_call(self.name, role, completion.usage, time.perf_counter() - started)
+        self._event("call")
+        return completion
+
+    def _event(self, kind: str) -> None:
+        if self._on_event is not None:
+            self._on_event(kind)

@@ -1,0 +1,109 @@
+"""Turns `provider/model` names into pipeline Models that share one cache, ledger and CPU budget."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable, Iterable
+
+from ..config import EMBEDDED_PROVIDER, MOCK_PROVIDER, PRESET_ENDPOINTS, RunConfig, check_model_name
+from .accounting import Ledger
+from .cache import CallCache
+from .pipeline import LoopSemaphore, Model
+from .providers.base import Provider
+from .types import ConfigError, ModelCallError
+
+
+def build_provider(name: str, config: RunConfig) -> Provider:
+    """The provider for a model name; raises ConfigError naming what is wrong and how to fix it."""
+    try:
+        check_model_name(name, config.provider_names(), "model")
+    except ValueError as exc:
+        raise ConfigError(str(exc).removeprefix("model: ")) from None
+    provider, _, model = name.partition("/")
+    if provider == MOCK_PROVIDER:
+        from .providers.mock import MockProvider
+
+        return MockProvider(model)
+    if provider == EMBEDDED_PROVIDER:
+        from . import embedded
+        from .providers.local import LocalProvider
+
+        embedded.lookup(model)  # unknown names fail here, before any weights are touched
+        return LocalProvider(model, config.local)
+
+    from .providers.openai_api import OpenAIProvider
+
+    endpoint = config.endpoint(provider)
+    base_url = endpoint.resolved_base_url(provider)
+    key_env = endpoint.key_env(provider)
+    key = os.environ.get(key_env) or None
+    preset = PRESET_ENDPOINTS.get(provider)
+    using_preset_url = preset is not None and base_url == preset.base_url and provider not in config.endpoints
+    if key is None and endpoint.key_required and (using_preset_url or provider in config.endpoints):
+        raise ConfigError(
+            f"{name} needs an API key: export {key_env}=... (keys are read from the environment only), "
+            f"or point it at a server without auth with {provider.upper().replace('-', '_')}_BASE_URL"
+        )
+    return OpenAIProvider(
+        provider, model, base_url=base_url, api_key=key, key_env=key_env, structured_output=endpoint.structured_output
+    )
+
+
+class ModelPool:
+    """Every model of a run, built once, sharing the call cache, the ledger and the local CPU slots."""
+
+    def __init__(
+        self,
+        config: RunConfig,
+        cache: CallCache | None = None,
+        ledger: Ledger | None = None,
+        on_event: Callable[[str], None] | None = None,
+    ):
+        self.config = config
+        self.cache = cache
+        prices = {m: (p.input, p.output) for m, p in config.prices.items()}
+        self.ledger = ledger or Ledger(prices)
+        self.on_event = on_event
+        self._cpu_slots = LoopSemaphore(config.local.parallel_models)
+        self._models: dict[str, Model] = {}
+
+    def get(self, name: str) -> Model:
+        model = self._models.get(name)
+        if model is None:
+            model = Model(
+                build_provider(name, self.config),
+                limits=self.config.limits_for(name),
+                cache=self.cache,
+                ledger=self.ledger,
+                cpu_slots=self._cpu_slots,
+                on_event=self._event,
+            )
+            self._models[name] = model
+        return model
+
+    def _event(self, kind: str) -> None:
+        if self.on_event is not None:
+            self.on_event(kind)
+
+    async def preflight(self, names: Iterable[str]) -> None:
+        """Check every model can be used before work starts: weights present and intact, URLs reachable,
+        keys accepted. Raises ConfigError with the first problem found."""
+        models = [self.get(n) for n in dict.fromkeys(names)]
+
+        async def check(model: Model) -> None:
+            check_fn = getattr(model.provider, "preflight", None)
+            if check_fn is None:
+                return
+            try:
+                result = check_fn()
+                if asyncio.iscoroutine(result):
+                    await result
+            except ModelCallError as exc:
+                raise ConfigError(str(exc)) from None
+
+        await asyncio.gather(*(check(m) for m in models))
+
+    async def aclose(self) -> None:
+        for model in self._models.values():
+            await model.provider.aclose()

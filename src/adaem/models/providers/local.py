@@ -1,0 +1,186 @@
+"""`local/<name>`: embedded GGUF models run in-process with llama-cpp-python.
+
+Facts that shape this file (measured on 2-core machines):
+- identical seeds give identical text only after `reset()` before each seeded call;
+- free-form JSON from these small models almost never parses, so a JSON schema becomes a grammar;
+- `logits_all=True` (what llama-cpp-python wants for logprobs) costs n_ctx × vocab floats, so log-probabilities
+  come from our own sampling loop that reads only the last position's logits.
+Calls run in a worker thread (llama.cpp releases the GIL) so progress bars stay live; one call at a time per
+model, and the pool's CPU slots keep several local models from thrashing the same cores.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+import numpy as np
+
+from ...config import LocalSettings
+from .. import embedded
+from ..types import ChatMessage, Choice, GenerateConfig, ModelCallError, TokenLogprob, Usage
+from .base import Completion, Provider
+
+
+class LocalProvider(Provider):
+    provider = "local"
+    default_concurrency = 1
+    shares_cpu = True
+    applies_timeout = False
+
+    def __init__(self, model: str, settings: LocalSettings):
+        self.model = model
+        self.settings = settings
+        self._llm: Any = None
+        self._lock = threading.Lock()
+
+    def preflight(self) -> None:
+        embedded.weights_path(self.model)  # raises ConfigError: missing, corrupt or wrong-hash weights
+
+    def _load(self) -> Any:
+        if self._llm is None:
+            try:
+                from llama_cpp import Llama
+            except ImportError as exc:
+                raise ModelCallError(
+                    f"local/{self.model} needs llama-cpp-python: run `bash scripts/setup.sh` ({exc})"
+                ) from None
+            path = embedded.weights_path(self.model)
+            self._llm = Llama(
+                model_path=str(path),
+                n_ctx=self.settings.n_ctx,
+                n_threads=self.settings.n_threads,
+                n_threads_batch=self.settings.n_threads,
+                verbose=False,
+            )
+        return self._llm
+
+    async def complete(self, messages: list[ChatMessage], config: GenerateConfig) -> Completion:
+        return await asyncio.to_thread(self._complete_sync, messages, config)
+
+    def _complete_sync(self, messages: list[ChatMessage], config: GenerateConfig) -> Completion:
+        with self._lock:
+            llm = self._load()
+            if config.logprobs and config.json_schema is None:
+                return self._sample_with_logprobs(llm, messages, config)
+            if config.seed is not None:
+                llm.reset()  # without it, the same seed does not give the same text
+                llm.set_seed(config.seed)
+            kwargs: dict[str, Any] = {
+                "messages": [m.model_dump() for m in messages],
+                "temperature": config.temperature,
+                "top_p": config.top_p,
+                "max_tokens": config.max_tokens,
+                "seed": config.seed,
+                "stop": list(config.stop) or None,
+            }
+            if config.json_schema is not None:
+                kwargs["response_format"] = {"type": "json_object", "schema": config.json_schema}
+            try:
+                response = llm.create_chat_completion(**kwargs)
+            except ValueError as exc:  # e.g. prompt longer than the context
+                raise ModelCallError(f"local/{self.model}: {exc}") from None
+        first = response["choices"][0]
+        usage = response.get("usage") or {}
+        return Completion(
+            Choice(text=first["message"]["content"] or "", finish_reason=first.get("finish_reason")),
+            Usage(input_tokens=usage.get("prompt_tokens", 0), output_tokens=usage.get("completion_tokens", 0)),
+            response,
+        )
+
+    # -- log-probabilities ---------------------------------------------------------------------------
+    def _chat_prompt(self, llm: Any, messages: list[ChatMessage]) -> str:
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        template = llm.metadata.get("tokenizer.chat_template")
+        if not template:
+            raise ModelCallError(f"local/{self.model} has no chat template for a log-probability call")
+        eos = llm._model.token_get_text(llm.token_eos())
+        bos = llm._model.token_get_text(llm.token_bos()) if llm.token_bos() != -1 else ""
+        formatted = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)(
+            messages=[m.model_dump() for m in messages]
+        )
+        return formatted.prompt
+
+    def _sample_with_logprobs(self, llm: Any, messages: list[ChatMessage], config: GenerateConfig) -> Completion:
+        """Sample token by token, keeping each chosen token's log-probability and the top alternatives.
+
+        The prompt's common prefix with the previous call stays in the KV cache (no reset), so a judge that
+        asks many questions over one shared preamble pays only for the new tokens."""
+        import llama_cpp
+
+        prompt = self._chat_prompt(llm, messages)
+        tokens = llm.tokenize(prompt.encode(), add_bos=False, special=True)
+        if len(tokens) + 1 >= llm.n_ctx():
+            raise ModelCallError(f"local/{self.model}: prompt of {len(tokens)} tokens exceeds n_ctx {llm.n_ctx()}")
+        keep = _common_prefix(llm.input_ids[: llm.n_tokens].tolist(), tokens)
+        keep = min(keep, len(tokens) - 1)  # re-evaluate at least the last token to get fresh logits
+        llm.n_tokens = keep
+        llm.eval(tokens[keep:])
+        rng = np.random.default_rng(config.seed)
+        eos = llm.token_eos()
+        out_tokens: list[int] = []
+        logprobs: list[TokenLogprob] = []
+        finish = "length"
+        text = b""
+        for _ in range(min(config.max_tokens, llm.n_ctx() - len(tokens) - 1)):
+            logits = np.ctypeslib.as_array(llm._ctx.get_logits_ith(-1), shape=(llm.n_vocab(),)).astype(np.float64)
+            logp = logits - np.logaddexp.reduce(logits)
+            token = _choose(logp, config.temperature, config.top_p, rng)
+            top_ids = np.argsort(logp)[::-1][: max(config.top_logprobs, 1)]
+            if token == eos or llama_cpp.llama_vocab_is_eog(llm._model.vocab, token):
+                finish = "stop"
+                break
+            piece = llm.detokenize([token], prev_tokens=out_tokens)
+            out_tokens.append(token)
+            text += piece
+            logprobs.append(
+                TokenLogprob(
+                    token=piece.decode("utf-8", errors="replace"),
+                    logprob=float(logp[token]),
+                    top={llm.detokenize([int(t)]).decode("utf-8", errors="replace"): float(logp[t]) for t in top_ids},
+                )
+            )
+            decoded = text.decode("utf-8", errors="ignore")
+            if any(s in decoded for s in config.stop):
+                finish = "stop"
+                break
+            llm.eval([token])
+        decoded = text.decode("utf-8", errors="replace")
+        for s in config.stop:
+            decoded = decoded.split(s)[0]
+        return Completion(
+            Choice(text=decoded, finish_reason=finish, logprobs=logprobs),
+            Usage(input_tokens=len(tokens), output_tokens=len(out_tokens)),
+            {"prompt_tokens_reused": keep},
+        )
+
+    async def aclose(self) -> None:
+        with self._lock:
+            if self._llm is not None:
+                self._llm.close()
+                self._llm = None
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def _choose(logp: np.ndarray, temperature: float, top_p: float, rng: np.random.Generator) -> int:
+    """Greedy at temperature 0, else nucleus sampling from the tempered distribution."""
+    if temperature <= 0:
+        return int(np.argmax(logp))
+    scaled = logp / temperature
+    probs = np.exp(scaled - np.logaddexp.reduce(scaled))
+    order = np.argsort(probs)[::-1]
+    cumulative = np.cumsum(probs[order])
+    cut = int(np.searchsorted(cumulative, top_p)) + 1
+    kept = order[:cut]
+    p = probs[kept] / probs[kept].sum()
+    return int(rng.choice(kept, p=p))

@@ -1,0 +1,116 @@
+"""`mock/<name>`: a scripted, deterministic model for unit tests (like inspect_ai's mockllm).
+
+Without a script, the answer is a fixed function of (name, messages, seed): the same call gives the same
+text, a different seed a different one. With a JSON schema, the answer is the smallest instance of it.
+Tests register scripts with `register_mock(name, handler)`; a handler may return a string or a Completion,
+sleep, or raise TransientError to simulate a provider fault.
+
+Two environment variables serve subprocess tests: ADAEM_MOCK_LATENCY (seconds per call) and
+ADAEM_MOCK_CALL_LOG (a file that gets one line per call actually made, to prove nothing was repeated).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from ..types import ChatMessage, Choice, GenerateConfig, TokenLogprob, Usage
+from .base import Completion, Provider
+
+MockHandler = Callable[[list[ChatMessage], GenerateConfig], "str | Completion | Awaitable[str | Completion]"]
+_HANDLERS: dict[str, MockHandler] = {}
+
+
+def register_mock(name: str, handler: MockHandler) -> None:
+    _HANDLERS[name] = handler
+
+
+def unregister_mock(name: str) -> None:
+    _HANDLERS.pop(name, None)
+
+
+_WORDS = ("yes no perhaps tradition freedom security care fairness power benevolence change order "
+          "family law market culture science faith rights duty").split()
+
+
+def _digest(*parts: Any) -> bytes:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).digest()
+
+
+def default_text(name: str, messages: list[ChatMessage], config: GenerateConfig) -> str:
+    digest = _digest(name, [m.model_dump() for m in messages], config.seed, config.temperature)
+    words = [_WORDS[b % len(_WORDS)] for b in digest[:12]]
+    return f"mock answer {digest.hex()[:8]}: " + " ".join(words)
+
+
+def schema_instance(schema: dict[str, Any], seed: bytes = b"") -> Any:
+    """A small valid instance of a JSON schema (the subset structured output uses)."""
+    if "enum" in schema:
+        return schema["enum"][seed[0] % len(schema["enum"]) if seed else 0]
+    if "const" in schema:
+        return schema["const"]
+    for key in ("anyOf", "oneOf"):
+        if key in schema:
+            return schema_instance(schema[key][0], seed)
+    kind = schema.get("type", "object")
+    if isinstance(kind, list):
+        kind = kind[0]
+    if kind == "object":
+        props = schema.get("properties", {})
+        required = schema.get("required", list(props))
+        return {k: schema_instance(props[k], _digest(seed.hex(), k)) for k in required if k in props}
+    if kind == "array":
+        count = max(schema.get("minItems", 1), 1)
+        return [schema_instance(schema.get("items", {"type": "string"}), _digest(seed.hex(), i)) for i in range(count)]
+    if kind == "boolean":
+        return bool(seed[0] % 2) if seed else True
+    if kind == "integer":
+        return int(schema.get("minimum", 0))
+    if kind == "number":
+        return float(schema.get("minimum", 0.5))
+    if kind == "null":
+        return None
+    return "mock"
+
+
+class MockProvider(Provider):
+    provider = "mock"
+    default_concurrency = 64
+
+    def __init__(self, model: str):
+        self.model = model
+        self.calls = 0
+
+    async def complete(self, messages: list[ChatMessage], config: GenerateConfig) -> Completion:
+        self.calls += 1
+        latency = float(os.environ.get("ADAEM_MOCK_LATENCY") or 0)
+        if latency:
+            await asyncio.sleep(latency)
+        handler = _HANDLERS.get(self.model)
+        if handler is not None:
+            result = handler(messages, config)
+            if asyncio.iscoroutine(result) or isinstance(result, Awaitable):
+                result = await result
+        elif config.json_schema is not None:
+            seed = _digest(self.model, [m.model_dump() for m in messages], config.seed)
+            result = json.dumps(schema_instance(config.json_schema, seed))
+        else:
+            result = default_text(self.model, messages, config)
+        completion = result if isinstance(result, Completion) else self._wrap(str(result), messages, config)
+        log = os.environ.get("ADAEM_MOCK_CALL_LOG")
+        if log:
+            with open(log, "a") as fh:
+                key = hashlib.sha256(json.dumps([m.model_dump() for m in messages]).encode()).hexdigest()[:16]
+                fh.write(f"{self.model}\t{key}\t{config.seed}\n")
+        return completion
+
+    def _wrap(self, text: str, messages: list[ChatMessage], config: GenerateConfig) -> Completion:
+        logprobs = None
+        if config.logprobs:
+            logprobs = [TokenLogprob(token=tok, logprob=-0.1, top={tok: -0.1}) for tok in text.split()[:50]]
+        usage = Usage(input_tokens=sum(len(m.content.split()) for m in messages), output_tokens=len(text.split()))
+        return Completion(Choice(text=text, finish_reason="stop", logprobs=logprobs), usage, {"mock": self.model})

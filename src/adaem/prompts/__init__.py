@@ -1,0 +1,17 @@
+"""Prompt templates live in this folder as text files, one per step; `$name` marks a slot."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from string import Template
+
+
+@cache
+def template(name: str) -> Template:
+    return Template(resources.files(__name__).joinpath(f"{name}.txt").read_text(encoding="utf-8"))
+
+
+def render(name: str, **slots: object) -> str:
+    """Fill a template; a missing slot is a KeyError naming it (a bug, not user input)."""
+    return template(name).substitute({k: str(v) for k, v in slots.items()})

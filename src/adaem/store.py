@@ -1,0 +1,162 @@
+"""Run directories: a config snapshot, the state (SQLite, WAL) and append-only JSONL outputs.
+
+A run killed at any instant resumes with the same directory:
+- every finished LLM call is in the call cache (committed per call), so nothing paid is repeated;
+- every finished unit of work is a line in an outputs/*.jsonl stream, written whole and flushed; a torn last
+  line (killed mid-write) is cut off at resume, and that unit is simply done again from the cache;
+- the state database keeps sessions, accounting and whatever a job needs to continue (bandit arms, …).
+
+    RUN_DIR/
+      config.yaml        the config the run was started (or last resumed) with
+      state.sqlite       sessions, usage per session/model/role, key-value state of the job
+      cache.sqlite       the call cache (unless config.cache_path points elsewhere)
+      outputs/*.jsonl    one record per finished unit of work
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .config import RunConfig, dump_config, load_config
+from .errors import ConfigError
+from .models.accounting import Ledger
+from .models.cache import CallCache, connect
+
+_STATE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    job TEXT NOT NULL,
+    started REAL NOT NULL,
+    finished REAL,
+    status TEXT NOT NULL DEFAULT 'running',
+    argv TEXT
+);
+CREATE TABLE IF NOT EXISTS usage (
+    session INTEGER NOT NULL,
+    model TEXT NOT NULL,
+    role TEXT NOT NULL,
+    tally TEXT NOT NULL,
+    PRIMARY KEY (session, model, role)
+);
+CREATE TABLE IF NOT EXISTS kv (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
+
+class RunStore:
+    """One run directory. Open with `RunStore.create(...)` or `RunStore.resume(...)`."""
+
+    def __init__(self, path: Path, config: RunConfig, job: str):
+        self.path = Path(path)
+        self.config = config
+        self.job = job
+        (self.path / "outputs").mkdir(parents=True, exist_ok=True)
+        self.state = connect(self.path / "state.sqlite")
+        self.state.executescript(_STATE_SCHEMA)
+        self.cache = CallCache(config.cache_path or self.path / "cache.sqlite")
+        (self.path / "config.yaml").write_text(dump_config(config))
+        cur = self.state.execute(
+            "INSERT INTO sessions (job, started, argv) VALUES (?, ?, ?)", (job, time.time(), json.dumps(sys.argv))
+        )
+        self.session = int(cur.lastrowid or 0)
+
+    # -- opening -------------------------------------------------------------------------------------
+    @staticmethod
+    def is_run(path: Path) -> bool:
+        return (Path(path) / "state.sqlite").exists()
+
+    @classmethod
+    def create(cls, path: Path, config: RunConfig, job: str) -> RunStore:
+        if cls.is_run(path):
+            raise ConfigError(f"{path} already holds a run: add --resume to continue it, or choose another --out")
+        return cls(path, config, job)
+
+    @classmethod
+    def resume(cls, path: Path, job: str, config: RunConfig | None = None) -> RunStore:
+        """Continue a run; with no new config, the snapshot it was started with."""
+        if not cls.is_run(path):
+            raise ConfigError(f"nothing to resume at {path}: it holds no run (no state.sqlite)")
+        if config is None:
+            config = load_config(Path(path) / "config.yaml")
+        return cls(path, config, job)
+
+    @classmethod
+    def open(cls, path: Path, config: RunConfig | None, job: str, resume: bool) -> RunStore:
+        """Resume (config None: the run's snapshot) or create (config None: the defaults)."""
+        if resume:
+            return cls.resume(path, job, config)
+        return cls.create(path, config or RunConfig(), job)
+
+    # -- outputs -------------------------------------------------------------------------------------
+    def stream_path(self, stream: str) -> Path:
+        return self.path / "outputs" / f"{stream}.jsonl"
+
+    def append(self, stream: str, record: dict[str, Any]) -> None:
+        """Append one whole line; flushed so a kill -9 after this returns cannot lose it."""
+        line = json.dumps(record, ensure_ascii=False, default=str) + "\n"
+        with self.stream_path(stream).open("a", encoding="utf-8") as fh:
+            fh.write(line)
+            fh.flush()
+
+    def records(self, stream: str) -> Iterator[dict[str, Any]]:
+        """The whole lines of a stream. A torn last line (killed mid-write) is cut off the file."""
+        path = self.stream_path(stream)
+        if not path.exists():
+            return
+        data = path.read_bytes()
+        end = data.rfind(b"\n") + 1
+        if end < len(data):
+            with path.open("r+b") as fh:
+                fh.truncate(end)
+        for line in data[:end].splitlines():
+            if line.strip():
+                yield json.loads(line)
+
+    def done_keys(self, stream: str, field: str = "key") -> set[str]:
+        return {r[field] for r in self.records(stream) if field in r}
+
+    # -- state ---------------------------------------------------------------------------------------
+    def get(self, key: str, default: Any = None) -> Any:
+        row = self.state.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+        return default if row is None else json.loads(row[0])
+
+    def put(self, key: str, value: Any) -> None:
+        self.state.execute("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", (key, json.dumps(value)))
+
+    def save_usage(self, ledger: Ledger) -> None:
+        """This session's accounting, rewritten whole (cheap: a row per model and role)."""
+        rows = [(self.session, r["model"], r["role"], json.dumps(r)) for r in ledger.rows()]
+        self.state.execute("BEGIN")
+        self.state.execute("DELETE FROM usage WHERE session = ?", (self.session,))
+        self.state.executemany("INSERT INTO usage (session, model, role, tally) VALUES (?, ?, ?, ?)", rows)
+        self.state.execute("COMMIT")
+
+    def finish(self, status: str = "finished") -> None:
+        self.state.execute("UPDATE sessions SET finished = ?, status = ? WHERE id = ?", (time.time(), status, self.session))
+
+    def close(self) -> None:
+        self.cache.close()
+        self.state.close()
+
+
+def read_usage(path: Path) -> list[dict[str, Any]]:
+    """Accounting of every session of a run directory, without opening a new session."""
+    conn = connect(Path(path) / "state.sqlite")
+    try:
+        conn.executescript(_STATE_SCHEMA)
+        return [{"session": s, **json.loads(t)} for s, t in conn.execute("SELECT session, tally FROM usage")]
+    finally:
+        conn.close()
+
+
+def default_run_dir(job: str) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"{job}-{stamp}-{os.getpid()}"

@@ -1,0 +1,84 @@
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from adaem.config import RunConfig
+from adaem.models import CallCache, ModelPool
+from adaem.stub_server import StubServer
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> CallCache:
+    c = CallCache(tmp_path / "cache.sqlite")
+    yield c
+    c.close()
+
+
+@pytest.fixture
+async def make_pool(tmp_path: Path):
+    """A pool over a fresh cache; pass RunConfig fields as keyword arguments. Closed after the test."""
+    pools = []
+
+    def make(cache: bool = True, **fields) -> ModelPool:
+        config = RunConfig.model_validate(fields)
+        pool = ModelPool(config, cache=CallCache(tmp_path / f"pool-cache{len(pools)}.sqlite") if cache else None)
+        pools.append(pool)
+        return pool
+
+    yield make
+    for pool in pools:
+        await pool.aclose()
+
+
+@pytest.fixture
+async def stub():
+    server = await StubServer().start()
+    yield server
+    await server.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, proc: subprocess.Popen, seconds: float = 120) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(url)
+
+
+def run_cli(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    import os
+
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "adaem", *args], capture_output=True, text=True, env=full_env,
+                          timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def stub_process():
+    """A stub server in its own process (for CLI subprocess tests); yields its base URL."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "adaem.stub_server", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        wait_http(url + "/models", proc, 30)
+        yield url
+    finally:
+        proc.kill()
+        proc.wait()

@@ -1,0 +1,87 @@
+"""Bad input at the command line: one clear line naming the problem, a non-zero exit, no traceback."""
+
+import json
+
+import pytest
+
+from conftest import run_cli
+
+
+def one_error_line(result) -> str:
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert "Traceback" not in result.stderr, result.stderr
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--judge", "nobody/x"], "roles.judge: unknown provider 'nobody'"),
+        (["--explorers", "mock/a,notamodel"], "'notamodel' is not a model name"),
+        (["--set", "limits.max_retries=-2"], "limits.max_retries"),
+        (["--explorers", "local/gemma-270m"], "unknown embedded model 'local/gemma-270m'"),
+    ],
+)
+def test_bad_models_and_values(tmp_path, args, fragment):
+    result = run_cli("smoke", "--out", str(tmp_path / "r"), "--explorers", "mock/a", "--judge", "mock/j", *args)
+    assert result.returncode == 2
+    assert fragment in one_error_line(result)
+
+
+def test_missing_key_names_the_variable(tmp_path):
+    result = run_cli("smoke", "--out", str(tmp_path / "r"), "--explorers", "openai/gpt-4o-mini,mock/b",
+                     "--judge", "mock/j", env={"OPENAI_API_KEY": "", "OPENAI_BASE_URL": ""})
+    assert result.returncode == 2
+    assert "openai/gpt-4o-mini needs an API key: export OPENAI_API_KEY" in one_error_line(result)
+
+
+def test_unreachable_base_url(tmp_path):
+    result = run_cli("smoke", "--out", str(tmp_path / "r"), "--explorers", "mock/a,box/m", "--judge", "mock/j",
+                     "--set", "endpoints.box.base_url=http://127.0.0.1:9/v1")
+    assert result.returncode == 2
+    line = one_error_line(result)
+    assert "box/m: cannot reach http://127.0.0.1:9/v1" in line and "base_url" in line
+
+
+def test_refused_key_is_named_but_never_printed(tmp_path, stub_process):
+    secret = "sk-cli-SECRET-abcdef0123456789"
+    result = run_cli("smoke", "--out", str(tmp_path / "r"), "--explorers", "mock/a,box/echo-auth",
+                     "--judge", "mock/j", "--set", f"endpoints.box.base_url={stub_process}",
+                     env={"BOX_API_KEY": secret})
+    assert result.returncode == 1
+    assert secret not in result.stderr + result.stdout
+    assert "refused the API key" in result.stderr and "$BOX_API_KEY" in result.stderr
+    failures = (tmp_path / "r" / "outputs" / "failures.jsonl").read_text()
+    assert "refused the API key" in failures and secret not in failures
+    assert "rerun with --resume" in result.stderr
+
+
+def test_resume_needs_a_run(tmp_path):
+    result = run_cli("smoke", "--out", str(tmp_path / "nothing"), "--resume")
+    assert result.returncode == 2 and "nothing to resume" in one_error_line(result)
+    result = run_cli("smoke", "--resume")
+    assert result.returncode == 2 and "--resume needs --out" in one_error_line(result)
+
+
+def test_smoke_on_mock_models_then_resume_is_all_cache(tmp_path):
+    run = tmp_path / "r"
+    first = run_cli("smoke", "--out", str(run), "--explorers", "mock/a,mock/b", "--judge", "mock/j")
+    assert first.returncode == 0, first.stderr
+    again = run_cli("smoke", "--out", str(run), "--resume", "--questions", "5")
+    assert again.returncode == 0, again.stderr
+    records = [json.loads(x) for x in (run / "outputs" / "answers.jsonl").read_text().splitlines()]
+    assert len(records) == 10 and all(r["stance"] in ("yes", "no", "neutral") for r in records)
+
+
+def test_models_lists_embedded_and_endpoints():
+    result = run_cli("models")
+    assert result.returncode == 0
+    for text in ("local/smollm2-135m", "local/qwen2.5-coder-1.5b", "Alibaba", "deepseek", "OPENAI_API_KEY"):
+        assert text in result.stdout
+
+
+def test_config_prints_the_validated_schema(tmp_path):
+    result = run_cli("config", "--set", "roles.judge=mock/j")
+    assert result.returncode == 0 and "judge: mock/j" in result.stdout

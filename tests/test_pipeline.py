@@ -1,0 +1,195 @@
+"""Cache, retries, concurrency and accounting of the one call pipeline, on the mock provider."""
+
+import asyncio
+
+import pytest
+
+from adaem.models import GenerateConfig, ModelCallError, TransientError
+from adaem.models.pipeline import backoff_delay
+from adaem.models.types import as_messages
+from adaem.models.providers.mock import register_mock, unregister_mock
+
+
+@pytest.fixture
+def scripted():
+    names = []
+
+    def register(name, handler):
+        names.append(name)
+        register_mock(name, handler)
+
+    yield register
+    for n in names:
+        unregister_mock(n)
+
+
+async def test_same_call_is_served_from_cache(make_pool):
+    pool = make_pool()
+    model = pool.get("mock/a")
+    first = await model.generate("Should zoos be abolished?", GenerateConfig(seed=1))
+    second = await model.generate("Should zoos be abolished?", GenerateConfig(seed=1))
+    assert first.text == second.text and not first.cached and second.cached
+    assert model.provider.calls == 1
+    tally = pool.ledger.total()
+    assert (tally.calls, tally.cache_hits) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"seed": 2}, {"temperature": 0.5}, {"top_p": 0.5}, {"max_tokens": 9}, {"json_schema": {"type": "object"}}],
+)
+async def test_sampling_settings_are_part_of_the_key(make_pool, change):
+    model = make_pool().get("mock/a")
+    base = GenerateConfig(seed=1)
+    await model.generate("q", base)
+    await model.generate("q", base.model_copy(update=change))
+    assert model.provider.calls == 2
+
+
+async def test_messages_model_and_base_url_are_part_of_the_key(make_pool):
+    pool = make_pool()
+    a, b = pool.get("mock/a"), pool.get("mock/b")
+    await a.generate("q")
+    await a.generate([{"role": "system", "content": "be brief"}, {"role": "user", "content": "q"}])
+    await b.generate("q")
+    assert a.provider.calls == 2 and b.provider.calls == 1
+    k1 = a.key(as_messages("q"), GenerateConfig(), 0)
+    k2 = k1.model_copy(update={"base_url": "http://other/v1"})
+    assert k1.digest() != k2.digest()
+
+
+async def test_samples_are_cached_by_index(make_pool):
+    model = make_pool().get("mock/a")
+    two = await model.generate("q", GenerateConfig(seed=5, num_samples=2))
+    assert len(two.choices) == 2 and two.choices[0].text != two.choices[1].text
+    three = await model.generate("q", GenerateConfig(seed=5, num_samples=3))
+    assert [c.text for c in three.choices[:2]] == [c.text for c in two.choices]
+    assert model.provider.calls == 3  # only the third sample was new
+
+
+async def test_errors_are_never_cached(make_pool, scripted):
+    attempts = []
+
+    def flaky(messages, config):
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise TransientError("boom")
+        return "fine"
+
+    scripted("flaky", flaky)
+    pool = make_pool(limits={"max_retries": 0})
+    model = pool.get("mock/flaky")
+    with pytest.raises(ModelCallError, match="gave up after 1 attempt"):
+        await model.generate("q")
+    assert len(pool.cache) == 0
+    assert (await model.generate("q")).text == "fine"
+    assert len(pool.cache) == 1 and pool.ledger.total().errors == 1
+
+
+@pytest.mark.parametrize("max_retries", [0, 1, 3])
+async def test_max_retries_means_what_it_says(make_pool, scripted, max_retries, monkeypatch):
+    attempts = []
+
+    def down(messages, config):
+        attempts.append(1)
+        raise TransientError("HTTP 503", status=503)
+
+    scripted("down", down)
+    monkeypatch.setattr("adaem.models.pipeline.asyncio.sleep", _no_sleep)
+    model = make_pool(limits={"max_retries": max_retries}).get("mock/down")
+    with pytest.raises(ModelCallError):
+        await model.generate("q")
+    assert len(attempts) == max_retries + 1
+
+
+async def _no_sleep(_seconds):
+    return None
+
+
+async def test_retry_after_is_honoured(make_pool, scripted, monkeypatch):
+    slept = []
+
+    async def record_sleep(seconds):
+        slept.append(seconds)
+
+    calls = []
+
+    def limited(messages, config):
+        calls.append(1)
+        if len(calls) < 3:
+            raise TransientError("HTTP 429", retry_after=7.5, status=429)
+        return "ok"
+
+    scripted("limited", limited)
+    monkeypatch.setattr("adaem.models.pipeline.asyncio.sleep", record_sleep)
+    pool = make_pool(limits={"max_retries": 5, "backoff_base": 0.01, "backoff_max": 0.02})
+    assert (await pool.get("mock/limited").generate("q")).text == "ok"
+    assert slept == [7.5, 7.5]
+    assert pool.ledger.total().retries == 2
+
+
+def test_backoff_is_exponential_with_full_jitter():
+    assert backoff_delay(0, 1.0, 60.0, rand=lambda: 1.0) == 1.0
+    assert backoff_delay(3, 1.0, 60.0, rand=lambda: 1.0) == 8.0
+    assert backoff_delay(10, 1.0, 60.0, rand=lambda: 1.0) == 60.0  # capped
+    assert backoff_delay(3, 1.0, 60.0, rand=lambda: 0.0) == 0.0
+    assert all(0 <= backoff_delay(a, 0.5, 10) <= 10 for a in range(20))
+
+
+async def test_timeout_is_a_retryable_failure(make_pool, scripted, monkeypatch):
+    async def hang(messages, config):
+        await asyncio.sleep(10)
+
+    scripted("hang", hang)
+    model = make_pool(limits={"timeout": 0.05, "max_retries": 1, "backoff_base": 0}).get("mock/hang")
+    with pytest.raises(ModelCallError, match="no answer within 0.05s.*gave up after 2 attempts"):
+        await model.generate("q")
+
+
+async def test_per_model_concurrency_limit_and_real_parallelism_across_models(make_pool, scripted):
+    busy: dict[str, int] = {}
+    peak_models = [0]
+
+    def slow(name):
+        async def handler(messages, config):
+            busy[name] = busy.get(name, 0) + 1
+            peak_models[0] = max(peak_models[0], sum(1 for v in busy.values() if v > 0))
+            await asyncio.sleep(0.02)
+            busy[name] -= 1
+            return "ok"
+
+        return handler
+
+    names = [f"remote{i}" for i in range(4)]
+    for n in names:
+        scripted(n, slow(n))
+    pool = make_pool(cache=False, limits={"max_concurrency": 3})
+    models = [pool.get(f"mock/{n}") for n in names]
+    await asyncio.gather(*(m.generate(f"q{i}") for m in models for i in range(12)))
+    assert all(m.peak_in_flight == 3 for m in models)  # each model filled, never exceeded, its limit
+    assert peak_models[0] == 4  # all four models were busy at the same moment
+
+
+async def test_local_models_share_cpu_slots(make_pool):
+    pool = make_pool(local={"parallel_models": 1})
+    assert pool._cpu_slots.value == 1
+
+
+async def test_accounting_per_model_role_and_cost(make_pool):
+    pool = make_pool(prices={"mock/a": {"input": 1_000_000, "output": 2_000_000}})
+    out = await pool.get("mock/a").generate("one two three", role="judge")
+    await pool.get("mock/a").generate("one two three", role="judge")
+    await pool.get("mock/b").generate("x", role="explorer")
+    by_model = pool.ledger.by("model")
+    assert by_model["mock/a"].calls == 1 and by_model["mock/a"].cache_hits == 1
+    assert by_model["mock/a"].cost == pytest.approx(3 * 1 + out.usage.output_tokens * 2)
+    assert set(pool.ledger.by("role")) == {"judge", "explorer"}
+
+
+async def test_structured_output_from_mock_matches_schema(make_pool):
+    schema = {"type": "object", "properties": {"stance": {"enum": ["yes", "no", "neutral"]},
+                                                "values": {"type": "array", "items": {"type": "string"}}},
+              "required": ["stance", "values"]}
+    out = await make_pool().get("mock/a").generate("q", GenerateConfig(json_schema=schema))
+    parsed = out.choices[0].parse_json()
+    assert parsed["stance"] in ("yes", "no", "neutral") and isinstance(parsed["values"], list)

@@ -1,0 +1,90 @@
+"""The same generate() on real models: SmolLM2 in-process, and llama.cpp's OpenAI-compatible server on
+loopback through the openai-style provider with a base URL."""
+
+import subprocess
+import sys
+
+import pytest
+
+from adaem.models import GenerateConfig, embedded
+from conftest import free_port, run_cli, wait_http
+
+pytestmark = pytest.mark.slow
+
+STANCE = {"type": "object", "properties": {"stance": {"type": "string", "enum": ["yes", "no", "neutral"]},
+                                           "reason": {"type": "string", "maxLength": 80}},
+          "required": ["stance", "reason"]}
+QUESTION = "Should payday loans be banned? Answer in one sentence."
+
+
+@pytest.fixture(scope="module")
+def smollm_pool():
+    from adaem.config import RunConfig
+    from adaem.models import ModelPool
+
+    return ModelPool(RunConfig())
+
+
+async def test_text_json_and_seed_determinism(smollm_pool):
+    model = smollm_pool.get("local/smollm2-135m")
+    first = await model.generate(QUESTION, GenerateConfig(max_tokens=40, seed=11))
+    assert len(first.text.split()) >= 3 and first.usage.output_tokens > 0
+    await model.generate("Something else entirely.", GenerateConfig(max_tokens=20, seed=12))
+    again = await model.generate(QUESTION, GenerateConfig(max_tokens=40, seed=11))
+    assert again.text == first.text  # no cache in this pool: the model itself is deterministic per seed
+    other = await model.generate(QUESTION, GenerateConfig(max_tokens=40, seed=13))
+    assert other.text != first.text
+    for seed in range(3):
+        out = await model.generate("Should zoos be abolished? Reply in JSON.",
+                                   GenerateConfig(max_tokens=60, seed=seed, json_schema=STANCE))
+        parsed = out.choices[0].parse_json()
+        assert parsed["stance"] in ("yes", "no", "neutral") and isinstance(parsed["reason"], str)
+
+
+async def test_logprobs_from_the_embedded_model(smollm_pool):
+    model = smollm_pool.get("local/smollm2-135m")
+    out = await model.generate("Is water wet? Answer yes or no.",
+                               GenerateConfig(max_tokens=4, temperature=0, logprobs=True, top_logprobs=5))
+    first = out.choices[0].logprobs[0]
+    assert first.logprob <= 0 and len(first.top) == 5 and first.token in first.top
+    assert first.logprob == max(first.top.values())  # greedy picks the top token
+
+
+@pytest.fixture(scope="module")
+def llama_server():
+    path = embedded.weights_path("smollm2-135m")
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(path), "--host", "127.0.0.1", "--port", str(port),
+         "--n_ctx", "1024", "--model_alias", "smollm2"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        wait_http(url + "/models", proc, 120)
+        yield url
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+async def test_openai_compatible_server_on_loopback(llama_server, make_pool):
+    pool = make_pool(endpoints={"llamacpp": {"base_url": llama_server, "structured_output": "json_object"}})
+    model = pool.get("llamacpp/smollm2")
+    await pool.preflight(["llamacpp/smollm2"])
+    out = await model.generate(QUESTION, GenerateConfig(max_tokens=30, seed=3, temperature=0))
+    assert out.text.strip() and out.usage.input_tokens > 0 and out.raw[0]["object"] == "chat.completion"
+    js = await model.generate("Should zoos be abolished? Reply in JSON.",
+                              GenerateConfig(max_tokens=60, seed=4, json_schema=STANCE))
+    assert js.choices[0].parse_json()["stance"] in ("yes", "no", "neutral")
+    cached = await model.generate(QUESTION, GenerateConfig(max_tokens=30, seed=3, temperature=0))
+    assert cached.cached and cached.text == out.text
+
+
+def test_smoke_cli_on_the_embedded_models(tmp_path):
+    """The README's main job on the smallest pool: SmolLM2 and Qwen-0.5B answer, Qwen-0.5B judges."""
+    result = run_cli("smoke", "--out", str(tmp_path / "run"), "--questions", "1",
+                     "--explorers", "local/smollm2-135m,local/qwen2.5-coder-0.5b", "--judge", "local/qwen2.5-coder-0.5b")
+    assert result.returncode == 0, result.stderr
+    lines = (tmp_path / "run" / "outputs" / "answers.jsonl").read_text().splitlines()
+    assert len(lines) == 2 and '"stance": null' not in "".join(lines)
