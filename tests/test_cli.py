@@ -3,7 +3,6 @@
 import json
 
 import pytest
-
 from conftest import run_cli
 
 
@@ -85,3 +84,17 @@ def test_models_lists_embedded_and_endpoints():
 def test_config_prints_the_validated_schema(tmp_path):
     result = run_cli("config", "--set", "roles.judge=mock/j")
     assert result.returncode == 0 and "judge: mock/j" in result.stdout
+
+
+def test_corrupt_weights_are_refused_before_the_run(tmp_path):
+    from adaem.models import embedded
+
+    model = embedded.CATALOGUE["qwen2.5-coder-0.5b"]
+    bogus = tmp_path / "cache" / "models" / f"{model.name}-{model.sha256[:12]}.gguf"
+    bogus.parent.mkdir(parents=True)
+    bogus.write_bytes(b"GGUF" + b"\0" * 1024)  # a truncated / tampered assembled file
+    result = run_cli("smoke", "--out", str(tmp_path / "r"), "--explorers", "local/qwen2.5-coder-0.5b,mock/b",
+                     "--judge", "mock/j", env={"ADAEM_CACHE_DIR": str(tmp_path / "cache")})
+    assert result.returncode == 2
+    line = one_error_line(result)
+    assert "weights of local/qwen2.5-coder-0.5b" in line and "SHA-256" in line and "reinstall" in line

@@ -6,8 +6,8 @@ import pytest
 
 from adaem.models import GenerateConfig, ModelCallError, TransientError
 from adaem.models.pipeline import backoff_delay
-from adaem.models.types import as_messages
 from adaem.models.providers.mock import register_mock, unregister_mock
+from adaem.models.types import as_messages
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ import subprocess
 import sys
 
 import pytest
+from conftest import free_port, run_cli, wait_http
 
 from adaem.models import GenerateConfig, embedded
-from conftest import free_port, run_cli, wait_http
 
 pytestmark = pytest.mark.slow
 

@@ -22,8 +22,9 @@ from .store import default_run_dir, read_usage
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="AdAEM: generate value-eliciting questions and measure how LLMs' values differ.")
-out = Console()
-err = Console(stderr=True)
+# Piped output (logs, CI) gets a wide fixed width instead of rich's 80 columns, so tables stay readable.
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file")]
 SetOpt = Annotated[list[str] | None, typer.Option("--set", help="override a config field: roles.judge=openai/gpt-4o")]

@@ -174,16 +174,12 @@ class RunConfig(BaseModel):
         return self.model_limits.get(model, self.limits)
 
 
-class _FieldError(ValueError):
-    pass
-
-
 def check_model_name(name: str, known_providers: list[str], field: str) -> None:
     provider, sep, model = name.partition("/")
     if not sep or not provider or not model:
-        raise _FieldError(f"{field}: '{name}' is not a model name of the form provider/model (e.g. openai/gpt-4o)")
+        raise ValueError(f"{field}: '{name}' is not a model name of the form provider/model (e.g. openai/gpt-4o)")
     if provider not in known_providers:
-        raise _FieldError(
+        raise ValueError(
             f"{field}: unknown provider '{provider}' in '{name}': use one of {', '.join(known_providers)}, "
             f"or add it under `endpoints:` with its base_url"
         )
@@ -255,11 +251,7 @@ def load_config(path: Path | None = None, overrides: list[str] | None = None) ->
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"config file {path} must hold a mapping of fields, not {type(loaded).__name__}")
         data = loaded or {}
-    data = apply_overrides(data, overrides or [])
-    try:
-        return parse_config(data, source)
-    except _FieldError as exc:  # raised inside validators that pydantic re-wraps only for ValueError subclasses
-        raise ConfigError(f"bad {source}: {exc}") from None
+    return parse_config(apply_overrides(data, overrides or []), source)
 
 
 def dump_config(config: RunConfig) -> str:

@@ -92,7 +92,6 @@ class OpenAIProvider(Provider):
                 connector=connector,
                 headers=self._headers,
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=30),
-                json_serialize=json.dumps,
             )
             self._sessions[id(loop)] = session
         return session
@@ -127,7 +126,7 @@ class OpenAIProvider(Provider):
     async def complete(self, messages: list[ChatMessage], config: GenerateConfig) -> Completion:
         body = self.request_body(messages, config)
         try:
-            async with self._session().post(f"{self._url}/chat/completions", json=body) as response:
+            async with self._session().post(f"{self._url}/chat/completions", data=json.dumps(body).encode()) as response:
                 data = await response.read()
                 status = response.status
                 headers = response.headers
