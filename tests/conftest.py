@@ -3,6 +3,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -69,16 +70,23 @@ def run_cli(*args: str, env: dict | None = None, timeout: float = 300) -> subpro
                           timeout=timeout)
 
 
-@pytest.fixture(scope="module")
-def stub_process():
-    """A stub server in its own process (for CLI subprocess tests); yields its base URL."""
+@contextmanager
+def serving(module: str, *args: str, seconds: float = 60):
+    """Run `python -m module --port P ...` on loopback until the block ends; yields its /v1 base URL."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "adaem.stub_server", "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", module, "--port", str(port), *args],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/v1"
     try:
-        wait_http(url + "/models", proc, 30)
+        wait_http(url + "/models", proc, seconds)
         yield url
     finally:
         proc.kill()
         proc.wait()
+
+
+@pytest.fixture(scope="module")
+def stub_process():
+    """A stub server in its own process (for CLI subprocess tests)."""
+    with serving("adaem.stub_server") as url:
+        yield url

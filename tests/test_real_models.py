@@ -1,11 +1,8 @@
 """The same generate() on real models: SmolLM2 in-process, and llama.cpp's OpenAI-compatible server on
 loopback through the openai-style provider with a base URL."""
 
-import subprocess
-import sys
-
 import pytest
-from conftest import free_port, run_cli, wait_http
+from conftest import run_cli, serving
 
 from adaem.models import GenerateConfig, embedded
 
@@ -53,19 +50,9 @@ async def test_logprobs_from_the_embedded_model(smollm_pool):
 @pytest.fixture(scope="module")
 def llama_server():
     path = embedded.weights_path("smollm2-135m")
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(path), "--host", "127.0.0.1", "--port", str(port),
-         "--n_ctx", "1024", "--model_alias", "smollm2"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        wait_http(url + "/models", proc, 120)
+    with serving("llama_cpp.server", "--model", str(path), "--host", "127.0.0.1", "--n_ctx", "1024",
+                 "--model_alias", "smollm2", seconds=120) as url:
         yield url
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 async def test_openai_compatible_server_on_loopback(llama_server, make_pool):
