@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import socket
 import subprocess
 import sys
@@ -60,10 +61,33 @@ async def measure(url: str, concurrency: int, calls: int, cache_dir: Path, tag: 
     return calls / elapsed
 
 
+async def raw_client_rate(url: str, concurrency: int, per_connection: int) -> float:
+    """The same requests over plain asyncio streams, one keep-alive connection per slot: the floor that the
+    server and Python's event loop allow, to tell pipeline and HTTP-client overhead apart."""
+    host, port = url.split("//")[1].split("/")[0].split(":")
+    body = json.dumps({"model": "ok", "messages": [{"role": "user", "content": "q"}]}).encode()
+    request = (b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+               b"Content-Length: %d\r\n\r\n" % len(body)) + body
+
+    async def connection() -> None:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        for _ in range(per_connection):
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                          if line.lower().startswith(b"content-length"))
+            await reader.readexactly(length)
+        writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(connection() for _ in range(concurrency)))
+    return concurrency * per_connection / (time.perf_counter() - started)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--latency", type=float, default=0.1)
-    parser.add_argument("--calls-per-slot", type=int, default=8)
+    parser.add_argument("--calls-per-slot", type=int, default=32)
     args = parser.parse_args()
     print(f"{'latency':>8} {'concurrency':>11} {'calls':>6} {'calls/s':>9} {'ideal':>7} {'ratio':>6} {'ms/call':>8}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -77,6 +101,10 @@ def main() -> None:
                     ratio = rate / ideal if latency else float("nan")
                     print(f"{latency:>8.3f} {concurrency:>11} {calls:>6} {rate:>9.1f} {ideal:>7.0f} {ratio:>6.3f} "
                           f"{1000 / rate:>8.2f}", flush=True)
+                if latency:
+                    rate = asyncio.run(raw_client_rate(url, 64, args.calls_per_slot))
+                    print(f"{latency:>8.3f} {64:>11} {64 * args.calls_per_slot:>6} {rate:>9.1f} {64 / latency:>7.0f} "
+                          f"{rate * latency / 64:>6.3f} {1000 / rate:>8.2f}  <- raw asyncio client, no pipeline", flush=True)
             finally:
                 proc.kill()
     print("ratio = calls/s ÷ (concurrency / latency); ms/call at latency 0 is the whole client+server overhead")

@@ -43,12 +43,13 @@ class CallCache:
         self._conn.executescript(_SCHEMA)
         self._lock = threading.Lock()
 
-    def get(self, key: str) -> tuple[Choice, Usage] | None:
+    def get(self, key: str) -> tuple[Choice, Usage, object] | None:
+        """(choice, usage, the provider's raw response) of a finished call, or None."""
         with self._lock:
-            row = self._conn.execute("SELECT choice, usage FROM calls WHERE key = ?", (key,)).fetchone()
+            row = self._conn.execute("SELECT choice, usage, raw FROM calls WHERE key = ?", (key,)).fetchone()
         if row is None:
             return None
-        return Choice.model_validate_json(row[0]), Usage.model_validate_json(row[1])
+        return Choice.model_validate_json(row[0]), Usage.model_validate_json(row[1]), row[2] and json.loads(row[2])
 
     def put(self, key: str, model: str, choice: Choice, usage: Usage, raw: object = None) -> None:
         with self._lock:

@@ -122,7 +122,7 @@ class Model:
             if hit is not None:
                 self.ledger.record_hit(self.name, role)
                 self._event("hit")
-                return Completion(hit[0], hit[1], None), True
+                return Completion(*hit), True
         completion = await self._call_with_retries(messages, key.config, role)
         if self.cache is not None:
             self.cache.put(digest, self.name, completion.choice, completion.usage, completion.raw)
