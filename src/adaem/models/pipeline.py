@@ -95,9 +95,12 @@ class Model:
         Raises ModelCallError when a sample fails for good; the samples that did finish stay cached."""
         config = config or GenerateConfig()
         messages = as_messages(prompt)
-        results = await asyncio.gather(
-            *(self._sample(messages, config, i, role) for i in range(config.num_samples)), return_exceptions=True
-        )
+        if config.num_samples == 1:  # the common case: no extra task per call
+            results = [await self._sample(messages, config, 0, role)]
+        else:
+            results = await asyncio.gather(
+                *(self._sample(messages, config, i, role) for i in range(config.num_samples)), return_exceptions=True
+            )
         for result in results:
             if isinstance(result, BaseException):
                 raise result
@@ -160,14 +163,14 @@ class Model:
             self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
             started = time.perf_counter()
             try:
-                call = self.provider.complete(messages, config)
-                if self.provider.applies_timeout and self.limits.timeout is not None:
-                    try:
-                        completion = await asyncio.wait_for(call, self.limits.timeout)
-                    except TimeoutError:
-                        raise TransientError(f"{self.name}: no answer within {self.limits.timeout:g}s") from None
-                else:
-                    completion = await call
+                timeout = self.limits.timeout if self.provider.applies_timeout else None
+                try:
+                    async with asyncio.timeout(timeout):  # unlike wait_for, no extra task per call
+                        completion = await self.provider.complete(messages, config)
+                except TimeoutError:
+                    if timeout is None:
+                        raise
+                    raise TransientError(f"{self.name}: no answer within {timeout:g}s") from None
             finally:
                 self.in_flight -= 1
                 if cpu is not None:
