@@ -95,12 +95,9 @@ class Model:
         Raises ModelCallError when a sample fails for good; the samples that did finish stay cached."""
         config = config or GenerateConfig()
         messages = as_messages(prompt)
-        if config.num_samples == 1:  # the common case: no extra task per call
-            results = [await self._sample(messages, config, 0, role)]
-        else:
-            results = await asyncio.gather(
-                *(self._sample(messages, config, i, role) for i in range(config.num_samples)), return_exceptions=True
-            )
+        results = await asyncio.gather(
+            *(self._sample(messages, config, i, role) for i in range(config.num_samples)), return_exceptions=True
+        )
         for result in results:
             if isinstance(result, BaseException):
                 raise result

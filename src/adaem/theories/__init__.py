@@ -67,16 +67,22 @@ class Theory(BaseModel):
         self.dimension(dim_id)
         return [g for g, members in self.groups.items() if dim_id in members] + list(self.boundary.get(dim_id, ()))
 
+    def _group_sets(self) -> dict[str, set[str]]:
+        return {d: set(self.groups_of(d)) for d in self.ids}
+
     def same_group(self, dim_id: str) -> list[str]:
         """Other dimensions sharing a higher-order group with dim_id (for the priming experiment)."""
-        groups = self.groups_of(dim_id)
-        return [d for d in self.ids if d != dim_id and set(self.groups_of(d)) & set(groups)]
+        self.dimension(dim_id)
+        sets = self._group_sets()
+        return [d for d, gs in sets.items() if d != dim_id and gs & sets[dim_id]]
 
     def opposite(self, dim_id: str) -> list[str]:
         """Dimensions in the groups opposite to dim_id's groups."""
-        groups = set(self.groups_of(dim_id))
-        opposed = {b for a, b in self.opposites if a in groups} | {a for a, b in self.opposites if b in groups}
-        return [d for d in self.ids if set(self.groups_of(d)) & opposed and not set(self.groups_of(d)) & groups]
+        self.dimension(dim_id)
+        sets = self._group_sets()
+        mine = sets[dim_id]
+        opposed = {b for a, b in self.opposites if a in mine} | {a for a, b in self.opposites if b in mine}
+        return [d for d, gs in sets.items() if gs & opposed and not gs & mine]
 
 
 def _parse(data: object, source: str) -> Theory:
