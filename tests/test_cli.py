@@ -98,3 +98,19 @@ def test_corrupt_weights_are_refused_before_the_run(tmp_path):
     assert result.returncode == 2
     line = one_error_line(result)
     assert "weights of local/qwen2.5-coder-0.5b" in line and "SHA-256" in line and "reinstall" in line
+
+
+def test_unparseable_judge_answer_is_recorded_not_guessed(tmp_path):
+    """A judge answer outside the schema becomes a parse failure on the record, never a stance."""
+    from adaem.config import RunConfig
+    from adaem.models.providers.mock import register_mock, unregister_mock
+    from adaem.smoke import run_smoke
+
+    register_mock("bad-judge", lambda messages, config: "I think they said yes, probably.")
+    try:
+        config = RunConfig.model_validate({"roles": {"explorers": ["mock/a", "mock/b"], "judge": "mock/bad-judge"}})
+        result = run_smoke(config, tmp_path / "r", question_count=2)
+    finally:
+        unregister_mock("bad-judge")
+    assert len(result.records) == 4
+    assert all(r["stance"] is None and "not valid JSON" in r["parse_failure"] for r in result.records)

@@ -4,9 +4,10 @@ import asyncio
 
 import pytest
 
-from adaem.models import GenerateConfig, ModelCallError, TransientError
-from adaem.models.pipeline import backoff_delay
-from adaem.models.providers.mock import register_mock, unregister_mock
+from adaem.config import Limits
+from adaem.models import GenerateConfig, Ledger, Model, ModelCallError, TransientError
+from adaem.models.pipeline import LoopSemaphore, backoff_delay
+from adaem.models.providers.mock import MockProvider, register_mock, unregister_mock
 from adaem.models.types import as_messages
 
 
@@ -170,9 +171,27 @@ async def test_per_model_concurrency_limit_and_real_parallelism_across_models(ma
     assert peak_models[0] == 4  # all four models were busy at the same moment
 
 
-async def test_local_models_share_cpu_slots(make_pool):
-    pool = make_pool(local={"parallel_models": 1})
-    assert pool._cpu_slots.value == 1
+async def test_in_process_models_share_cpu_slots(scripted):
+    """Models that compute on this machine's cores (local/) take turns, whatever their own limits."""
+    running = []
+    peak = [0]
+
+    async def compute(messages, config):
+        running.append(1)
+        peak[0] = max(peak[0], len(running))
+        await asyncio.sleep(0.01)
+        running.pop()
+        return "ok"
+
+    shared = LoopSemaphore(1)
+    models = []
+    for name in ("cpu1", "cpu2"):
+        scripted(name, compute)
+        provider = MockProvider(name)
+        provider.shares_cpu = True
+        models.append(Model(provider, limits=Limits(max_concurrency=4), cache=None, ledger=Ledger(), cpu_slots=shared))
+    await asyncio.gather(*(m.generate(f"q{i}") for m in models for i in range(6)))
+    assert peak[0] == 1
 
 
 async def test_accounting_per_model_role_and_cost(make_pool):
