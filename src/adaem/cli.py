@@ -107,6 +107,59 @@ def smoke(
         raise typer.Exit(1)
 
 
+@app.command()
+def evaluate(
+    benchmark: Annotated[Path, typer.Option("--benchmark", "-b", help="questions: .jsonl, .csv (question column) or .parquet")],
+    models_: Annotated[str | None, typer.Option("--models", "-m", help="comma-separated target models")] = None,
+    judge: Annotated[str | None, typer.Option(help="judge model")] = None,
+    theory: Annotated[str | None, typer.Option(help="schwartz10, mft, or a theory file")] = None,
+    protocol: Annotated[str | None, typer.Option(help="joint (default) or per-value")] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="run directory")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="continue the run in --out")] = False,
+) -> None:
+    """Value profiles of the target models on a benchmark: answers, judge labels, TrueSkill scores, charts."""
+    from .evaluate import evaluate as run_evaluate
+
+    flags = []
+    if models_:
+        flags.append(f"roles.targets={models_}")
+    if judge:
+        flags.append(f"roles.judge={judge}")
+    if theory:
+        flags.append(f"evaluation.theory={theory}")
+    if protocol:
+        flags.append(f"evaluation.protocol={protocol}")
+    if resume and out_dir is None:
+        raise ConfigError("--resume needs --out DIR: the run directory to continue")
+    cfg = None if resume and config is None and not set_ and not flags else _config(config, set_, flags)
+    run_dir = out_dir or default_run_dir("evaluate")
+    result = run_evaluate(benchmark, cfg, run_dir, resume=resume)
+    profile = result.scores
+    table = Table(title=f"Value scores ({result.theory.name}, 0–100, {int(100 * 0.95)}% CI) — {run_dir}")
+    table.add_column("value")
+    for model in result.models:
+        table.add_column(model, justify="right")
+    for dim in result.theory.ids:
+        cells = []
+        for model in result.models:
+            row = profile[(profile.model == model) & (profile.dimension == dim)].iloc[0]
+            cells.append(f"{row.score:.0f} [{row.score_lo:.0f}–{row.score_hi:.0f}]  rate {row.rate:.0f}%")
+        table.add_row(result.theory.dimension(dim).name, *cells)
+    out.print(table)
+    answers = result.answers
+    parse_failed = int(answers["vector"].isna().sum()) if "vector" in answers else 0
+    out.print(f"{len(answers)} answers ({parse_failed} parse failures) · files: {run_dir}/scores.csv, scores.json, "
+              f"radar.png, heatmap.png, outputs/answers.jsonl")
+    _print_usage(read_usage(run_dir))
+    if result.failures:
+        for message in list(dict.fromkeys(f["error"] for f in result.failures))[:3]:
+            err.print(Text("failed: ", style="bold red") + Text(message), soft_wrap=True)
+        err.print(f"{len(result.failures)} unit(s) failed; rerun with --resume --out {run_dir} to retry them")
+        raise typer.Exit(1)
+
+
 def _print_usage(rows: list[dict]) -> None:
     table = Table(title="Model calls (all sessions of the run)")
     for col in ("model", "role", "calls", "cached", "retries", "failed", "tokens in", "tokens out", "cost $"):

@@ -131,6 +131,32 @@ class LocalSettings(BaseModel):
     parallel_models: int = Field(1, ge=1, description="local models computing at once (they share the CPU)")
 
 
+class Evaluation(BaseModel):
+    """How answers are measured and scored (SPEC §4, §7)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    theory: str = Field("schwartz10", description="a built-in theory (schwartz10, mft) or a YAML/JSON file")
+    protocol: Literal["joint", "per-value"] = Field(
+        "per-value",
+        description="per-value: one yes/no call per value, P(yes) from log-probabilities (the paper's; the embedded "
+        "1.5B judge labels everything false under the joint schema); joint: one schema-constrained call per text",
+    )
+    unit: Literal["answer", "opinion"] = Field(
+        "answer", description="label all key points of an answer in one text, or each point and OR them"
+    )
+    key_points: int = Field(3, ge=1, le=10, description="k key points per opinion")
+    word_limit: int = Field(120, ge=20)
+    opinion_format: Literal["auto", "text", "json"] = Field(
+        "auto", description="auto: JSON schema for embedded and mock models, free text for the rest"
+    )
+    max_parse_attempts: int = Field(3, ge=1, description="samples asked before an answer is a parse failure")
+    rating: Literal["trueskill", "openskill"] = "trueskill"
+    threshold: float = Field(0.5, gt=0, lt=1, description="a soft label at or above this counts as expressed")
+    bootstrap: int = Field(200, ge=0, description="resamples of the questions for confidence intervals")
+    confidence: float = Field(0.95, gt=0, lt=1)
+
+
 class RunConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -142,6 +168,7 @@ class RunConfig(BaseModel):
     sampling: Sampling = Field(default_factory=Sampling)
     local: LocalSettings = Field(default_factory=LocalSettings)
     cache_path: Path | None = Field(None, description="shared call cache; default: cache.sqlite in the run dir")
+    evaluation: Evaluation = Field(default_factory=Evaluation)
 
     @field_validator("endpoints")
     @classmethod

@@ -12,6 +12,6 @@ def template(name: str) -> Template:
     return Template(resources.files(__name__).joinpath(f"{name}.txt").read_text(encoding="utf-8"))
 
 
-def render(name: str, **slots: object) -> str:
+def render(template_name: str, /, **slots: object) -> str:
     """Fill a template; a missing slot is a KeyError naming it (a bug, not user input)."""
-    return template(name).substitute({k: str(v) for k, v in slots.items()})
+    return template(template_name).substitute({k: str(v) for k, v in slots.items()})

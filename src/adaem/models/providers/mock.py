@@ -74,7 +74,8 @@ def schema_instance(schema: dict[str, Any], seed: bytes = b"") -> Any:
         return float(schema.get("minimum", 0.5))
     if kind == "null":
         return None
-    return "mock"
+    words = [_WORDS[b % len(_WORDS)] for b in (seed or b"\0\1\2\3")[:4]]
+    return "mock " + " ".join(words)
 
 
 class MockProvider(Provider):
@@ -98,6 +99,8 @@ class MockProvider(Provider):
         elif config.json_schema is not None:
             seed = _digest(self.model, [m.model_dump() for m in messages], config.seed)
             result = json.dumps(schema_instance(config.json_schema, seed))
+        elif messages and "answer yes or no" in messages[-1].content.lower():  # a yes/no question (the judge)
+            result = "Yes" if _digest(self.model, [m.model_dump() for m in messages])[0] % 2 else "No"
         else:
             result = default_text(self.model, messages, config)
         completion = result if isinstance(result, Completion) else self._wrap(str(result), messages, config)

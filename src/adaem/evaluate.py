@@ -1,0 +1,210 @@
+"""`adaem evaluate`: every target model answers every question; the judge labels; ratings become profiles.
+
+Resumable like every job: one line per finished (model, question) in outputs/answers.jsonl, every call in the
+cache. A model call that fails for good goes to outputs/failures.jsonl and is retried on --resume; an answer
+that never parses is recorded as a parse failure (with its raw text) and sits out the matches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .benchmark import Question, load_questions
+from .config import RunConfig
+from .errors import ConfigError, ModelCallError, OutputParseError
+from .measure import label_text, measure_answer
+from .models import GenerateConfig, ModelPool
+from .progress import progress_bar
+from .rating import score_table
+from .store import RunStore
+from .theories import Theory, load_theory
+
+
+def _sampling(config: RunConfig) -> GenerateConfig:
+    s = config.sampling
+    return GenerateConfig(temperature=s.temperature, top_p=s.top_p, seed=s.seed)
+
+
+async def _answer_unit(pool: ModelPool, config: RunConfig, theory: Theory, model: str, q: Question) -> dict[str, Any]:
+    ev = config.evaluation
+    record: dict[str, Any] = {"key": f"{model}|{q.id}", "model": model, "question_id": q.id, "question": q.text,
+                              "category": q.category, "country": q.country, "judge": config.roles.judge,
+                              "protocol": ev.protocol, "unit": ev.unit}
+    try:
+        answer = await measure_answer(
+            pool.get(model), pool.get(config.roles.judge), theory, q.text, protocol=ev.protocol, unit=ev.unit,
+            k=ev.key_points, sampling=_sampling(config),
+        )
+    except OutputParseError as exc:  # final for these samples: recorded, never guessed
+        record.update({"vector": None, "parse_failure": str(exc)})
+        return record
+    record.update({
+        **answer.opinion.as_record(),
+        "point_labels": [{"values": lab.values, "calls": lab.calls, "order": lab.order,
+                          "parse_failures": lab.parse_failures} for lab in answer.point_labels],
+        "vector": answer.vector,
+        "judge_calls": answer.judge_calls,
+    })
+    return record
+
+
+async def _question_unit(pool: ModelPool, config: RunConfig, theory: Theory, q: Question) -> dict[str, Any]:
+    record: dict[str, Any] = {"key": q.id, "question": q.text}
+    try:
+        labels = await label_text(pool.get(config.roles.judge), theory, q.text, config.evaluation.protocol)
+        record.update({"vector": labels.values, "calls": labels.calls})
+    except OutputParseError as exc:
+        record.update({"vector": None, "parse_failure": str(exc)})
+    return record
+
+
+async def run_evaluation(store: RunStore, pool: ModelPool, questions: list[Question], theory: Theory) -> list[dict]:
+    config = store.config
+    targets = config.roles.targets
+    done = store.done_keys("answers")
+    done_q = store.done_keys("question_labels")
+    todo = [(m, q) for q in questions for m in targets if f"{m}|{q.id}" not in done]
+    todo_q = [q for q in questions if q.id not in done_q]
+    await pool.preflight([*targets, config.roles.judge])
+    failures: list[dict[str, Any]] = []
+    total = len(questions) * (len(targets) + 1)
+    with progress_bar(pool.ledger) as progress:
+        task = progress.add_task("evaluate: answer + judge", total=total,
+                                 completed=total - len(todo) - len(todo_q))
+
+        async def guarded(stream: str, key: str, coro) -> None:
+            try:
+                store.append(stream, await coro)
+            except ModelCallError as exc:  # not done: a resume retries it (finished calls come from the cache)
+                failure = {"key": key, "stream": stream, "error": str(exc)}
+                failures.append(failure)
+                store.append("failures", failure)
+            progress.advance(task)
+            store.save_usage(pool.ledger)
+
+        await asyncio.gather(
+            *(guarded("answers", f"{m}|{q.id}", _answer_unit(pool, config, theory, m, q)) for m, q in todo),
+            *(guarded("question_labels", q.id, _question_unit(pool, config, theory, q)) for q in todo_q),
+        )
+    store.save_usage(pool.ledger)
+    return failures
+
+
+@dataclass
+class Evaluation:
+    """The results of an evaluation run, as DataFrames."""
+
+    run_dir: Path
+    theory: Theory
+    models: list[str]
+    scores: Any  # pandas.DataFrame, long: model, dimension, score, score_lo, score_hi, rate, rate_lo, rate_hi
+    answers: Any  # pandas.DataFrame: one row per (model, question)
+    breakdowns: dict[str, Any]  # "category" / "country" -> long DataFrame with a `group` column
+    failures: list[dict[str, Any]]
+
+    def profile(self, column: str = "score") -> Any:
+        """models × dimensions table of one column."""
+        return self.scores.pivot(index="model", columns="dimension", values=column).loc[self.models, self.theory.ids]
+
+
+def label_tensor(records: list[dict], questions: list[Question], models: list[str], dims: list[str]) -> np.ndarray:
+    """questions × models × dims of P(expressed); NaN where there is no usable answer."""
+    q_index = {q.id: i for i, q in enumerate(questions)}
+    m_index = {m: i for i, m in enumerate(models)}
+    out = np.full((len(questions), len(models), len(dims)), np.nan)
+    for r in records:
+        if r.get("vector") and r["question_id"] in q_index and r["model"] in m_index:
+            out[q_index[r["question_id"]], m_index[r["model"]]] = [r["vector"].get(d, np.nan) for d in dims]
+    return out
+
+
+def _long(table, theory: Theory, extra: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    rows = []
+    for i, model in enumerate(table.models):
+        for j, dim in enumerate(table.dims):
+            rows.append({**(extra or {}), "model": model, "dimension": dim, "name": theory.dimension(dim).name,
+                         "score": table.score[i, j], "score_lo": table.score_lo[i, j],
+                         "score_hi": table.score_hi[i, j], "rate": table.rate[i, j], "rate_lo": table.rate_lo[i, j],
+                         "rate_hi": table.rate_hi[i, j], "questions": table.questions,
+                         "matches": int(table.matches[j])})
+    return rows
+
+
+def summarize(store_path: Path, config: RunConfig, questions: list[Question], theory: Theory,
+              failures: list[dict[str, Any]]) -> Evaluation:
+    """Scores, breakdowns, files and charts from the answers a run holds."""
+    import pandas as pd
+
+    from .charts import heatmap, radar
+
+    store_path = Path(store_path)
+    records = [json.loads(x) for x in (store_path / "outputs" / "answers.jsonl").read_text().splitlines() if x.strip()]
+    models, dims, ev = config.roles.targets, theory.ids, config.evaluation
+    labels = label_tensor(records, questions, models, dims)
+    common = {"system": ev.rating, "threshold": ev.threshold, "confidence": ev.confidence}
+    table = score_table(labels, models, dims, bootstrap=ev.bootstrap, **common)
+    scores = pd.DataFrame(_long(table, theory))
+    breakdowns: dict[str, Any] = {}
+    for attr in ("category", "country"):
+        groups = sorted({getattr(q, attr) for q in questions if getattr(q, attr)})
+        rows: list[dict[str, Any]] = []
+        for group in groups:
+            idx = [i for i, q in enumerate(questions) if getattr(q, attr) == group]
+            sub = score_table(labels[idx], models, dims, bootstrap=0, **common)
+            rows += _long(sub, theory, {"group": group})
+        if rows:
+            breakdowns[attr] = pd.DataFrame(rows)
+            breakdowns[attr].to_csv(store_path / f"scores_by_{attr}.csv", index=False)
+    scores.to_csv(store_path / "scores.csv", index=False)
+    (store_path / "scores.json").write_text(json.dumps({
+        "theory": theory.name, "models": models, "dimensions": dims, "questions": len(questions),
+        "rating": ev.rating, "protocol": ev.protocol, "judge": config.roles.judge,
+        "scores": scores.to_dict(orient="records"),
+    }, indent=1, default=float))
+    title = f"{theory.title or theory.name}: {ev.rating} scores on {len(questions)} questions"
+    radar(table.score, models, [theory.dimension(d).name for d in dims], store_path / "radar.png", title)
+    heatmap(table.score, models, [theory.dimension(d).name for d in dims], store_path / "heatmap.png", title)
+    answers = pd.DataFrame(records)
+    return Evaluation(store_path, theory, models, scores, answers, breakdowns, failures)
+
+
+def evaluate(
+    benchmark: Path | str,
+    config: RunConfig | None = None,
+    out: Path | None = None,
+    *,
+    resume: bool = False,
+) -> Evaluation:
+    """Evaluate config.roles.targets on a benchmark file; returns DataFrames, writes files and charts to `out`."""
+    questions = load_questions(benchmark)
+    if config is not None:
+        load_theory(config.evaluation.theory)  # a bad theory fails before a run directory is made
+    store = RunStore.open(out or Path("runs") / "evaluate", config, "evaluate", resume)
+    config = store.config
+    theory = load_theory(config.evaluation.theory)
+    if len(config.roles.targets) < 1:
+        raise ConfigError("roles.targets: name at least one model to evaluate")
+    pool = ModelPool(config, cache=store.cache)
+
+    async def main() -> list[dict[str, Any]]:
+        try:
+            return await run_evaluation(store, pool, questions, theory)
+        finally:
+            await pool.aclose()
+
+    try:
+        failures = asyncio.run(main())
+    except BaseException:
+        store.finish("interrupted")
+        store.close()
+        raise
+    store.put("benchmark", str(benchmark))
+    store.finish("finished" if not failures else "finished with failures")
+    store.close()
+    return summarize(store.path, config, questions, theory, failures)

@@ -1,0 +1,346 @@
+"""Question → opinions → value labels → value vectors (SPEC §4). Shared by evaluate and generate.
+
+- `elicit_opinion`: the model's stance and k key points. Free text is parsed by `parse_opinion`; models that
+  cannot keep a format (the embedded ones) answer under a JSON schema instead. An answer with no points is a
+  parse failure: retried with a new sample, then recorded, never guessed.
+- `label_text`: which dimensions of a theory a text expresses, by the judge, with one of two protocols:
+  per-value (the paper's: one yes/no call per dimension, P(yes) from log-probabilities where available) or
+  joint (one call returning every dimension under a JSON schema, dimensions shuffled per call against
+  positional bias).
+- `merge_or`: an answer's vector from its opinions' vectors, 1 − Π(1 − p).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from .errors import ModelCallError, OutputParseError
+from .models import GenerateConfig, Model
+from .prompts import render
+from .theories import Theory
+
+Stance = Literal["yes", "no", "neutral"]
+OpinionFormat = Literal["text", "json"]
+Protocol = Literal["joint", "per-value"]
+
+
+@dataclass
+class Point:
+    point: str
+    justification: str = ""
+
+    @property
+    def text(self) -> str:
+        return f"{self.point}: {self.justification}" if self.justification else self.point
+
+
+@dataclass
+class Opinion:
+    stance: Stance | None
+    points: list[Point]
+    raw: str = ""
+    attempts: int = 1
+    parse_failures: list[str] = field(default_factory=list)
+
+    def as_record(self) -> dict[str, Any]:
+        return {"stance": self.stance, "points": [asdict(p) for p in self.points], "raw": self.raw,
+                "attempts": self.attempts, "parse_failures": self.parse_failures}
+
+
+# -- parsing free text ------------------------------------------------------------------------------------
+_STANCE_LINE = re.compile(r"^\W*(?:my\s+)?(stance|answer|position|verdict|opinion)\s*\**\s*[:\-–]\s*(.*)$", re.I)
+_STANCE_WORD = re.compile(r"\b(yes|no|neutral)\b", re.I)
+_ITEM = re.compile(r"^\s*(?:\(?\d{1,2}[.)]|[-*•+]|(?:key\s+)?point\s*\d+\s*[:.)-])\s+(.*\S)\s*$", re.I)
+_BOLD = re.compile(r"(\*\*|__)(.+?)\1")
+_TEMPLATE_ECHO = ("<key point>", "one-sentence justification", "<justification>", "exactly 3 key points")
+
+
+def _is_echo(text: str) -> bool:
+    """The prompt's own placeholders repeated back are not a point."""
+    lowered = text.lower()
+    return any(echo in lowered for echo in _TEMPLATE_ECHO)
+
+
+def _plain(text: str) -> str:
+    return _BOLD.sub(r"\2", text).replace("**", "").strip().strip("*_ ").strip()
+
+
+def parse_stance(text: str) -> Stance | None:
+    """An explicit stance line, else a leading Yes/No/Neutral. Ambiguous ("Yes, No or Neutral") is None."""
+    for line in text.splitlines()[:6]:
+        match = _STANCE_LINE.match(_plain(line))
+        if match:
+            words = {w.lower() for w in _STANCE_WORD.findall(match.group(2))}
+            return words.pop() if len(words) == 1 else None  # type: ignore[return-value]
+    first = _plain(text.lstrip()).split(maxsplit=1)
+    if first:
+        word = first[0].strip(".,:;!").lower()
+        if word in ("yes", "no", "neutral"):
+            return word  # type: ignore[return-value]
+    return None
+
+
+def _split_point(item: str) -> Point:
+    """'**Title**: why' or 'Title - why' splits; a sentence without a short title stays whole."""
+    bold = re.match(r"^\s*(\*\*|__)(.+?)\1\s*[:.\-–—]?\s*(.*)$", item)
+    if bold and bold.group(2).strip():
+        return Point(_plain(bold.group(2)).rstrip(":."), _plain(bold.group(3)))
+    text = _plain(item)
+    match = re.match(r"^(.{3,90}?)\s*(?::|\s[-–—]\s)\s*(.+)$", text)
+    if match and len(match.group(1).split()) <= 12:
+        return Point(match.group(1).strip(), match.group(2).strip())
+    return Point(text)
+
+
+def parse_points(text: str, k: int) -> list[Point]:
+    """Items of the first list(s) in the text: numbered, bulleted or 'Point N:'; continuation lines are joined.
+    Template echoes and stance lines are not points. At most k are kept."""
+    items: list[str] = []
+    current: str | None = None
+    for line in text.splitlines():
+        match = _ITEM.match(line)
+        if match:
+            if current is not None:
+                items.append(current)
+            current = match.group(1)
+        elif current is not None and line.strip() and (line.startswith((" ", "\t")) or not line[:1].isupper()):
+            current += " " + line.strip()
+        elif current is not None:
+            items.append(current)
+            current = None
+    if current is not None:
+        items.append(current)
+    points = []
+    for item in items:
+        if _is_echo(item) or _STANCE_LINE.match(_plain(item)):
+            continue
+        point = _split_point(item)
+        if len(point.text.split()) < 3:
+            continue
+        points.append(point)
+    return points[:k]
+
+
+def parse_opinion(text: str, k: int = 3) -> Opinion:
+    """Stance and up to k points from free text; OutputParseError when no point can be found."""
+    points = parse_points(text, k)
+    if not points:
+        raise OutputParseError(f"no key points found in the answer: {text.strip()[:100]!r}")
+    return Opinion(stance=parse_stance(text), points=points, raw=text)
+
+
+def opinion_schema(k: int) -> dict[str, Any]:
+    point = {"type": "object", "properties": {"point": {"type": "string", "maxLength": 120},
+                                              "justification": {"type": "string", "maxLength": 240}},
+             "required": ["point", "justification"], "additionalProperties": False}
+    return {"type": "object",
+            "properties": {"stance": {"type": "string", "enum": ["yes", "no", "neutral"]},
+                           "points": {"type": "array", "items": point, "minItems": k, "maxItems": k}},
+            "required": ["stance", "points"], "additionalProperties": False}
+
+
+def parse_opinion_json(text: str, k: int) -> Opinion:
+    try:
+        import json
+
+        data = json.loads(text)
+        points = [Point(str(p["point"]).strip(), str(p.get("justification", "")).strip()) for p in data["points"]]
+        stance = data.get("stance")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise OutputParseError(f"opinion JSON does not have the asked form ({exc}): {text[:100]!r}") from None
+    points = [p for p in points if len(p.text.split()) >= 3 and not _is_echo(p.text)][:k]
+    if not points:
+        raise OutputParseError(f"opinion JSON holds no usable points: {text[:100]!r}")
+    return Opinion(stance=stance if stance in ("yes", "no", "neutral") else None, points=points, raw=text)
+
+
+def default_format(model: Model) -> OpinionFormat:
+    """Embedded models cannot keep a text format; they (and the mock) answer under a schema instead."""
+    return "json" if model.provider.provider in ("local", "mock") else "text"
+
+
+async def elicit_opinion(
+    model: Model,
+    question: str,
+    *,
+    k: int = 3,
+    words: int = 120,
+    fmt: OpinionFormat | None = None,
+    sampling: GenerateConfig | None = None,
+    max_attempts: int = 3,
+    system: str | None = None,
+    role: str = "target",
+) -> Opinion:
+    """The model's opinion; a parse failure is retried with the next sample (a new cache key), and after
+    max_attempts raises OutputParseError carrying every failure."""
+    fmt = fmt or default_format(model)
+    base = sampling or GenerateConfig()
+    base = base.model_copy(update={"max_tokens": max(base.max_tokens, 2 * words + 64),
+                                   "json_schema": opinion_schema(k) if fmt == "json" else None})
+    messages = [{"role": "system", "content": system or render("opinion_system")},
+                {"role": "user", "content": render("opinion", question=question, k=k, words=words)}]
+    failures: list[str] = []
+    for attempt in range(max_attempts):
+        config = base.model_copy(update={"num_samples": attempt + 1})
+        output = await model.generate(messages, config, role=role)
+        text = output.choices[attempt].text
+        try:
+            opinion = parse_opinion_json(text, k) if fmt == "json" else parse_opinion(text, k)
+        except OutputParseError as exc:
+            failures.append(str(exc))
+            continue
+        opinion.attempts = attempt + 1
+        opinion.parse_failures = failures
+        return opinion
+    raise OutputParseError(f"{model.name}: {max_attempts} answers without key points; last: {failures[-1]}")
+
+
+# -- the value judge --------------------------------------------------------------------------------------
+def _call_seed(*parts: object) -> int:
+    return int.from_bytes(hashlib.sha256(repr(parts).encode()).digest()[:4], "big")
+
+
+def p_yes(choice_logprobs: list[Any] | None, text: str) -> float | None:
+    """P(yes) from the first token's alternatives, renormalised over yes/no; else 0/1 from the text."""
+    if choice_logprobs:
+        yes = no = 0.0
+        for token, logprob in choice_logprobs[0].top.items():
+            word = token.strip().lower().strip(".,!")
+            if word == "yes":
+                yes += math.exp(logprob)
+            elif word == "no":
+                no += math.exp(logprob)
+        if yes + no > 0:
+            return yes / (yes + no)
+    word = text.strip().split(maxsplit=1)[0].lower().strip(".,!*") if text.strip() else ""
+    if word in ("yes", "no"):
+        return 1.0 if word == "yes" else 0.0
+    return None
+
+
+@dataclass
+class Labels:
+    """A text's value vector (P(expressed) per dimension id) and how it was obtained."""
+
+    values: dict[str, float]
+    calls: int
+    protocol: Protocol
+    parse_failures: list[str] = field(default_factory=list)
+    order: list[str] = field(default_factory=list)  # joint protocol: the shuffled order shown to the judge
+
+
+async def label_per_value(judge: Model, theory: Theory, text: str, *, logprobs: bool = True) -> Labels:
+    """One yes/no call per dimension. The shared prefix (instructions + text) comes first so a local judge
+    reuses its KV state and pays only for each value's own tokens."""
+    values: dict[str, float] = {}
+    failures: list[str] = []
+    for dim in theory.dimensions:
+        messages = [{"role": "system", "content": render("judge_system")},
+                    {"role": "user", "content": render("judge_value", text=text, name=dim.name,
+                                                       definition=dim.definition)}]
+        config = GenerateConfig(temperature=0.0, max_tokens=3, seed=0, logprobs=logprobs,
+                                top_logprobs=10 if logprobs else 0)
+        out = await judge.generate(messages, config, role="judge")
+        p = p_yes(out.choices[0].logprobs, out.text)
+        if p is None:
+            failures.append(f"{dim.id}: judge answered {out.text[:40]!r}, not yes/no")
+            continue
+        values[dim.id] = p
+    if not values:
+        raise OutputParseError(f"judge {judge.name} gave no yes/no answer for any value: {failures[:2]}")
+    return Labels(values, calls=len(theory.dimensions), protocol="per-value", parse_failures=failures)
+
+
+def joint_schema(order: list[str]) -> dict[str, Any]:
+    return {"type": "object", "properties": {d: {"type": "boolean"} for d in order}, "required": list(order),
+            "additionalProperties": False}
+
+
+async def label_joint(judge: Model, theory: Theory, text: str, *, max_attempts: int = 2) -> Labels:
+    """One call returning every dimension as a boolean, with the dimensions shuffled per text (seeded by the
+    text, so a rerun is the same call) against the positional bias small judges show."""
+    order = theory.ids
+    random.Random(_call_seed(text, theory.name)).shuffle(order)
+    definitions = "\n".join(f"- {d}: {theory.dimension(d).name}, {theory.dimension(d).definition}" for d in order)
+    messages = [{"role": "system", "content": render("judge_system")},
+                {"role": "user", "content": render("judge_joint", text=text, definitions=definitions)}]
+    failures: list[str] = []
+    for attempt in range(max_attempts):
+        config = GenerateConfig(temperature=0.0 if attempt == 0 else 0.7, max_tokens=24 * len(order) + 16, seed=attempt,
+                                json_schema=joint_schema(order))
+        out = await judge.generate(messages, config, role="judge")
+        try:
+            data = out.choices[0].parse_json()
+            if not isinstance(data, dict) or set(data) != set(order) or not all(isinstance(v, bool) for v in data.values()):
+                raise OutputParseError(f"judge answer outside the schema: {out.text[:120]!r}")
+        except OutputParseError as exc:
+            failures.append(str(exc))
+            continue
+        return Labels({d: float(data[d]) for d in theory.ids}, calls=attempt + 1, protocol="joint",
+                      parse_failures=failures, order=order)
+    raise OutputParseError(f"judge {judge.name}: {failures[-1]}")
+
+
+async def label_text(judge: Model, theory: Theory, text: str, protocol: Protocol = "per-value") -> Labels:
+    if protocol == "per-value":
+        return await label_per_value(judge, theory, text)
+    return await label_joint(judge, theory, text)
+
+
+def merge_or(vectors: list[dict[str, float]], dims: list[str]) -> dict[str, float]:
+    """Soft OR: the answer expresses a value if any opinion does, 1 − Π(1 − p)."""
+    out = {}
+    for d in dims:
+        miss = 1.0
+        for v in vectors:
+            miss *= 1.0 - v.get(d, 0.0)
+        out[d] = 1.0 - miss
+    return out
+
+
+@dataclass
+class Answer:
+    """One model's measured answer to one question: opinion, labels per point, the merged vector."""
+
+    opinion: Opinion
+    point_labels: list[Labels]
+    vector: dict[str, float]
+
+    @property
+    def judge_calls(self) -> int:
+        return sum(lab.calls for lab in self.point_labels)
+
+
+async def measure_answer(
+    model: Model,
+    judge: Model,
+    theory: Theory,
+    question: str,
+    *,
+    protocol: Protocol = "per-value",
+    unit: Literal["opinion", "answer"] = "answer",
+    k: int = 3,
+    sampling: GenerateConfig | None = None,
+    system: str | None = None,
+) -> Answer:
+    """Elicit, label and merge. unit='answer' labels all points in one judge text (1 call with the joint
+    protocol); unit='opinion' labels each point and ORs them (the paper's way)."""
+    opinion = await elicit_opinion(model, question, k=k, sampling=sampling, system=system)
+    if unit == "answer":
+        text = " ".join(f"({i + 1}) {p.text}" for i, p in enumerate(opinion.points))
+        labels = [await label_text(judge, theory, text, protocol)]
+    else:
+        labels = [await label_text(judge, theory, p.text, protocol) for p in opinion.points]
+    return Answer(opinion, labels, merge_or([lab.values for lab in labels], theory.ids))
+
+
+__all__ = [
+    "Answer", "Labels", "ModelCallError", "Opinion", "Point", "elicit_opinion", "label_joint", "label_per_value",
+    "label_text", "measure_answer", "merge_or", "opinion_schema", "p_yes", "parse_opinion", "parse_opinion_json",
+    "parse_points", "parse_stance",
+]

@@ -1,0 +1,194 @@
+"""Value scores from team matches (SPEC §7): pure functions over label matrices, no I/O.
+
+For each question and dimension, the models that expressed the value beat those that did not (a match is
+skipped when one side is empty). After all matches, a model's score on a dimension is its mean win
+probability against the other models × 100:
+    P(i beats j) = Φ((μ_i − μ_j) / sqrt(2β² + σ_i² + σ_j²)).
+The plain expression rate and bootstrap confidence intervals over questions sit beside it, so the rating
+can be checked against something simple.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+RatingSystem = Literal["trueskill", "openskill"]
+_System = Literal["trueskill", "trueskill-fast", "openskill"]
+
+
+@dataclass(frozen=True)
+class Rating:
+    mu: float
+    sigma: float
+
+
+def win_probability(a: Rating, b: Rating, beta: float) -> float:
+    """TrueSkill's probability that a beats b (no draws)."""
+    denom = math.sqrt(2 * beta**2 + a.sigma**2 + b.sigma**2)
+    return 0.5 * (1 + math.erf((a.mu - b.mu) / (denom * math.sqrt(2))))
+
+
+def matches(expressed: np.ndarray, present: np.ndarray | None = None) -> list[tuple[list[int], list[int]]]:
+    """(winners, losers) per question from a questions × models boolean matrix; one-sided ones skipped.
+    `present` marks the models that answered each question (a missing answer sits the match out)."""
+    out = []
+    if present is None:
+        present = np.ones_like(expressed, dtype=bool)
+    for row, here in zip(expressed, present, strict=True):
+        winners = [int(i) for i in np.flatnonzero(row & here)]
+        losers = [int(i) for i in np.flatnonzero(~row & here)]
+        if winners and losers:
+            out.append((winners, losers))
+    return out
+
+
+def rate(expressed: np.ndarray, system: _System = "trueskill", present: np.ndarray | None = None) -> list[Rating]:
+    """Ratings of the models (columns) after the matches of the questions (rows), in row order."""
+    n_models = expressed.shape[1]
+    if system == "openskill":
+        from openskill.models import ThurstoneMostellerFull
+
+        model = ThurstoneMostellerFull()
+        ratings = [model.rating() for _ in range(n_models)]
+        for winners, losers in matches(expressed, present):
+            new = model.rate([[ratings[i] for i in winners], [ratings[i] for i in losers]], ranks=[0, 1])
+            for idx, r in zip(winners + losers, new[0] + new[1], strict=True):
+                ratings[idx] = r
+        return [Rating(r.mu, r.sigma) for r in ratings]
+
+    if system == "trueskill-fast":
+        return _rate_two_teams(expressed, present)
+
+    import trueskill
+
+    env = trueskill.TrueSkill(draw_probability=0.0)
+    ts = [env.create_rating() for _ in range(n_models)]
+    for winners, losers in matches(expressed, present):
+        new_w, new_l = env.rate([[ts[i] for i in winners], [ts[i] for i in losers]], ranks=[0, 1])
+        for idx, r in zip(winners + losers, list(new_w) + list(new_l), strict=True):
+            ts[idx] = r
+    return [Rating(r.mu, r.sigma) for r in ts]
+
+
+def _v_w(t: float) -> tuple[float, float]:
+    """TrueSkill's win correction terms v = φ(t)/Φ(t), w = v(v + t), stable for very negative t."""
+    cdf = 0.5 * math.erfc(-t / math.sqrt(2))
+    if cdf < 1e-300:
+        v = -t
+    else:
+        v = math.exp(-t * t / 2) / math.sqrt(2 * math.pi) / cdf
+    return v, v * (v + t)
+
+
+def _rate_two_teams(expressed: np.ndarray, present: np.ndarray | None = None) -> list[Rating]:
+    """The `trueskill` package's update for a two-team match without draws, in closed form (the factor graph
+    of two teams is exact in one pass). ~100× faster, for bootstrap resampling; tests hold it equal to the
+    package to 1e-5."""
+    mu0, sigma0, beta, tau = 25.0, 25.0 / 3, 25.0 / 6, 25.0 / 300
+    mu = [mu0] * expressed.shape[1]
+    var = [sigma0**2] * expressed.shape[1]
+    for winners, losers in matches(expressed, present):
+        players = winners + losers
+        var_t = {i: var[i] + tau**2 for i in players}
+        c = math.sqrt(sum(var_t[i] + beta**2 for i in players))
+        t = (sum(mu[i] for i in winners) - sum(mu[i] for i in losers)) / c
+        v, w = _v_w(t)
+        for i in players:
+            sign = 1.0 if i in winners else -1.0
+            mu[i] += sign * var_t[i] / c * v
+            var[i] = var_t[i] * (1 - var_t[i] / c**2 * w)
+    return [Rating(m, math.sqrt(s)) for m, s in zip(mu, var, strict=True)]
+
+
+def beta_of(system: _System) -> float:
+    if system == "openskill":
+        from openskill.models import ThurstoneMostellerFull
+
+        return float(ThurstoneMostellerFull().beta)
+    import trueskill
+
+    return float(trueskill.TrueSkill().beta)
+
+
+def scores_from_ratings(ratings: Sequence[Rating], beta: float) -> np.ndarray:
+    """Mean win probability against every other model, × 100. A single model scores 50."""
+    n = len(ratings)
+    if n < 2:
+        return np.full(n, 50.0)
+    out = np.zeros(n)
+    for i in range(n):
+        out[i] = np.mean([win_probability(ratings[i], ratings[j], beta) for j in range(n) if j != i]) * 100
+    return out
+
+
+def value_scores(expressed: np.ndarray, system: _System = "trueskill", present: np.ndarray | None = None) -> np.ndarray:
+    """Scores (models) of one dimension from a questions × models boolean matrix."""
+    return scores_from_ratings(rate(expressed, system, present), beta_of(system))
+
+
+@dataclass
+class ScoreTable:
+    """Per model and dimension: rating score, expression rate, and bootstrap CIs of both."""
+
+    models: list[str]
+    dims: list[str]
+    score: np.ndarray  # models × dims
+    score_lo: np.ndarray
+    score_hi: np.ndarray
+    rate: np.ndarray
+    rate_lo: np.ndarray
+    rate_hi: np.ndarray
+    questions: int
+    matches: np.ndarray  # dims: matches played (not skipped)
+
+
+def score_table(
+    labels: np.ndarray,
+    models: list[str],
+    dims: list[str],
+    *,
+    system: RatingSystem = "trueskill",
+    threshold: float = 0.5,
+    bootstrap: int = 100,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> ScoreTable:
+    """labels: questions × models × dims, P(expressed) in [0, 1], NaN where a model has no answer;
+    expressed = label ≥ threshold."""
+    if labels.ndim != 3 or labels.shape[1:] != (len(models), len(dims)):
+        raise ValueError(f"labels must be questions × {len(models)} models × {len(dims)} dims, got {labels.shape}")
+    present = ~np.isnan(labels)
+    expressed = (np.nan_to_num(labels, nan=0.0) >= threshold) & present
+    n_q = labels.shape[0]
+
+    def table(exp: np.ndarray, here: np.ndarray, rating: _System) -> tuple[np.ndarray, np.ndarray]:
+        score = np.stack([value_scores(exp[:, :, d], rating, here[:, :, d]) for d in range(len(dims))], axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rates = exp.sum(axis=0) / here.sum(axis=0) * 100
+        return score, rates
+
+    score, rate_ = table(expressed, present, system)
+    played = np.array([len(matches(expressed[:, :, d], present[:, :, d])) for d in range(len(dims))])
+    lo_q, hi_q = (1 - confidence) / 2 * 100, (1 + confidence) / 2 * 100
+    if bootstrap and n_q > 1:
+        rng = np.random.default_rng(seed)
+        fast: _System = "trueskill-fast" if system == "trueskill" else system
+        boot_scores = np.empty((bootstrap, len(models), len(dims)))
+        boot_rates = np.empty((bootstrap, len(models), len(dims)))
+        for b in range(bootstrap):
+            rows = rng.integers(0, n_q, n_q)
+            boot_scores[b], boot_rates[b] = table(expressed[rows], present[rows], fast)
+        score_lo, score_hi = np.percentile(boot_scores, [lo_q, hi_q], axis=0)
+        with warnings.catch_warnings():  # a model with no answer at all has no rate: NaN, said once in the table
+            warnings.simplefilter("ignore", RuntimeWarning)
+            rate_lo, rate_hi = np.nanpercentile(boot_rates, [lo_q, hi_q], axis=0)
+    else:
+        score_lo = score_hi = score
+        rate_lo = rate_hi = rate_
+    return ScoreTable(models, dims, score, score_lo, score_hi, rate_, rate_lo, rate_hi, n_q, played)

@@ -1,0 +1,128 @@
+"""Opinion parsing on a corpus of messy answers, the judge protocols and the OR merge, on scripted models."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from adaem.errors import OutputParseError
+from adaem.measure import (
+    elicit_opinion,
+    label_joint,
+    label_per_value,
+    merge_or,
+    p_yes,
+    parse_opinion,
+    parse_opinion_json,
+)
+from adaem.models import GenerateConfig, TokenLogprob
+from adaem.models.providers.mock import register_mock, unregister_mock
+from adaem.theories import load_theory
+
+CORPUS = json.loads((Path(__file__).parent / "data" / "opinion_corpus.json").read_text())
+
+
+def test_corpus_is_large_and_mixed():
+    assert len(CORPUS) >= 30
+    assert sum(c["source"].endswith("(real output)") for c in CORPUS) >= 15
+    assert sum(c["stance"] == "FAIL" for c in CORPUS) >= 5
+
+
+@pytest.mark.parametrize("case", CORPUS, ids=[f"{i}-{c['source'][:20]}" for i, c in enumerate(CORPUS)])
+def test_parse_opinion_corpus(case):
+    if case["stance"] == "FAIL":
+        with pytest.raises(OutputParseError, match="no key points"):
+            parse_opinion(case["text"], 3)
+        return
+    opinion = parse_opinion(case["text"], 3)
+    assert opinion.stance == case["stance"]
+    assert len(opinion.points) == case["points"]
+    assert opinion.points[0].text.startswith(case["first"])
+    assert all("**" not in p.text and "<key point>" not in p.text for p in opinion.points)
+
+
+def test_points_split_into_point_and_justification():
+    opinion = parse_opinion("1. **Debt traps**: borrowers roll loans over.\n2. Cost - fees exceed 300% a year.", 3)
+    assert (opinion.points[0].point, opinion.points[0].justification) == ("Debt traps", "borrowers roll loans over.")
+    assert (opinion.points[1].point, opinion.points[1].justification) == ("Cost", "fees exceed 300% a year.")
+
+
+def test_json_opinions():
+    good = json.dumps({"stance": "no", "points": [{"point": "Zoos fund conservation", "justification": "breeding"},
+                                                  {"point": "one-sentence justification", "justification": "x"}]})
+    opinion = parse_opinion_json(good, 3)
+    assert opinion.stance == "no" and [p.point for p in opinion.points] == ["Zoos fund conservation"]
+    with pytest.raises(OutputParseError):
+        parse_opinion_json('{"stance": "no"}', 3)
+    with pytest.raises(OutputParseError):
+        parse_opinion_json("not json", 3)
+
+
+@pytest.fixture
+def scripted():
+    names = []
+    yield lambda name, fn: (names.append(name), register_mock(name, fn))
+    for n in names:
+        unregister_mock(n)
+
+
+async def test_parse_failures_are_retried_with_new_samples_then_recorded(make_pool, scripted):
+    answers = iter(["I would rather not say.", "Still no list here.",
+                    "Stance: yes\n1. Loans with 400% interest exploit the poor.\n2. Bans work in 18 US states."])
+    scripted("shy", lambda messages, config: next(answers))
+    model = make_pool().get("mock/shy")
+    opinion = await elicit_opinion(model, "Should payday loans be banned?", fmt="text", sampling=GenerateConfig(seed=1))
+    assert opinion.attempts == 3 and len(opinion.parse_failures) == 2 and opinion.stance == "yes"
+
+    scripted("mute", lambda messages, config: "no list at all")
+    with pytest.raises(OutputParseError, match="3 answers without key points"):
+        await elicit_opinion(make_pool().get("mock/mute"), "q?", fmt="text", sampling=GenerateConfig(seed=1))
+
+
+def test_p_yes_from_logprobs_and_text():
+    lp = [TokenLogprob(token="Yes", logprob=-0.2, top={"Yes": -0.2, " yes": -3.0, "No": -2.0, "The": -4.0})]
+    import math
+
+    expected = (math.exp(-0.2) + math.exp(-3.0)) / (math.exp(-0.2) + math.exp(-3.0) + math.exp(-2.0))
+    assert p_yes(lp, "Yes") == pytest.approx(expected)
+    assert p_yes(None, "No.") == 0.0 and p_yes(None, "yes") == 1.0
+    assert p_yes(None, "Maybe") is None
+
+
+async def test_per_value_protocol_one_call_per_dimension(make_pool, scripted):
+    theory = load_theory("schwartz10")
+
+    def judge(messages, config):
+        return "Yes" if "Benevolence" in messages[-1].content or "Power (" in messages[-1].content else "No"
+
+    scripted("judge", judge)
+    labels = await label_per_value(make_pool().get("mock/judge"), theory, "Help your neighbours.", logprobs=False)
+    assert labels.calls == 10
+    assert {d for d, v in labels.values.items() if v == 1.0} == {"benevolence", "power"}
+
+
+async def test_joint_protocol_shuffles_and_validates(make_pool, scripted):
+    theory = load_theory("schwartz10")
+    seen_orders = []
+
+    def judge(messages, config):
+        order = list(config.json_schema["properties"])
+        seen_orders.append(order)
+        return json.dumps({d: d == "tradition" for d in order})
+
+    scripted("jjudge", judge)
+    pool = make_pool()
+    a = await label_joint(pool.get("mock/jjudge"), theory, "Keep the old customs.")
+    await label_joint(pool.get("mock/jjudge"), theory, "A different text entirely.")
+    assert a.values["tradition"] == 1.0 and sum(a.values.values()) == 1.0 and a.calls == 1
+    assert seen_orders[0] != seen_orders[1] and sorted(seen_orders[0]) == sorted(theory.ids)
+
+    scripted("badjudge", lambda messages, config: '{"tradition": "maybe"}')
+    with pytest.raises(OutputParseError, match="outside the schema"):
+        await label_joint(pool.get("mock/badjudge"), theory, "x")
+
+
+def test_merge_or_is_soft_or():
+    merged = merge_or([{"a": 0.5, "b": 0.0}, {"a": 0.5, "b": 0.2}], ["a", "b", "c"])
+    assert merged == pytest.approx({"a": 0.75, "b": 0.2, "c": 0.0})
+    assert merge_or([{"a": 1.0}, {"a": 0.0}], ["a"]) == {"a": 1.0}
