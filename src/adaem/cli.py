@@ -137,7 +137,9 @@ def evaluate(
     run_dir = out_dir or default_run_dir("evaluate")
     result = run_evaluate(benchmark, cfg, run_dir, resume=resume)
     profile = result.scores
-    table = Table(title=f"Value scores ({result.theory.name}, 0–100, {int(100 * 0.95)}% CI) — {run_dir}")
+    ev = result.config.evaluation
+    table = Table(title=f"Value scores ({result.theory.name}, {ev.rating} 0–100, {ev.confidence:.0%} CI over "
+                        f"questions, expression rate) — {run_dir}")
     table.add_column("value")
     for model in result.models:
         table.add_column(model, justify="right")

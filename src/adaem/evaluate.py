@@ -101,6 +101,7 @@ class Evaluation:
     """The results of an evaluation run, as DataFrames."""
 
     run_dir: Path
+    config: RunConfig
     theory: Theory
     models: list[str]
     scores: Any  # pandas.DataFrame, long: model, dimension, score, score_lo, score_hi, rate, rate_lo, rate_hi
@@ -171,7 +172,7 @@ def summarize(store_path: Path, config: RunConfig, questions: list[Question], th
     radar(table.score, models, [theory.dimension(d).name for d in dims], store_path / "radar.png", title)
     heatmap(table.score, models, [theory.dimension(d).name for d in dims], store_path / "heatmap.png", title)
     answers = pd.DataFrame(records)
-    return Evaluation(store_path, theory, models, scores, answers, breakdowns, failures)
+    return Evaluation(store_path, config, theory, models, scores, answers, breakdowns, failures)
 
 
 def evaluate(
