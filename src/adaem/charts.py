@@ -29,7 +29,7 @@ def radar(values: np.ndarray, models: list[str], dims: list[str], path: Path, ti
     ax.set_xticklabels(dims, fontsize=9)
     ax.set_ylim(0, 100)
     ax.set_title(title, pad=24)
-    ax.legend(loc="upper right", bbox_to_anchor=(1.35, 1.12), fontsize=8)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=min(3, len(models)), fontsize=8, frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
