@@ -63,7 +63,7 @@ async def main(args: argparse.Namespace) -> None:
         print(f"{protocol:<14} {calls[protocol] / pairs:>11.1f} {seconds[protocol] / pairs:>8.1f} "
               f"{got.mean():>9.2f} {(got == ref).mean():>10.3f}")
     soft = np.array([[v[d] for d in theory.ids] for v in labels["per-value"]])
-    print("per-value P(yes): mean %.2f, min %.2f, max %.2f" % (soft.mean(), soft.min(), soft.max()))
+    print(f"per-value P(yes): mean {soft.mean():.2f}, min {soft.min():.2f}, max {soft.max():.2f}")
     with np.errstate(invalid="ignore"):
         print("joint positive rate by shown position:", np.round(position_hits / position_seen, 2).tolist())
 
