@@ -99,12 +99,7 @@ def smoke(
         table.add_row(r["model"], r["question"], str(r.get("stance")), r["answer"][:100])
     out.print(table)
     _print_usage(read_usage(run_dir))
-    if result.failures:
-        for message in list(dict.fromkeys(f["error"] for f in result.failures))[:3]:
-            err.print(Text("failed: ", style="bold red") + Text(message), soft_wrap=True)
-        err.print(f"{len(result.failures)} unit(s) failed (see {run_dir}/outputs/failures.jsonl); "
-                  f"rerun with --resume --out {run_dir} to retry them")
-        raise typer.Exit(1)
+    _exit_on_failures(result.failures, run_dir)
 
 
 @app.command()
@@ -155,11 +150,18 @@ def evaluate(
     out.print(f"{len(answers)} answers ({parse_failed} parse failures) · files: {run_dir}/scores.csv, scores.json, "
               f"radar.png, heatmap.png, outputs/answers.jsonl")
     _print_usage(read_usage(run_dir))
-    if result.failures:
-        for message in list(dict.fromkeys(f["error"] for f in result.failures))[:3]:
-            err.print(Text("failed: ", style="bold red") + Text(message), soft_wrap=True)
-        err.print(f"{len(result.failures)} unit(s) failed; rerun with --resume --out {run_dir} to retry them")
-        raise typer.Exit(1)
+    _exit_on_failures(result.failures, run_dir)
+
+
+def _exit_on_failures(failures: list[dict], run_dir: Path) -> None:
+    """Units whose model calls failed for good: show the distinct errors, say how to retry, exit 1."""
+    if not failures:
+        return
+    for message in list(dict.fromkeys(f["error"] for f in failures))[:3]:
+        err.print(Text("failed: ", style="bold red") + Text(message), soft_wrap=True)
+    err.print(f"{len(failures)} unit(s) failed (see {run_dir}/outputs/failures.jsonl); "
+              f"rerun with --resume --out {run_dir} to retry them")
+    raise typer.Exit(1)
 
 
 def _print_usage(rows: list[dict]) -> None:

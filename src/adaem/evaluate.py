@@ -22,7 +22,7 @@ from .measure import label_text, measure_answer
 from .models import GenerateConfig, ModelPool
 from .progress import progress_bar
 from .rating import score_table
-from .store import RunStore
+from .store import RunStore, run_job
 from .theories import Theory, load_theory
 
 
@@ -191,21 +191,6 @@ def evaluate(
     theory = load_theory(config.evaluation.theory)
     if len(config.roles.targets) < 1:
         raise ConfigError("roles.targets: name at least one model to evaluate")
-    pool = ModelPool(config, cache=store.cache)
-
-    async def main() -> list[dict[str, Any]]:
-        try:
-            return await run_evaluation(store, pool, questions, theory)
-        finally:
-            await pool.aclose()
-
-    try:
-        failures = asyncio.run(main())
-    except BaseException:
-        store.finish("interrupted")
-        store.close()
-        raise
     store.put("benchmark", str(benchmark))
-    store.finish("finished" if not failures else "finished with failures")
-    store.close()
+    failures = run_job(store, lambda pool: run_evaluation(store, pool, questions, theory), bool)
     return summarize(store.path, config, questions, theory, failures)

@@ -18,7 +18,7 @@ from .errors import ModelCallError, OutputParseError
 from .models import GenerateConfig, ModelPool
 from .progress import progress_bar
 from .prompts import render
-from .store import RunStore
+from .store import RunStore, run_job
 
 STANCE_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -97,20 +97,4 @@ def run_smoke(config: RunConfig | None, out: Path, *, resume: bool = False, ques
 
     config None: the defaults for a new run, the run's own snapshot for a resumed one."""
     store = RunStore.open(out, config, "smoke", resume)
-    pool = ModelPool(store.config, cache=store.cache)
-
-    async def main() -> SmokeResult:
-        try:
-            return await run_smoke_async(store, pool, question_count)
-        finally:
-            await pool.aclose()
-
-    try:
-        result = asyncio.run(main())
-    except BaseException:
-        store.finish("interrupted")
-        store.close()
-        raise
-    store.finish("finished" if not result.failures else "finished with failures")
-    store.close()
-    return result
+    return run_job(store, lambda pool: run_smoke_async(store, pool, question_count), lambda r: bool(r.failures))

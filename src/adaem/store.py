@@ -15,18 +15,22 @@ A run killed at any instant resumes with the same directory:
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .config import RunConfig, dump_config, load_config
 from .errors import ConfigError
 from .models.accounting import Ledger
 from .models.cache import CallCache, connect
+from .models.pool import ModelPool
+
+T = TypeVar("T")
 
 _STATE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -145,6 +149,27 @@ class RunStore:
     def close(self) -> None:
         self.cache.close()
         self.state.close()
+
+
+def run_job(store: RunStore, work: Callable[[ModelPool], Awaitable[T]], failed: Callable[[T], bool]) -> T:
+    """Run a job's async work over a pool on the store's cache; record how the session ended, close the store."""
+    pool = ModelPool(store.config, cache=store.cache)
+
+    async def main() -> T:
+        try:
+            return await work(pool)
+        finally:
+            await pool.aclose()
+
+    try:
+        result = asyncio.run(main())
+    except BaseException:
+        store.finish("interrupted")
+        store.close()
+        raise
+    store.finish("finished with failures" if failed(result) else "finished")
+    store.close()
+    return result
 
 
 def read_usage(path: Path) -> list[dict[str, Any]]:
