@@ -1,0 +1,1 @@
+"""`adaem generate`: seeds, the bandit over topics, question search and refinement, de-duplication."""
