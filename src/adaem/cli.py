@@ -153,6 +153,52 @@ def evaluate(
     _exit_on_failures(result.failures, run_dir)
 
 
+@app.command()
+def generate(
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    budget: Annotated[int | None, typer.Option(min=1, help="pulls of the bandit (generation.budget)")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="run directory")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="continue (or extend) the run in --out")] = False,
+    seeds: Annotated[Path | None, typer.Option(help="seed file (JSONL/CSV/parquet with a question column)")] = None,
+) -> None:
+    """Search for questions on which the models express different values; write a benchmark."""
+    from .generate.job import generate as run_generate
+
+    flags = []
+    if budget:
+        flags.append(f"generation.budget={budget}")
+    if seeds:
+        flags.append(f"generation.seeds={seeds}")
+    if resume and out_dir is None:
+        raise ConfigError("--resume needs --out DIR: the run directory to continue")
+    if resume and config is None and not set_:
+        # the run's own settings, changed only by the flags given now (e.g. a larger --budget)
+        snapshot = out_dir / "config.yaml"  # type: ignore[operator]
+        cfg = load_config(snapshot, flags) if snapshot.exists() else None
+    else:
+        cfg = _config(config, set_, flags)
+    run_dir = out_dir or default_run_dir("generate")
+    result = run_generate(cfg, run_dir, resume=resume)
+    table = Table(title=f"Generated questions — {run_dir}")
+    for col in ("id", "P2 score", "category", "country", "question"):
+        table.add_column(col, overflow="fold")
+    for q in sorted(result.questions, key=lambda q: -q["p2_score"]):
+        table.add_row(q["id"], f"{q['p2_score']:.2f}", q["category"], q["country"] or "", q["question"])
+    out.print(table)
+    summary = result.summary
+    mean = summary["mean_p2_score"]
+    out.print(f"{summary['questions']} questions from {summary['pulls']} pulls ({summary['stopped']}); "
+              f"mean P2 score {mean if mean is None else round(mean, 3)}; rejected: {summary['rejected'] or 'none'}")
+    out.print(f"files: {run_dir}/benchmark.jsonl, benchmark.parquet, summary.json · next: adaem evaluate "
+              f"--benchmark {run_dir}/benchmark.jsonl")
+    _print_usage(read_usage(run_dir))
+    if result.failure:
+        err.print(Text("failed: ", style="bold red") + Text(result.failure), soft_wrap=True)
+        err.print(f"the run stopped after pull {summary['pulls']}; continue with --resume --out {run_dir}")
+        raise typer.Exit(1)
+
+
 def _exit_on_failures(failures: list[dict], run_dir: Path) -> None:
     """Units whose model calls failed for good: show the distinct errors, say how to retry, exit 1."""
     if not failures:

@@ -146,15 +146,56 @@ class Evaluation(BaseModel):
         "answer", description="label all key points of an answer in one text, or each point and OR them"
     )
     key_points: int = Field(3, ge=1, le=10, description="k key points per opinion")
-    word_limit: int = Field(120, ge=20)
+    word_limit: int = Field(80, ge=20)
     opinion_format: Literal["auto", "text", "json"] = Field(
         "auto", description="auto: JSON schema for embedded and mock models, free text for the rest"
     )
     max_parse_attempts: int = Field(3, ge=1, description="samples asked before an answer is a parse failure")
+
+    @property
+    def format(self) -> Literal["text", "json"] | None:
+        """The opinion format to ask for; None lets each model's provider decide (auto)."""
+        return None if self.opinion_format == "auto" else self.opinion_format
     rating: Literal["trueskill", "openskill"] = "trueskill"
     threshold: float = Field(0.5, gt=0, lt=1, description="a soft label at or above this counts as expressed")
     bootstrap: int = Field(200, ge=0, description="resamples of the questions for confidence intervals")
     confidence: float = Field(0.95, gt=0, lt=1)
+
+
+class Generation(BaseModel):
+    """The search for informative questions (SPEC §6). Paper defaults in the descriptions; the defaults here
+    are sized for the embedded models on 2 cores (a run of about ten minutes)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seeds: Path | None = Field(None, description="seed file (JSONL/CSV/parquet); default: the 308 shipped topics")
+    arms: int | None = Field(4, ge=1, description="seed topics used as arms, spread over the categories; "
+                             "None: every seed (paper: ~1,500)")
+    budget: int = Field(2, ge=1, description="pulls B (paper: 1,500)")
+    max_calls: int | None = Field(None, ge=1, description="also stop after this many model calls")
+    max_tokens: int | None = Field(None, ge=1, description="also stop after this many tokens")
+    width: int = Field(1, ge=1, description="questions per pull, N2 (paper: 3)")
+    depth: int = Field(1, ge=0, description="refinement steps at most (paper: 3)")
+    tau: float = Field(0.5, description="keep refining while the score gains more than this")
+    exploration: float = Field(1.0, ge=0, description="UCB exploration constant c")
+    n_shot: int = Field(5, ge=0, description="top-scored earlier questions shown to the generator")
+    epsilon: float = Field(0.85, gt=0, le=1, description="reject a question whose top-3 mean similarity exceeds this")
+    max_words: int = Field(30, ge=5, description="reject generated questions longer than this")
+    weights: dict[str, float] = Field(
+        default_factory=lambda: {"distinguishability": 1.0, "disentanglement": 1.0, "opinion_difference": 1.0,
+                                 "conformity": 1.0},
+        description="weights of S's components; conformity needs evaluation.unit=opinion (else not measured)",
+    )
+    arm_selection: Literal["ucb", "random"] = "ucb"
+
+    @field_validator("weights")
+    @classmethod
+    def _known_weights(cls, value: dict[str, float]) -> dict[str, float]:
+        known = {"distinguishability", "disentanglement", "opinion_difference", "conformity"}
+        unknown = set(value) - known
+        if unknown:
+            raise ValueError(f"unknown components {sorted(unknown)}: use {sorted(known)}")
+        return value
 
 
 class RunConfig(BaseModel):
@@ -169,6 +210,7 @@ class RunConfig(BaseModel):
     local: LocalSettings = Field(default_factory=LocalSettings)
     cache_path: Path | None = Field(None, description="shared call cache; default: cache.sqlite in the run dir")
     evaluation: Evaluation = Field(default_factory=Evaluation)
+    generation: Generation = Field(default_factory=Generation)
 
     @field_validator("endpoints")
     @classmethod

@@ -37,10 +37,8 @@ async def _answer_unit(pool: ModelPool, config: RunConfig, theory: Theory, model
                               "category": q.category, "country": q.country, "judge": config.roles.judge,
                               "protocol": ev.protocol, "unit": ev.unit}
     try:
-        answer = await measure_answer(
-            pool.get(model), pool.get(config.roles.judge), theory, q.text, protocol=ev.protocol, unit=ev.unit,
-            k=ev.key_points, sampling=_sampling(config),
-        )
+        answer = await measure_answer(pool.get(model), pool.get(config.roles.judge), theory, q.text, ev,
+                                      sampling=_sampling(config))
     except OutputParseError as exc:  # final for these samples: recorded, never guessed
         record.update({"vector": None, "parse_failure": str(exc)})
         return record

@@ -19,6 +19,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from .config import Evaluation
 from .errors import ModelCallError, OutputParseError
 from .models import GenerateConfig, Model
 from .prompts import render
@@ -169,7 +170,7 @@ async def elicit_opinion(
     question: str,
     *,
     k: int = 3,
-    words: int = 120,
+    words: int = 80,
     fmt: OpinionFormat | None = None,
     sampling: GenerateConfig | None = None,
     max_attempts: int = 3,
@@ -321,21 +322,22 @@ async def measure_answer(
     judge: Model,
     theory: Theory,
     question: str,
+    settings: Evaluation | None = None,
     *,
-    protocol: Protocol = "per-value",
-    unit: Literal["opinion", "answer"] = "answer",
-    k: int = 3,
     sampling: GenerateConfig | None = None,
     system: str | None = None,
+    role: str = "target",
 ) -> Answer:
-    """Elicit, label and merge. unit='answer' labels all points in one judge text (1 call with the joint
-    protocol); unit='opinion' labels each point and ORs them (the paper's way)."""
-    opinion = await elicit_opinion(model, question, k=k, sampling=sampling, system=system)
-    if unit == "answer":
+    """Elicit, label and merge, as `settings` say. unit='answer' labels all points in one judge text (one call
+    with the joint protocol); unit='opinion' labels each point and ORs them (the paper's way)."""
+    ev = settings or Evaluation()
+    opinion = await elicit_opinion(model, question, k=ev.key_points, words=ev.word_limit, fmt=ev.format,
+                                   sampling=sampling, max_attempts=ev.max_parse_attempts, system=system, role=role)
+    if ev.unit == "answer":
         text = " ".join(f"({i + 1}) {p.text}" for i, p in enumerate(opinion.points))
-        labels = [await label_text(judge, theory, text, protocol)]
+        labels = [await label_text(judge, theory, text, ev.protocol)]
     else:
-        labels = [await label_text(judge, theory, p.text, protocol) for p in opinion.points]
+        labels = [await label_text(judge, theory, p.text, ev.protocol) for p in opinion.points]
     return Answer(opinion, labels, merge_or([lab.values for lab in labels], theory.ids))
 
 

@@ -1,0 +1,116 @@
+"""`adaem generate`: run (or resume, or extend) a search and write the benchmark and its summary."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from ..config import RunConfig
+from ..errors import ConfigError, ModelCallError
+from ..progress import progress_bar
+from ..store import RunStore, read_usage, run_job
+from ..theories import load_theory
+from .search import Search
+from .seeds import load_seeds
+
+
+@dataclass
+class GenerateResult:
+    run_dir: Path
+    questions: list[dict[str, Any]]
+    summary: dict[str, Any]
+    failure: str | None = None
+
+
+def check_config(config: RunConfig) -> None:
+    if len(config.roles.explorers) < 2:
+        raise ConfigError("roles.explorers: name at least 2 models; informativeness compares models' values")
+    if len(config.roles.scorers) < 2:
+        raise ConfigError("roles.scorers: name at least 2 models")
+    if not config.roles.generators:
+        raise ConfigError("roles.generators: name at least one generator model")
+    load_theory(config.evaluation.theory)
+
+
+def write_outputs(store_path: Path, result: dict[str, Any], config: RunConfig) -> dict[str, Any]:
+    """benchmark.jsonl and .parquet (loadable with datasets.load_dataset("parquet", ...)) and summary.json."""
+    outputs = store_path / "outputs"
+    questions = [json.loads(x) for x in (outputs / "benchmark.jsonl").read_text().splitlines()] \
+        if (outputs / "benchmark.jsonl").exists() else []
+    flat = [{"id": q["id"], "question": q["question"], "topic": q["topic"], "category": q["category"],
+             "country": q["country"], "parent": q["parent"], "depth": q["depth"], "generator": q["generator"],
+             "p1_score": q["p1_score"], "p2_score": q["p2_score"],
+             **{f"p2_{k}": v for k, v in (q["p2"]["components"] or {}).items() if k != "score"},
+             "details": json.dumps({"p1": q["p1"], "p2": q["p2"], "fact": q["fact"], "refinements": q["refinements"]})}
+            for q in questions]
+    (store_path / "benchmark.jsonl").write_text("".join(json.dumps(q, ensure_ascii=False) + "\n" for q in flat))
+    if flat:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.Table.from_pylist(flat), store_path / "benchmark.parquet")
+    rejected = [json.loads(x) for x in (outputs / "rejected.jsonl").read_text().splitlines()] \
+        if (outputs / "rejected.jsonl").exists() else []
+    usage = read_usage(store_path)
+    per_role: dict[str, dict[str, int]] = {}
+    for row in usage:
+        r = per_role.setdefault(row["role"], {"calls": 0, "cache_hits": 0, "tokens": 0})
+        r["calls"] += row["calls"]
+        r["cache_hits"] += row["cache_hits"]
+        r["tokens"] += row["input_tokens"] + row["output_tokens"]
+    calls = sum(r["calls"] for r in per_role.values())
+    tokens = sum(r["tokens"] for r in per_role.values())
+    summary = {
+        "questions": len(flat),
+        "pulls": result["pulls"],
+        "stopped": result.get("stopped") or "pull budget reached",
+        "arms": [asdict(a) for a in result["arms"]],
+        "trajectory": result["trajectory"],
+        "mean_p2_score": (sum(q["p2_score"] for q in flat) / len(flat)) if flat else None,
+        "rejected": dict(Counter(r["reason"].split(" (")[0] for r in rejected)),
+        "calls_per_role": per_role,
+        "calls_per_question": calls / len(flat) if flat else None,
+        "tokens_per_question": tokens / len(flat) if flat else None,
+        "explorers": config.roles.explorers, "scorers": config.roles.scorers,
+        "generators": config.roles.generators, "judge": config.roles.judge,
+    }
+    (store_path / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
+    return summary
+
+
+def generate(config: RunConfig | None, out: Path, *, resume: bool = False) -> GenerateResult:
+    """Run, resume or extend a search in `out` (on resume, a config with more models or a larger budget
+    continues from the saved arms and questions)."""
+    if config is not None:
+        check_config(config)
+    store = RunStore.open(out, config, "generate", resume)
+    config = store.config
+    check_config(config)
+    theory = load_theory(config.evaluation.theory)
+    seeds = load_seeds(config.generation.seeds)
+
+    async def work(pool) -> dict[str, Any]:
+        await pool.preflight(list(config.roles.all_models()))
+        with progress_bar(pool.ledger) as progress:
+            arms_task = progress.add_task("generate: score seed arms", total=None)
+            search = Search(store, pool, theory, seeds, on_step=lambda: (progress.advance(arms_task),
+                                                                          store.save_usage(pool.ledger)))
+            pulls = progress.add_task("generate: pulls", total=config.generation.budget,
+                                      completed=min(int(store.get("pulls_done", 0)), config.generation.budget))
+            try:
+                result = await search.run(progress, pulls)
+            except ModelCallError as exc:  # state is saved after every pull: --resume continues from there
+                result = {"arms": search.load_arms(), "pulls": int(store.get("pulls_done", 0)),
+                          "trajectory": store.get("trajectory", []), "failure": str(exc)}
+            finally:
+                store.save_usage(pool.ledger)
+        return result
+
+    path = store.path
+    result = run_job(store, work, lambda r: bool(r.get("failure")))
+    summary = write_outputs(path, result, config)
+    questions = [json.loads(x) for x in (path / "benchmark.jsonl").read_text().splitlines() if x.strip()]
+    return GenerateResult(path, questions, summary, result.get("failure"))

@@ -1,0 +1,369 @@
+"""The search loop of `adaem generate` (SPEC §6): arms = seed topics, UCB selection, two-step generation,
+de-duplication, P1 scoring, reflect-and-refine while the gain exceeds τ, P2 scoring, arm update.
+
+State lives in the run store so a run resumes exactly: the arms after every finished pull (kv `arms`,
+`pulls_done`), one line per scored seed, accepted question and rejection (outputs/*.jsonl). A pull cut short
+is done again on resume; its calls come from the cache and its questions keep their ids, so nothing is
+written twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..config import RunConfig
+from ..errors import ModelCallError, OutputParseError
+from ..measure import Answer, label_text, measure_answer, p_yes
+from ..models import GenerateConfig, ModelPool
+from ..objective import Informativeness, Weights, informativeness
+from ..prompts import render
+from ..store import RunStore
+from ..theories import Theory
+from .bandit import Arm, ucb_select
+from .seeds import CATEGORIES, Seed
+
+YES_NO_START = {"should", "is", "are", "do", "does", "can", "will", "would", "has", "have", "was", "were", "did",
+                "could", "must", "may", "ought", "shall"}
+QUESTION_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"question": {"type": "string", "maxLength": 240}, "country": {"type": "string", "maxLength": 60}},
+    "required": ["question", "country"],
+    "additionalProperties": False,
+}
+
+
+def question_problem(text: str, max_words: int) -> str | None:
+    """Why a generated text is not a usable yes/no question, or None when it is."""
+    words = text.split()
+    if not words:
+        return "empty question"
+    if not text.rstrip().endswith("?"):
+        return "not a question (no question mark)"
+    if words[0].lower().strip("\"'*") not in YES_NO_START:
+        return f"not a yes/no question (starts with '{words[0]}')"
+    if len(words) > max_words:
+        return f"too long ({len(words)} words > {max_words})"
+    return None
+
+
+def top3_similarity(candidate: np.ndarray, existing: np.ndarray) -> float:
+    """Mean of the three highest cosine similarities to existing questions (SPEC §6 step 3)."""
+    if len(existing) == 0:
+        return 0.0
+    sims = np.sort(existing @ candidate)[::-1][:3]
+    return float(np.mean(sims))
+
+
+def pick_arms(seeds: list[Seed], count: int | None, seed: int) -> list[Seed]:
+    """`count` seeds spread round-robin over the categories (shuffled within each, reproducibly)."""
+    if count is None or count >= len(seeds):
+        return list(seeds)
+    rng = random.Random(seed)
+    by_category: dict[str, list[Seed]] = {}
+    for s in seeds:
+        by_category.setdefault(s.category, []).append(s)
+    for group in by_category.values():
+        rng.shuffle(group)
+    order = [c for c in CATEGORIES if c in by_category] + sorted(set(by_category) - set(CATEGORIES))
+    picked: list[Seed] = []
+    while len(picked) < count:
+        for c in order:
+            if by_category[c] and len(picked) < count:
+                picked.append(by_category[c].pop())
+    return picked
+
+
+@dataclass
+class Scored:
+    """A question scored under a pool: S with its components and the answers behind it."""
+
+    text: str
+    models: list[str]
+    informativeness: Informativeness | None
+    answers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    question_vector: dict[str, float] = field(default_factory=dict)
+    problem: str | None = None
+
+    @property
+    def score(self) -> float:
+        return self.informativeness.score if self.informativeness else float("-inf")
+
+    def as_record(self) -> dict[str, Any]:
+        return {"models": self.models, "score": None if self.informativeness is None else self.score,
+                "components": None if self.informativeness is None else self.informativeness.as_record(),
+                "answers": self.answers, "question_vector": self.question_vector, "problem": self.problem}
+
+
+class Search:
+    def __init__(self, store: RunStore, pool: ModelPool, theory: Theory, seeds: list[Seed], on_step=None):
+        from ..embeddings import default_encoder
+
+        self.store = store
+        self.pool = pool
+        self.config: RunConfig = store.config
+        self.gen = self.config.generation
+        self.theory = theory
+        self.seeds = seeds
+        self.encoder = default_encoder()
+        self.weights = Weights(**self.gen.weights)
+        self.on_step = on_step or (lambda: None)
+        self.previous = store.previous_usage()
+
+    # -- scoring -------------------------------------------------------------------------------------
+    async def score(self, text: str, models: list[str]) -> Scored:
+        """Opinions of every model, labels, S. Fewer than two usable answers: no score, with the reason."""
+        ev = self.config.evaluation
+        judge = self.pool.get(self.config.roles.judge)
+        sampling = GenerateConfig(temperature=self.config.sampling.temperature, top_p=self.config.sampling.top_p,
+                                  seed=self.config.sampling.seed)
+
+        async def one(name: str) -> Answer | str:
+            try:
+                return await measure_answer(self.pool.get(name), judge, self.theory, text, ev, sampling=sampling,
+                                            role=role)
+            except OutputParseError as exc:
+                return f"{name}: {exc}"
+
+        role = "explorer" if models == self.config.roles.explorers else "scorer"
+        results = await asyncio.gather(*(one(m) for m in models))
+        question_labels = await label_text(judge, self.theory, text, ev.protocol)
+        usable = {m: a for m, a in zip(models, results, strict=True) if isinstance(a, Answer)}
+        answers = {m: ({"stance": a.opinion.stance, "points": [asdict(p) for p in a.opinion.points],
+                        "vector": a.vector} if isinstance(a, Answer) else {"parse_failure": a})
+                   for m, a in zip(models, results, strict=True)}
+        scored = Scored(text, models, None, answers, question_labels.values)
+        if len(usable) < 2:
+            scored.problem = f"only {len(usable)} of {len(models)} models gave a usable answer"
+            return scored
+        dims = self.theory.ids
+        vectors = np.array([[a.vector[d] for d in dims] for a in usable.values()])
+        qvec = np.array([question_labels.values.get(d, 0.5) for d in dims])
+        embeddings = [self.encoder.encode([p.text for p in a.opinion.points]) for a in usable.values()]
+        point_vectors = None
+        if ev.unit == "opinion":
+            point_vectors = [np.array([[lab.values.get(d, 0.0) for d in dims] for lab in a.point_labels])
+                             for a in usable.values()]
+        weights = self.weights if point_vectors is not None else Weights(**{**self.gen.weights, "conformity": 0.0})
+        scored.informativeness = informativeness(vectors, qvec, embeddings, point_vectors or [], weights,
+                                                 ev.threshold)
+        return scored
+
+    # -- generation ----------------------------------------------------------------------------------
+    async def _ask(self, model: str, prompt: str, *, schema: dict | None = None, role: str, seed: int) -> str:
+        out = await self.pool.get(model).generate(
+            [{"role": "system", "content": render("generate_system")}, {"role": "user", "content": prompt}],
+            GenerateConfig(temperature=self.config.sampling.temperature, top_p=self.config.sampling.top_p,
+                           max_tokens=160, seed=seed, json_schema=schema),
+            role=role,
+        )
+        return out.text.strip()
+
+    async def propose(self, generator: str, arm: Arm, base: dict[str, Any], examples: list[dict], seed: int):
+        """Two steps: a concrete contentious fact, then a more specific yes/no question built on it."""
+        shots = ""
+        if examples:
+            shots = "Earlier questions on this topic, with their scores (higher is better):\n" + "\n".join(
+                f"- {e['question']} (score {e['p2_score']:.2f})" for e in examples) + "\n"
+        fact = await self._ask(generator, render("generate_fact", topic=arm.topic, question=base["question"],
+                                                 examples=shots), role="generator", seed=seed)
+        raw = await self._ask(generator, render("generate_question", topic=arm.topic, question=base["question"],
+                                                fact=fact), schema=QUESTION_SCHEMA, role="generator", seed=seed)
+        return fact, raw
+
+    async def refine(self, generator: str, scored: Scored, seed: int) -> str:
+        answers = "\n".join(
+            f"- {m}: stance {a.get('stance')}; points: " + "; ".join(p["point"] for p in a.get("points", []))
+            + "; values: " + ", ".join(d for d, v in (a.get("vector") or {}).items() if v >= 0.5)
+            for m, a in scored.answers.items() if "points" in a)
+        suggestions = await self._ask(generator, render("reflect", question=scored.text, score=f"{scored.score:.2f}",
+                                                        answers=answers), role="generator", seed=seed)
+        return await self._ask(generator, render("refine", question=scored.text, suggestions=suggestions),
+                               schema=QUESTION_SCHEMA, role="generator", seed=seed)
+
+    async def flagged(self, text: str) -> bool:
+        name = self.config.roles.safety_filter
+        if not name:
+            return False
+        out = await self.pool.get(name).generate(render("safety", question=text),
+                                                 GenerateConfig(temperature=0, max_tokens=3, seed=0), role="safety_filter")
+        return (p_yes(out.choices[0].logprobs, out.text) or 0.0) >= 0.5
+
+    # -- state ---------------------------------------------------------------------------------------
+    def load_arms(self) -> list[Arm]:
+        saved = self.store.get("arms")
+        return [Arm(**a) for a in saved] if saved else []
+
+    def save_arms(self, arms: list[Arm], pulls_done: int, trajectory: list[dict[str, Any]]) -> None:
+        self.store.put("arms", [asdict(a) for a in arms])
+        self.store.put("pulls_done", pulls_done)
+        self.store.put("trajectory", trajectory)
+
+    def questions(self) -> list[dict[str, Any]]:
+        return list(self.store.records("benchmark"))
+
+    def reject(self, key: str, text: str, reason: str, **extra: Any) -> None:
+        self.store.append("rejected", {"key": key, "question": text, "reason": reason, **extra})
+
+    # -- arms ----------------------------------------------------------------------------------------
+    async def init_arms(self, arms: list[Arm]) -> list[Arm]:
+        """Score every new arm's seed question with P1: one scored pull each (SPEC Decision)."""
+        known = {a.topic for a in arms}
+        done = {r["key"]: r for r in self.store.records("seed_scores")}
+        new = [s for s in pick_arms(self.seeds, self.gen.arms, self.config.sampling.seed or 0) if s.topic not in known]
+
+        async def one(seed: Seed) -> dict[str, Any]:
+            if seed.topic in done:
+                return done[seed.topic]
+            scored = await self.score(seed.question, self.config.roles.explorers)
+            record = {"key": seed.topic, "question": seed.question, "category": seed.category, **scored.as_record()}
+            self.store.append("seed_scores", record)
+            self.on_step()
+            return record
+
+        for seed, record in zip(new, await asyncio.gather(*(one(s) for s in new)), strict=True):
+            arm = Arm(seed.topic, seed.category)
+            arm.update(record["score"] if record["score"] is not None else 0.0)
+            arms.append(arm)
+        return arms
+
+    def examples(self, arm: Arm, benchmark: dict[str, dict], seed_record: dict | None) -> list[dict[str, Any]]:
+        """The arm's questions, best first (its seed question included as a candidate)."""
+        own = [benchmark[q] for q in arm.questions if q in benchmark]
+        if seed_record is not None:
+            own.append({"id": f"seed:{arm.topic}", "question": seed_record["question"],
+                        "p2_score": seed_record["score"] if seed_record["score"] is not None else 0.0, "depth": -1})
+        return sorted(own, key=lambda r: -r["p2_score"])
+
+    # -- one pull ------------------------------------------------------------------------------------
+    async def pull(self, t: int, arm: Arm) -> float:
+        """N2 questions from this arm; returns the reward (mean P2 score of the accepted ones, 0 if none)."""
+        benchmark = {r["id"]: r for r in self.questions()}
+        seed_records = {r["key"]: r for r in self.store.records("seed_scores")}
+        candidates = self.examples(arm, benchmark, seed_records.get(arm.topic))
+        existing = [r for qid, r in benchmark.items() if not qid.startswith(f"p{t}-")]
+        pool_texts = [r["question"] for r in existing] + [s["question"] for s in seed_records.values()]
+        pool_emb = self.encoder.encode(pool_texts) if pool_texts else np.zeros((0, 384), np.float32)
+        rewards: list[float] = []
+        for w in range(self.gen.width):
+            base = candidates[w % len(candidates)]
+            shots = [c for c in candidates if not c["id"].startswith("seed:")][: self.gen.n_shot]
+            for g, generator in enumerate(self.config.roles.generators):
+                qid = f"p{t}-w{w}-g{g}"
+                if qid in benchmark:  # finished before an interruption
+                    rewards.append(benchmark[qid]["p2_score"])
+                    continue
+                seed = (self.config.sampling.seed or 0) * 100_003 + t * 1000 + w * 10 + g
+                record = await self._one_question(qid, generator, arm, base, shots, seed, pool_emb)
+                if record is None:
+                    continue
+                self.store.append("benchmark", record)
+                arm.questions.append(qid)
+                rewards.append(record["p2_score"])
+                pool_emb = np.vstack([pool_emb, self.encoder.encode([record["question"]])])
+                self.on_step()
+        return float(np.mean(rewards)) if rewards else 0.0
+
+    def _parse_question(self, raw: str) -> tuple[str, str | None] | str:
+        try:
+            import json
+
+            data = json.loads(raw)
+            text = re.sub(r"\s+", " ", str(data["question"])).strip().strip("\"'")
+            country = str(data.get("country") or "").strip()
+        except (ValueError, KeyError, TypeError):
+            return f"generator answer is not the asked JSON: {raw[:80]!r}"
+        problem = question_problem(text, self.gen.max_words)
+        if problem:
+            return problem
+        return text, (None if country.lower() in ("", "none", "n/a", "global", "worldwide") else country)
+
+    async def _one_question(self, qid: str, generator: str, arm: Arm, base: dict, shots: list[dict], seed: int,
+                            pool_emb: np.ndarray) -> dict[str, Any] | None:
+        fact, raw = await self.propose(generator, arm, base, shots, seed)
+        parsed = self._parse_question(raw)
+        if isinstance(parsed, str):
+            self.reject(qid, raw, parsed, stage="generate", arm=arm.topic)
+            return None
+        text, country = parsed
+        similarity = top3_similarity(self.encoder.encode([text])[0], pool_emb)
+        if similarity > self.gen.epsilon:
+            self.reject(qid, text, f"near-duplicate (top-3 similarity {similarity:.2f} > {self.gen.epsilon})",
+                        stage="dedupe", arm=arm.topic)
+            return None
+        if await self.flagged(text):
+            self.reject(qid, text, "flagged by the safety filter", stage="safety", arm=arm.topic)
+            return None
+        explorers = self.config.roles.explorers
+        current = await self.score(text, explorers)
+        if current.informativeness is None:
+            self.reject(qid, text, current.problem or "unscored", stage="score", arm=arm.topic)
+            return None
+        history = [{"question": text, "p1_score": current.score}]
+        depth = 0
+        while depth < self.gen.depth:
+            raw = await self.refine(generator, current, seed + 7 * (depth + 1))
+            parsed = self._parse_question(raw)
+            if isinstance(parsed, str):
+                history.append({"question": raw[:200], "rejected": parsed})
+                break
+            candidate = await self.score(parsed[0], explorers)
+            history.append({"question": parsed[0], "p1_score": None if candidate.informativeness is None
+                            else candidate.score})
+            gain = candidate.score - current.score
+            if candidate.informativeness is None or gain <= self.gen.tau:
+                break
+            current, country, depth = candidate, parsed[1] or country, depth + 1
+        scorers = self.config.roles.scorers
+        p2 = current if scorers == explorers else await self.score(current.text, scorers)
+        return {
+            "id": qid, "question": current.text, "topic": arm.topic, "category": arm.category, "country": country,
+            "parent": base["id"], "depth": depth, "generator": generator, "fact": fact,
+            "p1_score": current.score, "p1": current.as_record(),
+            "p2_score": p2.score if p2.informativeness is not None else 0.0, "p2": p2.as_record(),
+            "refinements": history, "explorers": explorers, "scorers": scorers,
+        }
+
+    # -- the loop ------------------------------------------------------------------------------------
+    def out_of_budget(self) -> str | None:
+        total = self.pool.ledger.total()
+        previous = self.previous
+        calls = previous["calls"] + total.calls
+        tokens = previous["tokens"] + total.input_tokens + total.output_tokens
+        if self.gen.max_calls is not None and calls >= self.gen.max_calls:
+            return f"call budget reached ({calls} ≥ {self.gen.max_calls})"
+        if self.gen.max_tokens is not None and tokens >= self.gen.max_tokens:
+            return f"token budget reached ({tokens} ≥ {self.gen.max_tokens})"
+        return None
+
+    async def run(self, progress=None, task=None) -> dict[str, Any]:
+        arms = await self.init_arms(self.load_arms())
+        pulls_done = int(self.store.get("pulls_done", 0))
+        trajectory = list(self.store.get("trajectory", []))
+        self.save_arms(arms, pulls_done, trajectory)
+        stopped = None
+        while pulls_done < self.gen.budget:
+            stopped = self.out_of_budget()
+            if stopped:
+                break
+            if self.gen.arm_selection == "random":
+                index = random.Random(f"{self.config.sampling.seed}-{pulls_done}").randrange(len(arms))
+            else:
+                index = ucb_select(arms, self.gen.exploration)
+            arm = arms[index]
+            reward = await self.pull(pulls_done, arm)
+            arm.update(reward)
+            pulls_done += 1
+            trajectory.append({"pull": pulls_done, "arm": arm.topic, "reward": reward, "arm_mean": arm.mean})
+            self.save_arms(arms, pulls_done, trajectory)
+            if progress is not None:
+                progress.advance(task)
+        return {"arms": arms, "pulls": pulls_done, "trajectory": trajectory, "stopped": stopped}
+
+
+__all__ = ["ModelCallError", "Scored", "Search", "pick_arms", "question_problem", "top3_similarity"]
