@@ -171,7 +171,7 @@ class Generation(BaseModel):
     seeds: Path | None = Field(None, description="seed file (JSONL/CSV/parquet); default: the 308 shipped topics")
     arms: int | None = Field(4, ge=1, description="seed topics used as arms, spread over the categories; "
                              "None: every seed (paper: ~1,500)")
-    budget: int = Field(2, ge=1, description="pulls B (paper: 1,500)")
+    budget: int = Field(3, ge=1, description="pulls B (paper: 1,500)")
     max_calls: int | None = Field(None, ge=1, description="also stop after this many model calls")
     max_tokens: int | None = Field(None, ge=1, description="also stop after this many tokens")
     width: int = Field(1, ge=1, description="questions per pull, N2 (paper: 3)")

@@ -181,7 +181,9 @@ async def elicit_opinion(
     max_attempts raises OutputParseError carrying every failure."""
     fmt = fmt or default_format(model)
     base = sampling or GenerateConfig()
-    base = base.model_copy(update={"max_tokens": max(base.max_tokens, 2 * words + 64),
+    # JSON spends tokens on keys and quotes, and small models ignore maxLength: leave room to close it
+    room = 2 * words + 64 if fmt == "text" else 2 * words + 60 * k + 64
+    base = base.model_copy(update={"max_tokens": max(base.max_tokens, room),
                                    "json_schema": opinion_schema(k) if fmt == "json" else None})
     messages = [{"role": "system", "content": system or render("opinion_system")},
                 {"role": "user", "content": render("opinion", question=question, k=k, words=words)}]

@@ -13,7 +13,7 @@ from ..errors import ConfigError, ModelCallError
 from ..progress import progress_bar
 from ..store import RunStore, read_usage, run_job
 from ..theories import load_theory
-from .search import Search
+from .search import Search, pick_arms
 from .seeds import load_seeds
 
 
@@ -95,9 +95,15 @@ def generate(config: RunConfig | None, out: Path, *, resume: bool = False) -> Ge
     async def work(pool) -> dict[str, Any]:
         await pool.preflight(list(config.roles.all_models()))
         with progress_bar(pool.ledger) as progress:
-            arms_task = progress.add_task("generate: score seed arms", total=None)
-            search = Search(store, pool, theory, seeds, on_step=lambda: (progress.advance(arms_task),
-                                                                          store.save_usage(pool.ledger)))
+            arms_total = len(pick_arms(seeds, config.generation.arms, config.sampling.seed or 0))
+            arms_task = progress.add_task("generate: score seed arms", total=arms_total,
+                                          completed=len(list(store.records("seed_scores"))))
+            def step(kind: str) -> None:
+                if kind == "seed":
+                    progress.advance(arms_task)
+                store.save_usage(pool.ledger)
+
+            search = Search(store, pool, theory, seeds, on_step=step)
             pulls = progress.add_task("generate: pulls", total=config.generation.budget,
                                       completed=min(int(store.get("pulls_done", 0)), config.generation.budget))
             try:

@@ -30,6 +30,9 @@ from .seeds import CATEGORIES, Seed
 
 YES_NO_START = {"should", "is", "are", "do", "does", "can", "will", "would", "has", "have", "was", "were", "did",
                 "could", "must", "may", "ought", "shall"}
+# The spec's rule (mean of the top-3 similarities > ε) lets an exact copy through while fewer than three
+# close questions exist; a question this close to any single one is the same question.
+SAME_QUESTION = 0.97
 QUESTION_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {"question": {"type": "string", "maxLength": 240}, "country": {"type": "string", "maxLength": 60}},
@@ -45,7 +48,10 @@ def question_problem(text: str, max_words: int) -> str | None:
         return "empty question"
     if not text.rstrip().endswith("?"):
         return "not a question (no question mark)"
-    if words[0].lower().strip("\"'*") not in YES_NO_START:
+    # "Should …?", or a short framing first: "In France, should …?"
+    lead = re.match(r"^(?:[^,?]{1,60},\s*)?([\w']+)", text.strip().strip("\"'*"))
+    first = lead.group(1).lower() if lead else words[0].lower()
+    if first not in YES_NO_START:
         return f"not a yes/no question (starts with '{words[0]}')"
     if len(words) > max_words:
         return f"too long ({len(words)} words > {max_words})"
@@ -112,8 +118,9 @@ class Search:
         self.seeds = seeds
         self.encoder = default_encoder()
         self.weights = Weights(**self.gen.weights)
-        self.on_step = on_step or (lambda: None)
+        self.on_step = on_step or (lambda kind: None)
         self.previous = store.previous_usage()
+        self._embedded: dict[str, np.ndarray] = {}
 
     # -- scoring -------------------------------------------------------------------------------------
     async def score(self, text: str, models: list[str]) -> Scored:
@@ -208,7 +215,15 @@ class Search:
         return list(self.store.records("benchmark"))
 
     def reject(self, key: str, text: str, reason: str, **extra: Any) -> None:
-        self.store.append("rejected", {"key": key, "question": text, "reason": reason, **extra})
+        if key not in self.store.done_keys("rejected"):  # a pull redone after an interruption rejects again
+            self.store.append("rejected", {"key": key, "question": text, "reason": reason, **extra})
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Embeddings, each text encoded once per process (the dedup pool grows with every question)."""
+        new = [t for t in dict.fromkeys(texts) if t not in self._embedded]
+        if new:
+            self._embedded.update(zip(new, self.encoder.encode(new), strict=True))
+        return np.array([self._embedded[t] for t in texts]) if texts else np.zeros((0, 384), np.float32)
 
     # -- arms ----------------------------------------------------------------------------------------
     async def init_arms(self, arms: list[Arm]) -> list[Arm]:
@@ -223,7 +238,7 @@ class Search:
             scored = await self.score(seed.question, self.config.roles.explorers)
             record = {"key": seed.topic, "question": seed.question, "category": seed.category, **scored.as_record()}
             self.store.append("seed_scores", record)
-            self.on_step()
+            self.on_step("seed")
             return record
 
         for seed, record in zip(new, await asyncio.gather(*(one(s) for s in new)), strict=True):
@@ -248,25 +263,25 @@ class Search:
         candidates = self.examples(arm, benchmark, seed_records.get(arm.topic))
         existing = [r for qid, r in benchmark.items() if not qid.startswith(f"p{t}-")]
         pool_texts = [r["question"] for r in existing] + [s["question"] for s in seed_records.values()]
-        pool_emb = self.encoder.encode(pool_texts) if pool_texts else np.zeros((0, 384), np.float32)
+        pool_emb = self.embed(pool_texts)
         rewards: list[float] = []
         for w in range(self.gen.width):
             base = candidates[w % len(candidates)]
             shots = [c for c in candidates if not c["id"].startswith("seed:")][: self.gen.n_shot]
             for g, generator in enumerate(self.config.roles.generators):
                 qid = f"p{t}-w{w}-g{g}"
-                if qid in benchmark:  # finished before an interruption
-                    rewards.append(benchmark[qid]["p2_score"])
-                    continue
-                seed = (self.config.sampling.seed or 0) * 100_003 + t * 1000 + w * 10 + g
-                record = await self._one_question(qid, generator, arm, base, shots, seed, pool_emb)
-                if record is None:
-                    continue
-                self.store.append("benchmark", record)
+                if qid in benchmark:  # finished before an interruption: restore what accepting it did
+                    record = benchmark[qid]
+                else:
+                    seed = (self.config.sampling.seed or 0) * 100_003 + t * 1000 + w * 10 + g
+                    record = await self._one_question(qid, generator, arm, base, shots, seed, pool_emb)
+                    if record is None:
+                        continue
+                    self.store.append("benchmark", record)
+                    self.on_step("question")
                 arm.questions.append(qid)
                 rewards.append(record["p2_score"])
-                pool_emb = np.vstack([pool_emb, self.encoder.encode([record["question"]])])
-                self.on_step()
+                pool_emb = np.vstack([pool_emb, self.embed([record["question"]])])
         return float(np.mean(rewards)) if rewards else 0.0
 
     def _parse_question(self, raw: str) -> tuple[str, str | None] | str:
@@ -291,9 +306,11 @@ class Search:
             self.reject(qid, raw, parsed, stage="generate", arm=arm.topic)
             return None
         text, country = parsed
-        similarity = top3_similarity(self.encoder.encode([text])[0], pool_emb)
-        if similarity > self.gen.epsilon:
-            self.reject(qid, text, f"near-duplicate (top-3 similarity {similarity:.2f} > {self.gen.epsilon})",
+        vector = self.embed([text])[0]
+        similarity = top3_similarity(vector, pool_emb)
+        closest = float(np.max(pool_emb @ vector)) if len(pool_emb) else 0.0
+        if similarity > self.gen.epsilon or closest > SAME_QUESTION:
+            self.reject(qid, text, f"near-duplicate (top-3 similarity {similarity:.2f}, closest {closest:.2f})",
                         stage="dedupe", arm=arm.topic)
             return None
         if await self.flagged(text):
