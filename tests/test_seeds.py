@@ -45,3 +45,52 @@ def test_user_seed_files(tmp_path):
     empty.write_text("question\n")
     with pytest.raises(ConfigError, match="no questions"):
         load_seeds(empty)
+
+
+async def test_expand_keeps_new_yes_no_questions_and_drops_duplicates(make_pool):
+    from adaem.generate.seeds import expand_seeds
+    from adaem.models.providers.mock import register_mock, unregister_mock
+
+    fresh = iter([
+        "Should chess be taught in every primary school?", "Should lighthouses be turned into hotels?",
+        "Should pilots be allowed to unionise against airlines?", "Should monasteries open their archives?",
+        "Should volcano tourism be restricted?", "Should knitting count as physical education?",
+        "Should judges be elected by citizens?", "Should robots pay pension contributions?",
+        "Should bakeries be forced to donate unsold bread?", "Should poets receive a state salary?",
+        "Should nurses be allowed to prescribe antibiotics?", "Should ferries be free for islanders?",
+        "Should astronauts be exempt from income tax?", "Should cemeteries be converted into parks?",
+        "Should beekeepers receive subsidies?", "Should wedding gifts be taxed?",
+        "Should ski resorts pay for melting glaciers?", "Should tattoo artists need a medical licence?",
+        "Should marathon runners pay for road closures?", "Should circus acts with acrobats get arts funding?",
+    ])
+
+    def proposer(messages, config):
+        return json.dumps({"topics": [
+            {"topic": "payday loans", "question": "Should payday loans be banned?"},  # a shipped seed
+            {"topic": "zoo", "question": "Tell me about zoos."},  # not a question
+            {"topic": "a", "question": next(fresh)},
+            {"topic": "b", "question": next(fresh)},
+            {"topic": "payday again", "question": "Should payday lending be banned?"},
+        ]})
+
+    register_mock("proposer", proposer)
+    try:
+        seeds = load_seeds()
+        new, dropped = await expand_seeds(make_pool().get("mock/proposer"), seeds, per_category=2, per_call=5)
+    finally:
+        unregister_mock("proposer")
+    assert len(new) == 2 * len(CATEGORIES)
+    assert all(s.question.startswith("Should") for s in new)
+    assert dropped["not a usable question"] >= len(CATEGORIES) and dropped["near-duplicate"] >= len(CATEGORIES)
+    assert {s.category for s in new} == set(CATEGORIES)
+
+
+def test_seeds_expand_cli(tmp_path):
+    from conftest import run_cli
+
+    r = run_cli("seeds", "expand", "--out", str(tmp_path / "grown.jsonl"), "--generator", "mock/g",
+                "--per-category", "1")
+    assert r.returncode == 0, r.stderr
+    grown = [json.loads(x) for x in (tmp_path / "grown.jsonl").read_text().splitlines()]
+    assert len(grown) >= len(load_seeds())  # the mock's schema answers are not questions: dropped, counted
+    assert "dropped" in r.stdout

@@ -199,6 +199,54 @@ def generate(
         raise typer.Exit(1)
 
 
+seeds_app = typer.Typer(help="Seed topics: list the shipped set, or grow a set with an LLM.", no_args_is_help=True)
+app.add_typer(seeds_app, name="seeds")
+
+
+@seeds_app.command("expand")
+def seeds_expand(
+    out_file: Annotated[Path, typer.Option("--out", "-o", help="where to write the grown seed set (.jsonl)")],
+    seeds: Annotated[Path | None, typer.Option(help="seed file to grow; default: the shipped seeds")] = None,
+    per_category: Annotated[int, typer.Option(min=1, help="new topics wanted per category")] = 5,
+    generator: Annotated[str | None, typer.Option(help="model that proposes topics")] = None,
+    threshold: Annotated[float, typer.Option(min=0.1, max=1.0, help="near-duplicate cosine threshold")] = 0.85,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Grow a seed set with an LLM, dropping near-duplicates and non-yes/no questions."""
+    import asyncio
+    import json
+
+    from .generate.seeds import expand_seeds, load_seeds
+    from .models import CallCache, ModelPool
+    from .progress import progress_bar
+
+    cfg = _config(config, set_, [f"roles.generators={generator}"] if generator else [])
+    base = load_seeds(seeds)
+    model_name = cfg.roles.generators[0]
+    pool = ModelPool(cfg, cache=CallCache(out_file.with_suffix(".cache.sqlite")))
+
+    async def run():
+        try:
+            await pool.preflight([model_name])
+            with progress_bar(pool.ledger) as progress:
+                task = progress.add_task("seeds: expand", total=None)
+                return await expand_seeds(pool.get(model_name), base, per_category, threshold=threshold,
+                                          on_step=lambda: progress.advance(task))
+        finally:
+            await pool.aclose()
+
+    new, dropped = asyncio.run(run())
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    with out_file.open("w", encoding="utf-8") as fh:
+        for s in [*base, *new]:
+            fh.write(json.dumps({"topic": s.topic, "question": s.question, "category": s.category},
+                                ensure_ascii=False) + "\n")
+    out.print(f"{len(base)} seeds + {len(new)} new = {len(base) + len(new)} in {out_file}; dropped: {dropped}")
+    for s in new[:20]:
+        out.print(f"  [{s.category}] {s.question}", markup=False, highlight=False)
+
+
 def _exit_on_failures(failures: list[dict], run_dir: Path) -> None:
     """Units whose model calls failed for good: show the distinct errors, say how to retry, exit 1."""
     if not failures:

@@ -68,3 +68,65 @@ def dedupe_seeds(seeds: list[Seed], threshold: float = 0.85) -> tuple[list[Seed]
         raise ConfigError("the seed set holds no questions")
     drop = set(near_duplicates(default_encoder().encode([s.question for s in seeds]), threshold))
     return [s for i, s in enumerate(seeds) if i not in drop], [s for i, s in enumerate(seeds) if i in drop]
+
+
+def expand_schema(count: int) -> dict:
+    item = {"type": "object", "properties": {"topic": {"type": "string", "maxLength": 60},
+                                             "question": {"type": "string", "maxLength": 160}},
+            "required": ["topic", "question"], "additionalProperties": False}
+    return {"type": "object", "properties": {"topics": {"type": "array", "items": item, "minItems": count,
+                                                        "maxItems": count}},
+            "required": ["topics"], "additionalProperties": False}
+
+
+async def expand_seeds(model, seeds: list[Seed], per_category: int, *, rounds: int = 3, per_call: int = 5,
+                       threshold: float = 0.85, on_step=None) -> tuple[list[Seed], dict[str, int]]:
+    """Ask a generator for new topics in every category until each has `per_category` new ones (or `rounds`
+    calls per category are spent); keep only yes/no questions that are not near-duplicates of any seed.
+    Returns (new seeds, counts of what was dropped and why)."""
+    import json
+    import random
+
+    from ..embeddings import default_encoder
+    from ..models import GenerateConfig
+    from ..prompts import render
+    from .search import question_problem
+
+    encoder = default_encoder()
+    kept_emb = encoder.encode([s.question for s in seeds]) if seeds else np.zeros((0, 384), np.float32)
+    categories = list(dict.fromkeys([*CATEGORIES, *(s.category for s in seeds)]))
+    new: list[Seed] = []
+    dropped = {"not a usable question": 0, "near-duplicate": 0, "unparsable answer": 0}
+    for category in categories:
+        mine = [s for s in seeds if s.category == category]
+        added = 0
+        for r in range(rounds):
+            if added >= per_category:
+                break
+            examples = "; ".join(s.topic for s in random.Random(r).sample(mine, min(12, len(mine))))
+            out = await model.generate(render("seeds_expand", category=category, examples=examples or "none",
+                                              count=per_call),
+                                       GenerateConfig(temperature=1.0, top_p=0.95, max_tokens=90 * per_call, seed=r,
+                                                      json_schema=expand_schema(per_call)), role="generator")
+            try:
+                items = json.loads(out.text)["topics"]
+            except (ValueError, KeyError, TypeError):
+                dropped["unparsable answer"] += 1
+                continue
+            for item in items:
+                question = str(item.get("question", "")).strip()
+                if question_problem(question, 20):
+                    dropped["not a usable question"] += 1
+                    continue
+                vector = encoder.encode([question])
+                if len(kept_emb) and float(np.max(kept_emb @ vector[0])) > threshold:
+                    dropped["near-duplicate"] += 1
+                    continue
+                kept_emb = np.vstack([kept_emb, vector])
+                new.append(Seed(str(item.get("topic") or question.rstrip("?")).strip(), question, category))
+                added += 1
+                if added >= per_category:
+                    break
+            if on_step is not None:
+                on_step()
+    return new, dropped
