@@ -208,3 +208,13 @@ def test_generate_then_evaluate_on_the_embedded_models(tmp_path):
                     "--set", "evaluation.bootstrap=10", timeout=1200)
         assert e.returncode == 0, e.stderr
         assert (tmp_path / "eval" / "radar.png").exists()
+
+
+def test_a_judge_that_never_answers_yes_or_no_does_not_crash_the_run(tmp_path, scripted_generator):
+    register_mock("j", lambda messages, config: "It depends.")
+    try:
+        result = generate(cfg(budget=1), tmp_path / "run")
+    finally:
+        unregister_mock("j")
+    assert result.failure is None and result.questions == []
+    assert "only 0 of 2 models gave a usable answer" in (tmp_path / "run" / "outputs" / "rejected.jsonl").read_text()

@@ -139,18 +139,21 @@ class Search:
 
         role = "explorer" if models == self.config.roles.explorers else "scorer"
         results = await asyncio.gather(*(one(m) for m in models))
-        question_labels = await label_text(judge, self.theory, text, ev.protocol)
+        try:
+            question_values = (await label_text(judge, self.theory, text, ev.protocol)).values
+        except OutputParseError:  # the question's own values unknown: disentanglement measured against 0.5
+            question_values = {}
         usable = {m: a for m, a in zip(models, results, strict=True) if isinstance(a, Answer)}
         answers = {m: ({"stance": a.opinion.stance, "points": [asdict(p) for p in a.opinion.points],
                         "vector": a.vector} if isinstance(a, Answer) else {"parse_failure": a})
                    for m, a in zip(models, results, strict=True)}
-        scored = Scored(text, models, None, answers, question_labels.values)
+        scored = Scored(text, models, None, answers, question_values)
         if len(usable) < 2:
             scored.problem = f"only {len(usable)} of {len(models)} models gave a usable answer"
             return scored
         dims = self.theory.ids
         vectors = np.array([[a.vector[d] for d in dims] for a in usable.values()])
-        qvec = np.array([question_labels.values.get(d, 0.5) for d in dims])
+        qvec = np.array([question_values.get(d, 0.5) for d in dims])
         embeddings = [self.encoder.encode([p.text for p in a.opinion.points]) for a in usable.values()]
         point_vectors = None
         if ev.unit == "opinion":
