@@ -34,13 +34,21 @@ def _config(config: Path | None, overrides: list[str] | None, extra: list[str] |
     return load_config(config, [*(extra or []), *(overrides or [])])
 
 
-def _role_flags(explorers: str | None, judge: str | None) -> list[str]:
-    flags = []
-    if explorers:
-        flags.append(f"roles.explorers={explorers}")
-    if judge:
-        flags.append(f"roles.judge={judge}")
-    return flags
+def _flags(**fields: object) -> list[str]:
+    """`--set` overrides for the typed flags given (dotted paths spelled with __)."""
+    return [f"{name.replace('__', '.')}={value}" for name, value in fields.items() if value is not None]
+
+
+def _run_config(config: Path | None, overrides: list[str] | None, flags: list[str], resume: bool,
+                out_dir: Path | None) -> RunConfig | None:
+    """The config of a run. Resuming without --config/--set keeps the run's own snapshot, changed only by the
+    flags given now (e.g. a larger --budget or another model); None lets the store decide (no snapshot yet)."""
+    if resume and out_dir is None:
+        raise ConfigError("--resume needs --out DIR: the run directory to continue")
+    if resume and config is None and not overrides:
+        snapshot = out_dir / "config.yaml"  # type: ignore[operator]
+        return load_config(snapshot, flags) if snapshot.exists() else None
+    return _config(config, overrides, flags)
 
 
 @app.command()
@@ -85,11 +93,8 @@ def smoke(
     """A small resumable run of the model layer: explorers answer, the judge labels stances (JSON)."""
     from .smoke import run_smoke
 
-    if resume and out_dir is None:
-        raise ConfigError("--resume needs --out DIR: the run directory to continue")
-    flags = _role_flags(explorers, judge)
-    # Resuming without new settings continues with the run's own snapshot.
-    cfg = None if resume and config is None and not set_ and not flags else _config(config, set_, flags)
+    flags = _flags(roles__explorers=explorers, roles__judge=judge)
+    cfg = _run_config(config, set_, flags, resume, out_dir)
     run_dir = out_dir or default_run_dir("smoke")
     result = run_smoke(cfg, run_dir, resume=resume, question_count=questions)
     table = Table(title=f"Smoke run {run_dir}")
@@ -108,7 +113,7 @@ def evaluate(
     models_: Annotated[str | None, typer.Option("--models", "-m", help="comma-separated target models")] = None,
     judge: Annotated[str | None, typer.Option(help="judge model")] = None,
     theory: Annotated[str | None, typer.Option(help="schwartz10, mft, or a theory file")] = None,
-    protocol: Annotated[str | None, typer.Option(help="joint (default) or per-value")] = None,
+    protocol: Annotated[str | None, typer.Option(help="per-value (default) or joint")] = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
     out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="run directory")] = None,
@@ -117,18 +122,9 @@ def evaluate(
     """Value profiles of the target models on a benchmark: answers, judge labels, TrueSkill scores, charts."""
     from .evaluate import evaluate as run_evaluate
 
-    flags = []
-    if models_:
-        flags.append(f"roles.targets={models_}")
-    if judge:
-        flags.append(f"roles.judge={judge}")
-    if theory:
-        flags.append(f"evaluation.theory={theory}")
-    if protocol:
-        flags.append(f"evaluation.protocol={protocol}")
-    if resume and out_dir is None:
-        raise ConfigError("--resume needs --out DIR: the run directory to continue")
-    cfg = None if resume and config is None and not set_ and not flags else _config(config, set_, flags)
+    flags = _flags(roles__targets=models_, roles__judge=judge, evaluation__theory=theory,
+                   evaluation__protocol=protocol)
+    cfg = _run_config(config, set_, flags, resume, out_dir)
     run_dir = out_dir or default_run_dir("evaluate")
     result = run_evaluate(benchmark, cfg, run_dir, resume=resume)
     profile = result.scores
@@ -165,19 +161,7 @@ def generate(
     """Search for questions on which the models express different values; write a benchmark."""
     from .generate.job import generate as run_generate
 
-    flags = []
-    if budget:
-        flags.append(f"generation.budget={budget}")
-    if seeds:
-        flags.append(f"generation.seeds={seeds}")
-    if resume and out_dir is None:
-        raise ConfigError("--resume needs --out DIR: the run directory to continue")
-    if resume and config is None and not set_:
-        # the run's own settings, changed only by the flags given now (e.g. a larger --budget)
-        snapshot = out_dir / "config.yaml"  # type: ignore[operator]
-        cfg = load_config(snapshot, flags) if snapshot.exists() else None
-    else:
-        cfg = _config(config, set_, flags)
+    cfg = _run_config(config, set_, _flags(generation__budget=budget, generation__seeds=seeds), resume, out_dir)
     run_dir = out_dir or default_run_dir("generate")
     result = run_generate(cfg, run_dir, resume=resume)
     table = Table(title=f"Generated questions — {run_dir}")
@@ -221,7 +205,7 @@ def seeds_expand(
     from .models import CallCache, ModelPool
     from .progress import progress_bar
 
-    cfg = _config(config, set_, [f"roles.generators={generator}"] if generator else [])
+    cfg = _config(config, set_, _flags(roles__generators=generator))
     base = load_seeds(seeds)
     model_name = cfg.roles.generators[0]
     pool = ModelPool(cfg, cache=CallCache(out_file.with_suffix(".cache.sqlite")))
