@@ -41,13 +41,13 @@ def _flags(**fields: object) -> list[str]:
 
 def _run_config(config: Path | None, overrides: list[str] | None, flags: list[str], resume: bool,
                 out_dir: Path | None) -> RunConfig | None:
-    """The config of a run. Resuming without --config/--set keeps the run's own snapshot, changed only by the
-    flags given now (e.g. a larger --budget or another model); None lets the store decide (no snapshot yet)."""
+    """The config of a run. Resuming without --config keeps the run's own snapshot, changed only by the flags
+    and --set given now (e.g. a larger --budget or another model); None lets the store decide (no snapshot)."""
     if resume and out_dir is None:
         raise ConfigError("--resume needs --out DIR: the run directory to continue")
-    if resume and config is None and not overrides:
+    if resume and config is None:
         snapshot = out_dir / "config.yaml"  # type: ignore[operator]
-        return load_config(snapshot, flags) if snapshot.exists() else None
+        return load_config(snapshot, [*flags, *(overrides or [])]) if snapshot.exists() else None
     return _config(config, overrides, flags)
 
 
