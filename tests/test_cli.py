@@ -114,3 +114,16 @@ def test_unparseable_judge_answer_is_recorded_not_guessed(tmp_path):
         unregister_mock("bad-judge")
     assert len(result.records) == 4
     assert all(r["stance"] is None and "not valid JSON" in r["parse_failure"] for r in result.records)
+
+
+def test_resume_changes_the_snapshot_rather_than_replacing_it(tmp_path):
+    from adaem.cli import _run_config
+    from adaem.config import load_config
+    from adaem.store import RunStore
+
+    original = load_config(None, ["roles.explorers=mock/a,mock/b", "roles.judge=mock/j", "generation.budget=2"])
+    RunStore.create(tmp_path / "run", original, "generate").close()
+    resumed = _run_config(None, ["roles.explorers=mock/a,mock/b,mock/c"], ["generation.budget=5"], True,
+                          tmp_path / "run")
+    assert resumed.roles.explorers == ["mock/a", "mock/b", "mock/c"]
+    assert resumed.generation.budget == 5 and resumed.roles.judge == "mock/j"  # the rest kept from the snapshot
