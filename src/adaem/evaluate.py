@@ -173,6 +173,47 @@ def summarize(store_path: Path, config: RunConfig, questions: list[Question], th
     return Evaluation(store_path, config, theory, models, scores, answers, breakdowns, failures)
 
 
+@dataclass
+class EvaluationRun:
+    """What an evaluate run directory holds, read without opening a session (for analyses and reports)."""
+
+    path: Path
+    config: RunConfig
+    theory: Theory
+    questions: list[Question]  # in the order their answers were first written
+    records: list[dict[str, Any]]
+
+    @property
+    def models(self) -> list[str]:
+        return self.config.roles.targets
+
+    def labels(self) -> np.ndarray:
+        return label_tensor(self.records, self.questions, self.models, self.theory.ids)
+
+
+def read_evaluation(run_dir: Path | str) -> EvaluationRun:
+    """An evaluate run's config, theory, questions and answer records; ConfigError if it is not one."""
+    from .config import load_config
+
+    path = Path(run_dir)
+    answers = path / "outputs" / "answers.jsonl"
+    if not (path / "config.yaml").exists() or not answers.exists():
+        raise ConfigError(f"{path} is not an evaluate run directory (no config.yaml and outputs/answers.jsonl)")
+    config = load_config(path / "config.yaml")
+    records = []
+    for line in answers.read_text(encoding="utf-8").splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:  # a torn last line of an interrupted run: that unit is simply not done
+            continue
+    questions: dict[str, Question] = {}
+    for r in records:
+        if r.get("question_id") and r["question_id"] not in questions:
+            questions[r["question_id"]] = Question(r["question_id"], r.get("question", ""), r.get("category"),
+                                                   r.get("country"))
+    return EvaluationRun(path, config, load_theory(config.evaluation.theory), list(questions.values()), records)
+
+
 def evaluate(
     benchmark: Path | str,
     config: RunConfig | None = None,

@@ -106,6 +106,48 @@ class Scored:
                 "answers": self.answers, "question_vector": self.question_vector, "problem": self.problem}
 
 
+async def score_question(pool: ModelPool, config: RunConfig, theory: Theory, encoder: Any, text: str,
+                         models: list[str], *, role: str = "explorer") -> Scored:
+    """Informativeness S of one question under a pool (SPEC §5): every model's opinion, the judge's labels,
+    S with its components. Fewer than two usable answers: no score, with the reason."""
+    ev = config.evaluation
+    judge = pool.get(config.roles.judge)
+    sampling = GenerateConfig(temperature=config.sampling.temperature, top_p=config.sampling.top_p,
+                              seed=config.sampling.seed)
+
+    async def one(name: str) -> Answer | str:
+        try:
+            return await measure_answer(pool.get(name), judge, theory, text, ev, sampling=sampling, role=role)
+        except OutputParseError as exc:
+            return f"{name}: {exc}"
+
+    results = await asyncio.gather(*(one(m) for m in models))
+    try:
+        question_values = (await label_text(judge, theory, text, ev.protocol)).values
+    except OutputParseError:  # the question's own values unknown: disentanglement measured against 0.5
+        question_values = {}
+    usable = {m: a for m, a in zip(models, results, strict=True) if isinstance(a, Answer)}
+    answers = {m: ({"stance": a.opinion.stance, "points": [asdict(p) for p in a.opinion.points],
+                    "vector": a.vector} if isinstance(a, Answer) else {"parse_failure": a})
+               for m, a in zip(models, results, strict=True)}
+    scored = Scored(text, models, None, answers, question_values)
+    if len(usable) < 2:
+        scored.problem = f"only {len(usable)} of {len(models)} models gave a usable answer"
+        return scored
+    dims = theory.ids
+    vectors = np.array([[a.vector[d] for d in dims] for a in usable.values()])
+    qvec = np.array([question_values.get(d, 0.5) for d in dims])
+    embeddings = [encoder.encode([p.text for p in a.opinion.points]) for a in usable.values()]
+    point_vectors = None
+    if ev.unit == "opinion":
+        point_vectors = [np.array([[lab.values.get(d, 0.0) for d in dims] for lab in a.point_labels])
+                         for a in usable.values()]
+    gen_weights = config.generation.weights
+    weights = Weights(**gen_weights) if point_vectors is not None else Weights(**{**gen_weights, "conformity": 0.0})
+    scored.informativeness = informativeness(vectors, qvec, embeddings, point_vectors or [], weights, ev.threshold)
+    return scored
+
+
 class Search:
     def __init__(self, store: RunStore, pool: ModelPool, theory: Theory, seeds: list[Seed], on_step=None):
         from ..embeddings import default_encoder
@@ -117,52 +159,14 @@ class Search:
         self.theory = theory
         self.seeds = seeds
         self.encoder = default_encoder()
-        self.weights = Weights(**self.gen.weights)
         self.on_step = on_step or (lambda kind: None)
         self.previous = store.previous_usage()
         self._embedded: dict[str, np.ndarray] = {}
 
     # -- scoring -------------------------------------------------------------------------------------
     async def score(self, text: str, models: list[str]) -> Scored:
-        """Opinions of every model, labels, S. Fewer than two usable answers: no score, with the reason."""
-        ev = self.config.evaluation
-        judge = self.pool.get(self.config.roles.judge)
-        sampling = GenerateConfig(temperature=self.config.sampling.temperature, top_p=self.config.sampling.top_p,
-                                  seed=self.config.sampling.seed)
-
-        async def one(name: str) -> Answer | str:
-            try:
-                return await measure_answer(self.pool.get(name), judge, self.theory, text, ev, sampling=sampling,
-                                            role=role)
-            except OutputParseError as exc:
-                return f"{name}: {exc}"
-
         role = "explorer" if models == self.config.roles.explorers else "scorer"
-        results = await asyncio.gather(*(one(m) for m in models))
-        try:
-            question_values = (await label_text(judge, self.theory, text, ev.protocol)).values
-        except OutputParseError:  # the question's own values unknown: disentanglement measured against 0.5
-            question_values = {}
-        usable = {m: a for m, a in zip(models, results, strict=True) if isinstance(a, Answer)}
-        answers = {m: ({"stance": a.opinion.stance, "points": [asdict(p) for p in a.opinion.points],
-                        "vector": a.vector} if isinstance(a, Answer) else {"parse_failure": a})
-                   for m, a in zip(models, results, strict=True)}
-        scored = Scored(text, models, None, answers, question_values)
-        if len(usable) < 2:
-            scored.problem = f"only {len(usable)} of {len(models)} models gave a usable answer"
-            return scored
-        dims = self.theory.ids
-        vectors = np.array([[a.vector[d] for d in dims] for a in usable.values()])
-        qvec = np.array([question_values.get(d, 0.5) for d in dims])
-        embeddings = [self.encoder.encode([p.text for p in a.opinion.points]) for a in usable.values()]
-        point_vectors = None
-        if ev.unit == "opinion":
-            point_vectors = [np.array([[lab.values.get(d, 0.0) for d in dims] for lab in a.point_labels])
-                             for a in usable.values()]
-        weights = self.weights if point_vectors is not None else Weights(**{**self.gen.weights, "conformity": 0.0})
-        scored.informativeness = informativeness(vectors, qvec, embeddings, point_vectors or [], weights,
-                                                 ev.threshold)
-        return scored
+        return await score_question(self.pool, self.config, self.theory, self.encoder, text, models, role=role)
 
     # -- generation ----------------------------------------------------------------------------------
     async def _ask(self, model: str, prompt: str, *, schema: dict | None = None, role: str, seed: int) -> str:

@@ -1,0 +1,161 @@
+"""Informativeness comparison (SPEC §8, paper: AdAEM 6.99 vs SVS 6.07): the mean S of two or more question
+sets under one model pool (the explorers) and one judge, with bootstrap CIs and significance tests against the
+first set (Welch's t-test, and Mann–Whitney U since S is not normal).
+
+A resumable job like every other: one line per scored question in outputs/scores.jsonl, every call cached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..benchmark import Question, load_questions
+from ..config import RunConfig
+from ..errors import ConfigError, ModelCallError
+from ..models import ModelPool
+from ..progress import progress_bar
+from ..store import RunStore, run_job
+from ..theories import Theory, load_theory
+
+
+def bootstrap_mean_ci(values: np.ndarray, confidence: float = 0.95, n: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap CI of the mean."""
+    values = np.asarray(values, float)
+    if len(values) < 2:
+        return (float("nan"), float("nan"))
+    rng = np.random.default_rng(seed)
+    means = values[rng.integers(0, len(values), (n, len(values)))].mean(axis=1)
+    lo, hi = np.percentile(means, [(1 - confidence) / 2 * 100, (1 + confidence) / 2 * 100])
+    return float(lo), float(hi)
+
+
+def compare_means(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
+    """b against a: difference of means, Welch's t-test and Mann–Whitney U (two-sided, scipy)."""
+    from scipy import stats
+
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if len(a) < 2 or len(b) < 2:
+        raise ConfigError(f"a significance test needs at least 2 scored questions per set, got {len(a)} and {len(b)}")
+    welch = stats.ttest_ind(b, a, equal_var=False)
+    mwu = stats.mannwhitneyu(b, a, alternative="two-sided")
+    return {"difference": float(b.mean() - a.mean()), "welch_t": float(welch.statistic),
+            "welch_p": float(welch.pvalue), "mannwhitney_u": float(mwu.statistic), "mannwhitney_p": float(mwu.pvalue)}
+
+
+def _sample(questions: list[Question], limit: int | None, seed: int) -> list[Question]:
+    if limit is None or len(questions) <= limit:
+        return questions
+    picked = sorted(random.Random(seed).sample(range(len(questions)), limit))
+    return [questions[i] for i in picked]
+
+
+@dataclass
+class Comparison:
+    scores: Any  # DataFrame: one row per (set, question): S and its components
+    summary: Any  # DataFrame: one row per set: n, mean, CI, tests against the first set
+    failures: list[dict[str, Any]]
+
+
+async def _score_sets(store: RunStore, pool: ModelPool, theory: Theory,
+                      sets: list[tuple[str, list[Question]]]) -> list[dict[str, Any]]:
+    from ..embeddings import default_encoder
+    from ..generate.search import score_question
+
+    config = store.config
+    models = config.roles.explorers
+    encoder = default_encoder()
+    done = store.done_keys("scores")
+    todo = [(name, q) for name, qs in sets for q in qs if f"{name}|{q.id}" not in done]
+    total = sum(len(qs) for _, qs in sets)
+    await pool.preflight([*models, config.roles.judge])
+    failures: list[dict[str, Any]] = []
+    with progress_bar(pool.ledger) as progress:
+        task = progress.add_task("compare: score questions", total=total, completed=total - len(todo))
+
+        async def one(name: str, q: Question) -> None:
+            key = f"{name}|{q.id}"
+            try:
+                scored = await score_question(pool, config, theory, encoder, q.text, models)
+                store.append("scores", {"key": key, "set": name, "question_id": q.id, "question": q.text,
+                                        **scored.as_record()})
+            except ModelCallError as exc:
+                failures.append({"key": key, "error": str(exc)})
+                store.append("failures", {"key": key, "stream": "scores", "error": str(exc)})
+            progress.advance(task)
+            store.save_usage(pool.ledger)
+
+        await asyncio.gather(*(one(name, q) for name, q in todo))
+    store.save_usage(pool.ledger)
+    return failures
+
+
+def compare_sets(files: list[Path | str], config: RunConfig | None = None, out: Path | None = None, *,
+                 limit: int | None = None, resume: bool = False, seed: int = 0) -> Comparison:
+    """Score every question of each file (at most `limit` per file, a seeded sample) under config.roles.explorers."""
+
+    if len(files) < 2:
+        raise ConfigError("compare needs at least two question files")
+    names = [Path(f).stem for f in files]
+    if len(set(names)) != len(names):  # names key the stored scores: make them unique
+        names = [f"{i + 1}-{n}" for i, n in enumerate(names)]
+    sets = [(name, _sample(load_questions(f), limit, seed)) for name, f in zip(names, files, strict=True)]
+    if config is not None and len(config.roles.explorers) < 2:
+        raise ConfigError("roles.explorers: informativeness needs a pool of at least 2 models")
+    store = RunStore.open(out or Path("runs") / "compare", config, "compare", resume)
+    config = store.config
+    theory = load_theory(config.evaluation.theory)
+    store.put("sets", {name: str(f) for name, f in zip(names, files, strict=True)})
+    failures = run_job(store, lambda pool: _score_sets(store, pool, theory, sets), bool)
+    return summarize_comparison(Path(store.path), names, config.evaluation.confidence, failures)
+
+
+def summarize_comparison(run_dir: Path, names: list[str], confidence: float = 0.95,
+                         failures: list[dict[str, Any]] | None = None) -> Comparison:
+    import pandas as pd
+
+    records = [json.loads(x) for x in (run_dir / "outputs" / "scores.jsonl").read_text().splitlines() if x.strip()]
+    rows = [{"set": r["set"], "question_id": r["question_id"], "question": r["question"], "score": r["score"],
+             **(r["components"] or {}), "problem": r["problem"]} for r in records]
+    scores = pd.DataFrame(rows)
+    summary_rows = []
+    first = scores[(scores.set == names[0])].score.dropna().to_numpy(float)
+    for name in names:
+        s = scores[scores.set == name].score.dropna().to_numpy(float)
+        lo, hi = bootstrap_mean_ci(s, confidence)
+        row: dict[str, Any] = {"set": name, "questions": int((scores.set == name).sum()), "scored": len(s),
+                               "mean": float(s.mean()) if len(s) else float("nan"), "ci_lo": lo, "ci_hi": hi,
+                               "std": float(s.std(ddof=1)) if len(s) > 1 else float("nan")}
+        if name != names[0] and len(s) >= 2 and len(first) >= 2:
+            row.update({f"vs_{names[0]}_{k}": v for k, v in compare_means(first, s).items()})
+        summary_rows.append(row)
+    summary = pd.DataFrame(summary_rows)
+    scores.to_csv(run_dir / "compare_scores.csv", index=False)
+    summary.to_csv(run_dir / "compare_summary.csv", index=False)
+    (run_dir / "compare.json").write_text(summary.to_json(orient="records", indent=1))
+    _chart(scores, names, run_dir / "compare.png")
+    return Comparison(scores, summary, failures or [])
+
+
+def _chart(scores: Any, names: list[str], path: Path) -> None:
+    from ..charts import _pyplot
+
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(2.0 + 1.6 * len(names), 4.2))
+    data = [scores[scores.set == n].score.dropna().to_numpy(float) for n in names]
+    ax.boxplot(data, showmeans=True)
+    rng = np.random.default_rng(0)
+    for k, d in enumerate(data):
+        ax.scatter(k + 1 + rng.uniform(-0.12, 0.12, len(d)), d, s=10, alpha=0.6, color=plt.cm.tab10(k % 10))
+    ax.set_xticks(range(1, len(names) + 1), labels=names, rotation=20, ha="right")
+    ax.set_ylabel("informativeness S")
+    ax.set_title("Informativeness of each question set under one pool (triangle = mean)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)

@@ -1,0 +1,210 @@
+"""Validity by value priming (SPEC §8, paper: target +31% / same group +17% / opposite group −58%, p < 0.01).
+
+A target model answers a question subset unprimed (baseline) and once per primed value, with a system prompt
+that makes that value its priority (`prompts/prime_system.txt`). Every answer is labelled by the judge as in
+`adaem evaluate`. For each primed value, the per-question P(expressed) of the target value, of the values
+sharing a higher-order group with it, and of the values in the opposite groups (both from the theory data)
+is compared with the baseline: change, relative change, paired t-test (scipy) and Cohen's d_z (mean paired
+difference / its standard deviation). Same questions and sampling seed in both arms, so the pairs are fair.
+
+Resumable: one line per (condition, question) in outputs/answers.jsonl, every call cached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..benchmark import Question, load_questions
+from ..config import RunConfig
+from ..errors import ConfigError, ModelCallError, OutputParseError
+from ..measure import measure_answer
+from ..models import GenerateConfig, ModelPool
+from ..progress import progress_bar
+from ..prompts import render
+from ..store import RunStore, run_job
+from ..theories import Theory, load_theory
+
+BASELINE = "baseline"
+RELATIONS = ("target", "same group", "opposite group")
+
+
+def prime_prompt(theory: Theory, dim: str) -> str:
+    d = theory.dimension(dim)
+    return render("prime_system", opinion_system=render("opinion_system"), name=d.name, definition=d.definition)
+
+
+def related(theory: Theory, dim: str) -> dict[str, list[str]]:
+    return {"target": [dim], "same group": theory.same_group(dim), "opposite group": theory.opposite(dim)}
+
+
+def paired_effect(base: np.ndarray, primed: np.ndarray) -> dict[str, float]:
+    """Paired comparison of two per-question arrays (NaN pairs dropped): means, change, t-test, Cohen's d_z."""
+    from scipy import stats
+
+    keep = ~(np.isnan(base) | np.isnan(primed))
+    b, p = base[keep], primed[keep]
+    out: dict[str, float] = {"n": int(len(b)), "base_mean": float(b.mean()) if len(b) else float("nan"),
+                             "primed_mean": float(p.mean()) if len(b) else float("nan")}
+    out["change"] = out["primed_mean"] - out["base_mean"]
+    out["change_pct"] = out["change"] / out["base_mean"] * 100 if out["base_mean"] else float("nan")
+    diff = p - b
+    if len(b) >= 2 and diff.std(ddof=1) > 0:
+        test = stats.ttest_rel(p, b)
+        out.update(t=float(test.statistic), p=float(test.pvalue), cohen_d=float(diff.mean() / diff.std(ddof=1)))
+    else:  # fewer than 2 pairs, or every pair moved by the same amount: no test
+        out.update(t=float("nan"), p=float("nan"), cohen_d=float("nan"))
+    return out
+
+
+def priming_effects(vectors: dict[str, np.ndarray], theory: Theory, primed: list[str]) -> Any:
+    """vectors: condition -> questions × dims of P(expressed) (NaN: no usable answer). One row per (primed
+    value, relation), plus pooled rows (primed = 'all') that gather every primed value's pairs."""
+    import pandas as pd
+
+    base = vectors[BASELINE]
+    ids = theory.ids
+    rows, pooled = [], {r: ([], []) for r in RELATIONS}
+    for dim in primed:
+        for relation, dims in related(theory, dim).items():
+            if not dims:
+                rows.append({"primed": dim, "relation": relation, "dimensions": "", "n": 0})
+                continue
+            cols = [ids.index(d) for d in dims]
+            b = np.nanmean(base[:, cols], axis=1) if len(cols) > 1 else base[:, cols[0]]
+            p = np.nanmean(vectors[dim][:, cols], axis=1) if len(cols) > 1 else vectors[dim][:, cols[0]]
+            rows.append({"primed": dim, "relation": relation, "dimensions": ",".join(dims), **paired_effect(b, p)})
+            pooled[relation][0].append(b)
+            pooled[relation][1].append(p)
+    for relation, (bs, ps) in pooled.items():
+        if bs:
+            rows.append({"primed": "all", "relation": relation, "dimensions": "",
+                         **paired_effect(np.concatenate(bs), np.concatenate(ps))})
+    return pd.DataFrame(rows)
+
+
+@dataclass
+class Priming:
+    effects: Any  # DataFrame: model, primed, relation, dimensions, n, base_mean, primed_mean, change, change_pct, t, p, cohen_d
+    answers: Any  # DataFrame: one row per (condition, question)
+    failures: list[dict[str, Any]]
+
+
+async def _measure(store: RunStore, pool: ModelPool, theory: Theory, model: str, conditions: list[str],
+                   questions: list[Question]) -> list[dict[str, Any]]:
+    config = store.config
+    ev = config.evaluation
+    sampling = GenerateConfig(temperature=config.sampling.temperature, top_p=config.sampling.top_p,
+                              seed=config.sampling.seed)
+    done = store.done_keys("answers")
+    todo = [(c, q) for c in conditions for q in questions if f"{c}|{q.id}" not in done]
+    total = len(conditions) * len(questions)
+    await pool.preflight([model, config.roles.judge])
+    failures: list[dict[str, Any]] = []
+    with progress_bar(pool.ledger) as progress:
+        task = progress.add_task(f"prime: {model}", total=total, completed=total - len(todo))
+
+        async def one(condition: str, q: Question) -> None:
+            key = f"{condition}|{q.id}"
+            record: dict[str, Any] = {"key": key, "condition": condition, "model": model, "question_id": q.id,
+                                      "question": q.text}
+            system = None if condition == BASELINE else prime_prompt(theory, condition)
+            try:
+                answer = await measure_answer(pool.get(model), pool.get(config.roles.judge), theory, q.text, ev,
+                                              sampling=sampling, system=system)
+                record.update({**answer.opinion.as_record(), "vector": answer.vector})
+            except OutputParseError as exc:
+                record.update({"vector": None, "parse_failure": str(exc)})
+            except ModelCallError as exc:
+                failures.append({"key": key, "error": str(exc)})
+                store.append("failures", {"key": key, "stream": "answers", "error": str(exc)})
+                progress.advance(task)
+                return
+            store.append("answers", record)
+            progress.advance(task)
+            store.save_usage(pool.ledger)
+
+        await asyncio.gather(*(one(c, q) for c, q in todo))
+    store.save_usage(pool.ledger)
+    return failures
+
+
+def priming(benchmark: Path | str, config: RunConfig | None = None, out: Path | None = None, *,
+            model: str | None = None, dimensions: list[str] | None = None, limit: int | None = 10,
+            resume: bool = False, seed: int = 0) -> Priming:
+    """Prime `model` (default: the first target) towards each value in `dimensions` (default: all) on at most
+    `limit` questions of the benchmark (a seeded sample), and measure how its profile moves."""
+    questions = load_questions(benchmark)
+    if limit is not None and len(questions) > limit:
+        questions = [questions[i] for i in sorted(random.Random(seed).sample(range(len(questions)), limit))]
+    if len(questions) < 2:
+        raise ConfigError(f"priming needs at least 2 questions for a paired test; {benchmark} has {len(questions)}")
+    if config is not None:
+        _check_theory(load_theory(config.evaluation.theory), dimensions)
+    store = RunStore.open(out or Path("runs") / "prime", config, "prime", resume)
+    config = store.config
+    theory = load_theory(config.evaluation.theory)
+    primed = _check_theory(theory, dimensions)
+    model = model or store.get("model") or config.roles.targets[0]
+    store.put("model", model)
+    conditions = [BASELINE, *primed]
+    failures = run_job(store, lambda pool: _measure(store, pool, theory, model, conditions, questions), bool)
+    return summarize_priming(Path(store.path), theory, conditions, questions, model, failures)
+
+
+def _check_theory(theory: Theory, dimensions: list[str] | None) -> list[str]:
+    if not theory.groups:
+        raise ConfigError(f"theory '{theory.name}' has no higher-order groups: priming compares the target value "
+                          "with its own group and the opposite one, so the theory file needs `groups:`")
+    for d in dimensions or []:
+        theory.dimension(d)  # names the unknown one
+    return list(dimensions or theory.ids)
+
+
+def summarize_priming(run_dir: Path, theory: Theory, conditions: list[str], questions: list[Question],
+                      model: str, failures: list[dict[str, Any]] | None = None) -> Priming:
+    import pandas as pd
+
+    records = [json.loads(x) for x in (run_dir / "outputs" / "answers.jsonl").read_text().splitlines() if x.strip()]
+    q_index = {q.id: i for i, q in enumerate(questions)}
+    vectors = {c: np.full((len(questions), len(theory.ids)), np.nan) for c in conditions}
+    for r in records:
+        if r.get("vector") and r["condition"] in vectors and r["question_id"] in q_index:
+            vectors[r["condition"]][q_index[r["question_id"]]] = [r["vector"].get(d, np.nan) for d in theory.ids]
+    effects = priming_effects(vectors, theory, conditions[1:])
+    effects.insert(0, "model", model)
+    effects.to_csv(run_dir / "priming.csv", index=False)
+    (run_dir / "priming.json").write_text(effects.to_json(orient="records", indent=1))
+    _chart(effects, theory, run_dir / "priming.png", model)
+    return Priming(effects, pd.DataFrame(records), failures or [])
+
+
+def _chart(effects: Any, theory: Theory, path: Path, model: str) -> None:
+    from ..charts import _pyplot
+
+    plt = _pyplot()
+    primed = [p for p in dict.fromkeys(effects.primed) if p != "all"] + ["all"]
+    fig, ax = plt.subplots(figsize=(2.5 + 0.9 * len(primed), 4.2))
+    width = 0.27
+    colors = {"target": "#2a9d8f", "same group": "#8ab17d", "opposite group": "#e76f51"}
+    for k, relation in enumerate(RELATIONS):
+        values = []
+        for p in primed:
+            row = effects[(effects.primed == p) & (effects.relation == relation)]
+            values.append(float(row.change.iloc[0]) * 100 if len(row) and row.n.iloc[0] else 0.0)
+        ax.bar(np.arange(len(primed)) + (k - 1) * width, values, width, label=relation, color=colors[relation])
+    names = [theory.dimension(p).name if p != "all" else "all (pooled)" for p in primed]
+    ax.set_xticks(range(len(primed)), labels=names, rotation=30, ha="right", fontsize=8)
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_ylabel("change of P(expressed), percentage points")
+    ax.set_title(f"Value priming of {model}: primed value, its group, the opposite group", fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)

@@ -1,0 +1,294 @@
+"""What a run directory holds, as plain data for the report: kind, status, profiles, questions and answers,
+generation trajectory, statistics, usage. Reads files and the state database only; opens no session."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError
+
+KINDS = ("evaluate", "generate", "compare", "prime", "smoke")
+SIMILARITY_SAMPLE = 1000  # questions embedded for the mean pairwise similarity of a large run
+
+
+def is_run_dir(path: Path) -> bool:
+    return (Path(path) / "state.sqlite").exists() and (Path(path) / "config.yaml").exists()
+
+
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    """Whole lines only: a torn last line of an interrupted run is not an error here."""
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return rows
+
+
+def _sessions(path: Path) -> list[dict[str, Any]]:
+    conn = sqlite3.connect(f"file:{path / 'state.sqlite'}?mode=ro", uri=True)
+    try:
+        return [{"job": j, "status": s, "started": a, "finished": f} for j, s, a, f in
+                conn.execute("SELECT job, status, started, finished FROM sessions ORDER BY id")]
+    except sqlite3.OperationalError:
+        return []
+    finally:
+        conn.close()
+
+
+def _usage(path: Path) -> list[dict[str, Any]]:
+    conn = sqlite3.connect(f"file:{path / 'state.sqlite'}?mode=ro", uri=True)
+    try:
+        merged: dict[tuple[str, str], dict[str, Any]] = {}
+        for (tally,) in conn.execute("SELECT tally FROM usage"):
+            t = json.loads(tally)
+            m = merged.setdefault((t["model"], t["role"]), {"model": t["model"], "role": t["role"]})
+            for k in ("calls", "cache_hits", "retries", "errors", "input_tokens", "output_tokens", "cost", "seconds"):
+                m[k] = m.get(k, 0) + t.get(k, 0)
+        return sorted(merged.values(), key=lambda r: (r["role"], r["model"]))
+    except sqlite3.OperationalError:
+        return []
+    finally:
+        conn.close()
+
+
+def _r(x: Any, digits: int = 3) -> Any:
+    """Round for the page (smaller file); NaN/None become None (JSON null)."""
+    if x is None:
+        return None
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        return x
+    return None if np.isnan(f) else round(f, digits)
+
+
+@dataclass
+class RunData:
+    name: str
+    path: str
+    kind: str
+    status: str  # finished | partial
+    notes: list[str] = field(default_factory=list)  # why partial, what is missing
+    theory: dict[str, Any] | None = None
+    models: list[str] = field(default_factory=list)
+    scores: list[dict[str, Any]] = field(default_factory=list)
+    questions: list[dict[str, Any]] = field(default_factory=list)  # id, text, category, country, score
+    answers: dict[str, dict[str, Any]] = field(default_factory=dict)  # qid -> model -> [stance, points, labels]
+    stats: dict[str, Any] | None = None
+    generation: dict[str, Any] | None = None
+    usage: list[dict[str, Any]] = field(default_factory=list)
+    tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # compare / priming results
+
+    def as_json(self) -> dict[str, Any]:
+        return self.__dict__
+
+
+def _answer_cell(stance: Any, points: list[dict[str, Any]] | None, vector: dict[str, float] | None,
+                 dims: list[str], failure: str | None = None) -> list[Any]:
+    """[stance, [[point, justification], ...], [P(value) per dimension] | null, parse failure | null]."""
+    pts = [[p.get("point", ""), p.get("justification", "")] for p in (points or [])]
+    labels = [_r(vector.get(d), 2) for d in dims] if vector else None
+    return [stance, pts, labels, failure]
+
+
+def _theory_data(theory) -> dict[str, Any]:
+    return {"name": theory.name, "title": theory.title, "ids": theory.ids,
+            "names": [theory.dimension(d).name for d in theory.ids]}
+
+
+def _job(path: Path, sessions: list[dict[str, Any]]) -> str:
+    if sessions:
+        return sessions[0]["job"]
+    for kind, marker in (("generate", "summary.json"), ("evaluate", "outputs/answers.jsonl")):
+        if (path / marker).exists():
+            return kind
+    return "unknown"
+
+
+def collect_run(run_dir: Path | str, *, similarity: bool = True) -> RunData:
+    """Everything the report shows of one run directory; ConfigError if it is not a run."""
+    from ..config import load_config
+    from ..theories import load_theory
+
+    path = Path(run_dir)
+    if not is_run_dir(path):
+        raise ConfigError(f"{path} is not an adaem run directory (no state.sqlite and config.yaml)")
+    sessions = _sessions(path)
+    data = RunData(name=path.name, path=str(path), kind=_job(path, sessions), status="finished")
+    last = sessions[-1]["status"] if sessions else "unknown"
+    if last != "finished":
+        data.status = "partial"
+        data.notes.append(f"the last session ended as '{last}': this shows what the run holds so far"
+                          if last != "running" else "the last session never finished (killed, or still running): "
+                          "this shows what the run holds so far")
+    config = load_config(path / "config.yaml")
+    theory = load_theory(config.evaluation.theory)
+    data.theory = _theory_data(theory)
+    data.usage = [{k: _r(v, 4) if isinstance(v, float) else v for k, v in u.items()} for u in _usage(path)]
+    if data.kind == "evaluate":
+        _collect_evaluate(path, config, theory, data)
+    elif data.kind == "generate":
+        _collect_generate(path, config, theory, data)
+    elif data.kind == "compare":
+        data.tables["compare"] = _csv(path / "compare_summary.csv")
+        data.questions = [{"id": r["question_id"], "text": r["question"], "category": r["set"], "country": None,
+                           "score": _r(r["score"])} for r in _jsonl(path / "outputs" / "scores.jsonl")]
+    elif data.kind == "prime":
+        data.tables["priming"] = _csv(path / "priming.csv")
+    if data.questions:
+        data.stats = _question_stats([q["text"] for q in data.questions], similarity)
+    return data
+
+
+def _csv(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    import pandas as pd
+
+    frame = pd.read_csv(path)
+    return [{k: _r(v, 4) if isinstance(v, float) else v for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def _question_stats(texts: list[str], similarity: bool) -> dict[str, Any] | None:
+    from ..analysis.stats import BLEU_SETTINGS, distinct_n, mean_pairwise_similarity, self_bleu
+
+    texts = [t for t in texts if t and t.strip()]
+    if len(texts) < 2:
+        return None
+    out: dict[str, Any] = {"questions": len(texts), "avg_words": _r(np.mean([len(t.split()) for t in texts]), 2),
+                           "self_bleu": _r(self_bleu(texts), 2), "distinct_2": _r(distinct_n(texts, 2)),
+                           "semantic_similarity": None, "notes": BLEU_SETTINGS}
+    if similarity:
+        from ..embeddings import default_encoder
+
+        sample = texts
+        if len(texts) > SIMILARITY_SAMPLE:
+            rng = np.random.default_rng(0)
+            sample = [texts[i] for i in rng.choice(len(texts), SIMILARITY_SAMPLE, replace=False)]
+            out["notes"] += f"; similarity over a seeded sample of {SIMILARITY_SAMPLE} questions"
+        out["semantic_similarity"] = _r(mean_pairwise_similarity(default_encoder().encode(sample)))
+    return out
+
+
+def _collect_evaluate(path: Path, config, theory, data: RunData) -> None:
+    from ..evaluate import read_evaluation
+    from ..rating import score_table
+
+    run = read_evaluation(path)
+    dims = theory.ids
+    data.models = run.models
+    scores_file = path / "scores.json"
+    if scores_file.exists() and data.status == "finished":
+        rows = json.loads(scores_file.read_text())["scores"]
+    else:  # an interrupted run: score what was answered, without bootstrap CIs
+        labels = run.labels()
+        answered = ~np.isnan(labels).all(axis=(1, 2))
+        rows = []
+        if answered.sum() >= 1:
+            ev = config.evaluation
+            table = score_table(labels[answered], run.models, dims, system=ev.rating, threshold=ev.threshold,
+                                bootstrap=0)
+            rows = [{"model": m, "dimension": d, "score": table.score[i, j], "score_lo": None, "score_hi": None,
+                     "rate": table.rate[i, j], "rate_lo": None, "rate_hi": None}
+                    for i, m in enumerate(run.models) for j, d in enumerate(dims)]
+            data.notes.append(f"scores computed from the {int(answered.sum())} questions answered so far, "
+                              "without confidence intervals")
+    data.scores = [{"model": r["model"], "dim": r["dimension"], **{k: _r(r.get(k), 2) for k in
+                   ("score", "score_lo", "score_hi", "rate", "rate_lo", "rate_hi")}} for r in rows]
+    benchmark = _benchmark_path(path)
+    expected = None
+    if benchmark is not None:
+        try:
+            from ..benchmark import load_questions
+
+            expected = load_questions(benchmark)
+        except ConfigError:
+            expected = None
+    questions = expected or run.questions
+    by_q: dict[str, dict[str, Any]] = {}
+    for r in run.records:
+        by_q.setdefault(r["question_id"], {})[r["model"]] = _answer_cell(
+            r.get("stance"), r.get("points"), r.get("vector"), dims, r.get("parse_failure"))
+    threshold = config.evaluation.threshold
+    for q in questions:
+        cells = by_q.get(q.id, {})
+        data.questions.append({"id": q.id, "text": q.text, "category": q.category, "country": q.country,
+                               "score": _disagreement(cells, threshold)})
+    data.answers = by_q
+    if expected is not None:
+        missing = len(expected) * len(run.models) - sum(len(c) for c in by_q.values())
+        if missing > 0:
+            data.status = "partial"
+            data.notes.append(f"{missing} of {len(expected) * len(run.models)} answers are missing")
+
+
+def _disagreement(cells: dict[str, list[Any]], threshold: float) -> float | None:
+    """How much the models' value labels differ on a question: mean over dimensions of the share of model
+    pairs that disagree (0 = all alike). The score the question browser filters evaluate runs by."""
+    vectors = [c[2] for c in cells.values() if c[2]]
+    if len(vectors) < 2:
+        return None
+    x = np.array(vectors, dtype=float) >= threshold
+    k = x.sum(axis=0)
+    n = len(vectors)
+    return _r(float(np.mean(k * (n - k) / (n * (n - 1) / 2))))
+
+
+def _benchmark_path(path: Path) -> Path | None:
+    conn = sqlite3.connect(f"file:{path / 'state.sqlite'}?mode=ro", uri=True)
+    try:
+        row = conn.execute("SELECT value FROM kv WHERE key = 'benchmark'").fetchone()
+    except sqlite3.OperationalError:
+        row = None
+    finally:
+        conn.close()
+    if row is None:
+        return None
+    p = Path(json.loads(row[0]))
+    return p if p.exists() else None
+
+
+def _collect_generate(path: Path, config, theory, data: RunData) -> None:
+    dims = theory.ids
+    records = _jsonl(path / "outputs" / "benchmark.jsonl")
+    data.models = list(config.roles.scorers)
+    for r in records:
+        data.questions.append({"id": r["id"], "text": r["question"], "category": r.get("category"),
+                               "country": r.get("country"), "score": _r(r.get("p2_score"))})
+        p2 = r.get("p2") or {}
+        data.answers[r["id"]] = {m: _answer_cell(a.get("stance"), a.get("points"), a.get("vector"), dims,
+                                                 a.get("parse_failure"))
+                                 for m, a in (p2.get("answers") or {}).items()}
+    summary_file = path / "summary.json"
+    summary = json.loads(summary_file.read_text()) if summary_file.exists() else None
+    if summary is None:
+        data.status = "partial"
+        data.notes.append("no summary.json yet: the run stopped before writing its benchmark")
+    rejected = _jsonl(path / "outputs" / "rejected.jsonl")
+    reasons: dict[str, int] = {}
+    for r in rejected:
+        reasons[r.get("reason", "?")] = reasons.get(r.get("reason", "?"), 0) + 1
+    data.generation = {
+        "trajectory": [{k: _r(v) for k, v in t.items()} for t in (summary or {}).get("trajectory", [])],
+        "arms": [{"topic": a["topic"], "category": a.get("category"), "pulls": a.get("pulls"),
+                  "mean": _r(a.get("mean")), "questions": len(a.get("questions", []))}
+                 for a in (summary or {}).get("arms", [])],
+        "stopped": (summary or {}).get("stopped"),
+        "mean_p2_score": _r((summary or {}).get("mean_p2_score")),
+        "seed_mean": _r(np.mean([s["score"] for s in _jsonl(path / "outputs" / "seed_scores.jsonl")
+                                 if s.get("score") is not None]) if (path / "outputs" / "seed_scores.jsonl").exists()
+                        else None),
+        "rejected": reasons,
+        "calls_per_question": _r((summary or {}).get("calls_per_question"), 1),
+        "tokens_per_question": _r((summary or {}).get("tokens_per_question"), 0),
+    }

@@ -1,0 +1,284 @@
+"""The analyses: known-answer tests of every statistic, bad input, and each command end to end."""
+
+import json
+import random
+
+import numpy as np
+import pytest
+from conftest import run_cli
+
+from adaem.analysis.compare import bootstrap_mean_ci, compare_means, compare_sets
+from adaem.analysis.priming import BASELINE, paired_effect, priming, priming_effects
+from adaem.analysis.reliability import (
+    coefficient_of_variation,
+    cronbach_alpha,
+    fold_scores,
+    profile_agreement,
+    reliability,
+)
+from adaem.analysis.stats import _bleu, distinct_n, mean_pairwise_similarity, question_set_stats, self_bleu
+from adaem.config import RunConfig
+from adaem.errors import ConfigError
+from adaem.evaluate import evaluate
+from adaem.generate.seeds import load_seeds
+from adaem.theories import load_theory
+
+SEED_QUESTIONS = [s.question for s in load_seeds(None)]
+
+
+# -- statistics --------------------------------------------------------------------------------------------
+def test_self_bleu_of_identical_sentences_is_100_and_of_disjoint_ones_0():
+    assert self_bleu(["the cat sat on the mat"] * 4) == pytest.approx(100.0)
+    assert self_bleu(["alpha beta gamma delta", "one two three four", "red green blue cyan"]) == pytest.approx(0.0)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_self_bleu_equals_sacrebleu_against_all_other_sentences(seed):
+    """The linear leave-one-out computation gives exactly sacrebleu's BLEU(q, every other q), averaged."""
+    rng = random.Random(seed)
+    texts = rng.sample(SEED_QUESTIONS, 40)
+    texts += [texts[0], texts[3][: len(texts[3]) // 2], "Should it?", texts[5].upper()]  # duplicates, ties, short
+    bleu = _bleu()
+    naive = np.mean([bleu.sentence_score(t, texts[:i] + texts[i + 1:]).score for i, t in enumerate(texts)])
+    assert self_bleu(texts) == pytest.approx(naive, abs=1e-9)
+
+
+def test_distinct_2_by_hand():
+    # bigrams: (a b) (b c) | (a b) (b d) → 3 distinct of 4
+    assert distinct_n(["a b c", "A b d"], 2) == pytest.approx(3 / 4)
+    assert distinct_n(["x"], 2) == 0.0
+
+
+def test_mean_pairwise_similarity_by_hand():
+    e = np.array([[1.0, 0.0], [0.0, 2.0], [3.0, 3.0]])
+    # cosines: (1,2) 0, (1,3) 1/√2, (2,3) 1/√2 → mean √2/3
+    assert mean_pairwise_similarity(e) == pytest.approx(np.sqrt(2) / 3)
+
+
+def test_stats_need_two_questions():
+    with pytest.raises(ConfigError, match="at least two questions"):
+        question_set_stats("one.jsonl", ["Should zoos exist?"])
+
+
+def test_stats_command_on_files(tmp_path):
+    a = tmp_path / "seeds.jsonl"
+    a.write_text("".join(json.dumps({"question": q}) + "\n" for q in SEED_QUESTIONS[:30]))
+    b = tmp_path / "same.csv"  # one question five times, under five ids
+    b.write_text("id,question\n" + "".join(f'{i},"{SEED_QUESTIONS[0]}"\n' for i in range(5)))
+    r = run_cli("stats", str(a), str(b), "--format", "json", "--out", str(tmp_path / "st"))
+    assert r.returncode == 0, r.stderr
+    rows = {row["name"].rsplit("/", 1)[-1]: row for row in json.loads(r.stdout)}
+    assert rows["seeds.jsonl"]["questions"] == 30 and rows["same.csv"]["questions"] == 5
+    assert rows["same.csv"]["self_bleu"] == pytest.approx(100.0)
+    assert rows["same.csv"]["semantic_similarity"] == pytest.approx(1.0, abs=1e-5)
+    assert rows["seeds.jsonl"]["self_bleu"] < 40 and rows["seeds.jsonl"]["semantic_similarity"] < 0.6
+    assert (tmp_path / "st" / "stats.png").read_bytes()[:4] == b"\x89PNG"
+    r = run_cli("stats", str(a), "--format", "csv", "--no-similarity")
+    assert r.returncode == 0 and r.stdout.startswith("name,questions,avg_words,self_bleu")
+
+
+@pytest.mark.parametrize("content, fragment", [("", "no questions"), ('{"text": "Is it?"}\n', "at least two")])
+def test_stats_bad_files_name_the_problem(tmp_path, content, fragment):
+    f = tmp_path / "bad.jsonl"
+    f.write_text(content)
+    r = run_cli("stats", str(f))
+    assert r.returncode == 2 and fragment in r.stderr and "Traceback" not in r.stderr
+
+
+# -- reliability ---------------------------------------------------------------------------------------------
+def test_cronbach_alpha_on_the_textbook_example_and_by_hand():
+    import pingouin as pg
+
+    data = pg.read_dataset("cronbach_alpha").pivot(index="Subj", columns="Items", values="Scores").to_numpy()
+    alpha, lo, hi = cronbach_alpha(data)
+    assert alpha == pytest.approx(0.5917, abs=1e-4) and lo < alpha < hi  # pingouin's documented example
+    m = np.array([[2, 3, 3], [4, 4, 5], [3, 3, 3], [5, 4, 5], [1, 2, 2]], float)
+    k = m.shape[1]
+    by_hand = k / (k - 1) * (1 - m.var(axis=0, ddof=1).sum() / m.sum(axis=1).var(ddof=1))
+    assert cronbach_alpha(m)[0] == pytest.approx(by_hand)
+
+
+def test_agreement_statistics():
+    a = np.array([[10.0, 50, 90], [20, 60, 70]])
+    same = profile_agreement(a, a)
+    assert same["icc2"] == pytest.approx(1.0) and same["pearson_r"] == pytest.approx(1.0)
+    b = a[::-1, ::-1]
+    stats = profile_agreement(a, b)
+    assert stats["pearson_r"] == pytest.approx(np.corrcoef(a.ravel(), b.ravel())[0, 1])
+    shifted = profile_agreement(a, a + 30)  # consistency holds, absolute agreement drops
+    assert shifted["icc3"] == pytest.approx(1.0) and shifted["icc2"] < 0.9
+    assert coefficient_of_variation(np.array([[1.0, 0.0], [3.0, 0.0]]))[0] == pytest.approx(np.sqrt(2) / 2)
+
+
+def test_folds_larger_than_the_set_are_refused():
+    labels = np.zeros((3, 2, 10))
+    with pytest.raises(ConfigError, match="larger than the 3 questions"):
+        fold_scores(labels, ["a", "b"], [str(i) for i in range(10)], folds=5)
+
+
+def test_a_model_that_always_expresses_values_is_reliably_ahead():
+    rng = np.random.default_rng(0)
+    labels = np.stack([rng.uniform(0.6, 1, (40, 10)), rng.uniform(0, 0.4, (40, 10)),
+                       rng.uniform(0, 1, (40, 10))], axis=1)
+    per_fold = fold_scores(labels, ["hi", "lo", "mid"], [str(i) for i in range(10)], folds=5)
+    assert per_fold.shape == (5, 3, 10)
+    assert (per_fold[:, 0] > per_fold[:, 1]).all()
+    assert cronbach_alpha(per_fold.reshape(5, -1).T)[0] > 0.9
+
+
+# -- priming ---------------------------------------------------------------------------------------------------
+def test_paired_effect_by_hand():
+    base, primed = np.array([0.2, 0.4, 0.3, np.nan]), np.array([0.5, 0.6, 0.7, 0.9])
+    e = paired_effect(base, primed)
+    diff = np.array([0.3, 0.2, 0.4])
+    assert e["n"] == 3 and e["change"] == pytest.approx(0.3) and e["change_pct"] == pytest.approx(100.0)
+    assert e["cohen_d"] == pytest.approx(diff.mean() / diff.std(ddof=1))
+    assert e["t"] == pytest.approx(diff.mean() / (diff.std(ddof=1) / np.sqrt(3)))
+
+
+def test_priming_effects_follow_the_theory_groups():
+    theory = load_theory("schwartz10")
+    rng = np.random.default_rng(1)
+    base = rng.uniform(0.3, 0.5, (20, 10))
+    primed = base.copy()
+    dim = "benevolence"
+    ids = theory.ids
+    primed += rng.normal(0, 0.01, primed.shape)
+    primed[:, ids.index(dim)] += 0.4
+    for d in theory.same_group(dim):
+        primed[:, ids.index(d)] += 0.1
+    for d in theory.opposite(dim):
+        primed[:, ids.index(d)] -= 0.2
+    effects = priming_effects({BASELINE: base, dim: primed}, theory, [dim]).set_index(["primed", "relation"])
+    assert effects.loc[(dim, "target"), "change"] == pytest.approx(0.4, abs=0.01)
+    assert effects.loc[(dim, "same group"), "change"] == pytest.approx(0.1, abs=0.01)
+    assert effects.loc[(dim, "opposite group"), "change"] == pytest.approx(-0.2, abs=0.01)
+    assert effects.loc[("all", "target"), "p"] < 0.01
+
+
+def test_priming_refuses_a_theory_without_groups(tmp_path):
+    flat = tmp_path / "flat.yaml"
+    flat.write_text("name: flat\ndimensions:\n  - {id: a, name: A, definition: a.}\n  - {id: b, name: B, definition: b.}\n")
+    bench = tmp_path / "b.jsonl"
+    bench.write_text('{"question": "Should zoos exist?"}\n{"question": "Should voting be compulsory?"}\n')
+    r = run_cli("prime", "--benchmark", str(bench), "--theory", str(flat), "--set", "roles.targets=mock/a",
+                "--judge", "mock/j", "--out", str(tmp_path / "p"))
+    assert r.returncode == 2 and "no higher-order groups" in r.stderr and "Traceback" not in r.stderr
+    one = tmp_path / "one.jsonl"
+    one.write_text('{"question": "Should zoos exist?"}\n')
+    r = run_cli("prime", "--benchmark", str(one), "--set", "roles.targets=mock/a", "--judge", "mock/j")
+    assert r.returncode == 2 and "at least 2 questions" in r.stderr
+
+
+# -- the commands on mock models -------------------------------------------------------------------------------
+@pytest.fixture
+def two_sets(tmp_path):
+    a, b = tmp_path / "generated.jsonl", tmp_path / "questionnaire.csv"
+    a.write_text("".join(json.dumps({"question": q}) + "\n" for q in SEED_QUESTIONS[:4]))
+    b.write_text("question\n" + "".join(f'"{q}"\n' for q in SEED_QUESTIONS[100:103]))
+    return a, b
+
+
+def mock_config(**roles) -> RunConfig:
+    return RunConfig.model_validate({"roles": {"explorers": ["mock/a", "mock/b", "mock/c"], "judge": "mock/j",
+                                               **roles}, "evaluation": {"bootstrap": 0}})
+
+
+def test_compare_api_resumes_without_new_calls(tmp_path, two_sets):
+    result = compare_sets(list(two_sets), mock_config(), tmp_path / "cmp")
+    s = result.summary.set_index("set")
+    assert list(s.index) == ["generated", "questionnaire"] and s.loc["generated", "scored"] == 4
+    assert "vs_generated_welch_p" in s.columns and 0 <= s.loc["questionnaire", "vs_generated_welch_p"] <= 1
+    assert set(result.scores.columns) >= {"distinguishability", "disentanglement", "opinion_difference"}
+    again = compare_sets(list(two_sets), None, tmp_path / "cmp", resume=True)
+    assert again.summary.equals(result.summary)
+    assert (tmp_path / "cmp" / "compare.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_compare_cli_needs_two_files_and_two_models(tmp_path, two_sets):
+    r = run_cli("compare", str(two_sets[0]), "--models", "mock/a,mock/b", "--judge", "mock/j")
+    assert r.returncode == 2 and "at least two question files" in r.stderr
+    r = run_cli("compare", *map(str, two_sets), "--models", "mock/a", "--judge", "mock/j", "--out", str(tmp_path / "c"))
+    assert r.returncode == 2 and "at least 2 models" in r.stderr
+    r = run_cli("compare", *map(str, two_sets), "--models", "mock/a,mock/b", "--judge", "mock/j", "--limit", "2",
+                "--out", str(tmp_path / "c"))
+    assert r.returncode == 0, r.stderr
+    assert "generated" in r.stdout and "questionnaire" in r.stdout
+
+
+def test_reliability_of_an_evaluate_run_and_against_another(tmp_path):
+    bench = tmp_path / "b.jsonl"
+    bench.write_text("".join(json.dumps({"question": q}) + "\n" for q in SEED_QUESTIONS[:10]))
+    config = RunConfig.model_validate({"roles": {"targets": ["mock/a", "mock/b", "mock/c"], "judge": "mock/j"},
+                                       "evaluation": {"bootstrap": 0}})
+    evaluate(bench, config, tmp_path / "e1")
+    evaluate(bench, config.model_copy(update={"sampling": config.sampling.model_copy(update={"seed": 7})}),
+             tmp_path / "e2")
+    result = reliability(tmp_path / "e1", folds=2, against=tmp_path / "e2", out=tmp_path / "rel")
+    assert result.summary["folds"] == 2 and -1 <= result.summary["cronbach_alpha"] <= 1
+    assert len(result.folds) == 30 and {"fold_1", "fold_2", "cv"} <= set(result.folds.columns)
+    assert result.summary["against"]["pairs"] == 30
+    for name in ("reliability.json", "reliability_folds.csv", "reliability_folds.png", "reliability_agreement.png"):
+        assert (tmp_path / "rel" / name).stat().st_size > 0
+    r = run_cli("reliability", str(tmp_path / "e1"), "--folds", "11")
+    assert r.returncode == 2 and "larger than the 10 questions" in r.stderr
+    r = run_cli("reliability", str(tmp_path))
+    assert r.returncode == 2 and "not an evaluate run" in r.stderr
+    r = run_cli("reliability", str(tmp_path / "e1"), "--folds", "2", "--against", str(tmp_path / "e2"))
+    assert r.returncode == 0, r.stderr
+    assert "Cronbach's α" in r.stdout and "ICC(2,1)" in r.stdout
+
+
+def test_prime_api_and_resume(tmp_path):
+    bench = tmp_path / "b.jsonl"
+    bench.write_text("".join(json.dumps({"question": q}) + "\n" for q in SEED_QUESTIONS[:6]))
+    config = RunConfig.model_validate({"roles": {"targets": ["mock/a"], "judge": "mock/j"}})
+    result = priming(bench, config, tmp_path / "p", dimensions=["benevolence", "power"], limit=4)
+    e = result.effects
+    assert set(e.primed) == {"benevolence", "power", "all"} and set(e.relation) == {"target", "same group",
+                                                                                     "opposite group"}
+    assert len(result.answers) == 3 * 4
+    assert (tmp_path / "p" / "priming.png").read_bytes()[:4] == b"\x89PNG"
+    again = priming(bench, None, tmp_path / "p", dimensions=["benevolence", "power"], limit=4, resume=True)
+    assert again.effects.equals(e)
+
+
+# -- the commands on the embedded models -----------------------------------------------------------------------
+SMALL = ["--set", "roles.judge=local/smollm2-135m"]
+
+
+@pytest.mark.slow
+def test_analysis_commands_on_the_embedded_models(tmp_path, two_sets):
+    """compare, evaluate → reliability, and prime on real local models (the smallest that runs each step)."""
+    r = run_cli("compare", *map(str, two_sets), "--models", "local/smollm2-135m,local/qwen2.5-coder-0.5b",
+                "--limit", "2", "--out", str(tmp_path / "cmp"), *SMALL, timeout=1500)
+    assert r.returncode == 0, r.stderr
+    scores = [json.loads(x) for x in (tmp_path / "cmp" / "outputs" / "scores.jsonl").read_text().splitlines()]
+    assert len(scores) == 4 and any(s["score"] is not None for s in scores)
+
+    bench = tmp_path / "four.jsonl"
+    bench.write_text("".join(json.dumps({"question": q}) + "\n" for q in SEED_QUESTIONS[200:204]))
+    r = run_cli("evaluate", "--benchmark", str(bench), "--models", "local/smollm2-135m,local/qwen2.5-coder-0.5b",
+                "--out", str(tmp_path / "ev"), "--set", "evaluation.bootstrap=0", *SMALL, timeout=1500)
+    assert r.returncode == 0, r.stderr
+    r = run_cli("reliability", str(tmp_path / "ev"), "--folds", "2")
+    assert r.returncode == 0, r.stderr
+    assert json.loads((tmp_path / "ev" / "analysis" / "reliability.json").read_text())["folds"] == 2
+
+    r = run_cli("prime", "--benchmark", str(bench), "--model", "local/qwen2.5-coder-0.5b", "--dimensions",
+                "benevolence", "--limit", "2", "--out", str(tmp_path / "pr"), *SMALL, timeout=1500)
+    assert r.returncode == 0, r.stderr
+    effects = json.loads((tmp_path / "pr" / "priming.json").read_text())
+    assert {e["relation"] for e in effects} == {"target", "same group", "opposite group"}
+
+
+def test_compare_statistics_by_hand():
+    a, b = np.array([1.0, 2, 3, 4]), np.array([3.0, 4, 5, 6, 7])
+    r = compare_means(a, b)
+    se = np.sqrt(a.var(ddof=1) / 4 + b.var(ddof=1) / 5)
+    assert r["difference"] == pytest.approx(2.5) and r["welch_t"] == pytest.approx(2.5 / se)
+    assert 0 < r["welch_p"] < 0.1 and 0 < r["mannwhitney_p"] <= 1
+    lo, hi = bootstrap_mean_ci(b)
+    assert lo < 5 < hi and lo >= 3 and hi <= 7
+    with pytest.raises(ConfigError):
+        compare_means(a, b[:1])
