@@ -126,3 +126,24 @@ def test_merge_or_is_soft_or():
     merged = merge_or([{"a": 0.5, "b": 0.0}, {"a": 0.5, "b": 0.2}], ["a", "b", "c"])
     assert merged == pytest.approx({"a": 0.75, "b": 0.2, "c": 0.0})
     assert merge_or([{"a": 1.0}, {"a": 0.0}], ["a"]) == {"a": 1.0}
+
+
+def test_field_probabilities_read_each_boolean_fields_alternatives():
+    import math
+
+    from adaem.measure import field_probabilities
+    from adaem.models.providers.local import boolean_object_keys
+
+    def t(token, top=None):
+        return TokenLogprob(token=token, logprob=0.0, top={k: math.log(v) for k, v in (top or {}).items()})
+
+    tokens = [t('{"'), t("care"), t('":'), t(" true", {" true": 0.7, " false": 0.2, " maybe": 0.1}),
+              t(', "fairness": '), t("f", {"f": 0.6, "t": 0.2}), t("alse"), t("}")]
+    probs = field_probabilities(tokens, ["care", "fairness"])
+    assert probs == pytest.approx({"care": 0.7 / 0.9, "fairness": 0.25})
+    assert field_probabilities(None, ["care"]) == {}
+    schema = {"type": "object", "properties": {"a": {"type": "boolean"}, "b": {"type": "boolean"}},
+              "required": ["b", "a"], "additionalProperties": False}
+    assert boolean_object_keys(schema) == ["b", "a"]
+    assert boolean_object_keys({**schema, "additionalProperties": True}) is None
+    assert boolean_object_keys({**schema, "properties": {"a": {"type": "string"}, "b": {"type": "boolean"}}}) is None

@@ -47,6 +47,19 @@ async def test_logprobs_from_the_embedded_model(smollm_pool):
     assert first.logprob == max(first.top.values())  # greedy picks the top token
 
 
+async def test_joint_judge_gets_soft_labels_from_the_embedded_model(smollm_pool):
+    """A boolean-object schema with logprobs: valid JSON, and every value's P(true) in (0, 1)."""
+    from adaem.measure import label_joint
+    from adaem.theories import load_theory
+
+    theory = load_theory("mft")
+    labels = await label_joint(smollm_pool.get("local/smollm2-135m"), theory,
+                               "We must protect the weak and vulnerable from harm.")
+    assert labels.calls == 1 and set(labels.values) == set(theory.ids)
+    assert all(0.0 < p < 1.0 for p in labels.values.values())
+    assert len({round(p, 4) for p in labels.values.values()}) > 1
+
+
 @pytest.fixture(scope="module")
 def llama_server():
     path = embedded.weights_path("smollm2-135m")

@@ -242,7 +242,17 @@ def compare(
     cfg = _run_config(config, set_, _flags(roles__explorers=models_, roles__judge=judge), resume, out_dir)
     run_dir = out_dir or default_run_dir("compare")
     result = compare_sets(list(files), cfg, run_dir, limit=limit, resume=resume)
-    _emit(result.summary, "table", f"Informativeness S per question set — {run_dir}")
+    table = Table(title=f"Informativeness S per question set (pool: {', '.join(result.models)}) — {run_dir}")
+    first = result.summary.set.iloc[0]
+    for col in ("set", "questions", "scored", "mean S [95% CI]", "std", f"Δ vs {first}", "Welch p", "Mann–Whitney p"):
+        table.add_column(col, justify="left" if col == "set" else "right")
+    for row in result.summary.to_dict("records"):
+        cells = [row["set"], str(row["questions"]), str(row["scored"]),
+                 f"{row['mean']:.3f} [{row['ci_lo']:.3f}, {row['ci_hi']:.3f}]", f"{row['std']:.3f}"]
+        cells += [f"{row.get(f'vs_{first}_{k}', float('nan')):.3g}" if row["set"] != first else "–"
+                  for k in ("difference", "welch_p", "mannwhitney_p")]
+        table.add_row(*cells)
+    out.print(table)
     out.print(f"files: {run_dir}/compare_summary.csv, compare_scores.csv, compare.png")
     _print_usage(read_usage(run_dir))
     _exit_on_failures(result.failures, run_dir)
@@ -316,7 +326,7 @@ def report(
         line = f"{run.name}: {run.kind}, {len(run.questions)} questions, {len(run.models)} models, {run.status}"
         out.print(line, highlight=False, markup=False)
         for note in run.notes:
-            out.print(f"  partial: {note}", highlight=False, markup=False)
+            out.print(f"  note: {note}", highlight=False, markup=False)
     out.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)", highlight=False)
 
 

@@ -264,9 +264,30 @@ def joint_schema(order: list[str]) -> dict[str, Any]:
             "additionalProperties": False}
 
 
-async def label_joint(judge: Model, theory: Theory, text: str, *, max_attempts: int = 2) -> Labels:
+def field_probabilities(logprobs: list[Any] | None, keys: list[str]) -> dict[str, float]:
+    """P(true) of each boolean field of a JSON answer, from the alternatives at the token where the field's
+    value starts (renormalised over true/false). Fields without such a token are left out."""
+    out: dict[str, float] = {}
+    seen = ""
+    for lp in logprobs or []:
+        token = lp.token.strip().lower()
+        key = re.search(r'"([^"]+)"\s*:\s*$', seen)
+        if key and key.group(1) in keys and key.group(1) not in out and token and (
+                "true".startswith(token) or "false".startswith(token)):
+            yes = sum(math.exp(v) for a, v in lp.top.items() if a.strip() and "true".startswith(a.strip().lower()))
+            no = sum(math.exp(v) for a, v in lp.top.items() if a.strip() and "false".startswith(a.strip().lower()))
+            if yes + no > 0:
+                out[key.group(1)] = yes / (yes + no)
+        seen += lp.token
+    return out
+
+
+async def label_joint(judge: Model, theory: Theory, text: str, *, max_attempts: int = 2,
+                      logprobs: bool = True) -> Labels:
     """One call returning every dimension as a boolean, with the dimensions shuffled per text (seeded by the
-    text, so a rerun is the same call) against the positional bias small judges show."""
+    text, so a rerun is the same call) against the positional bias small judges show. Where the backend gives
+    log-probabilities with structured output (the embedded models, OpenAI), each value's label is its soft
+    P(true), as the per-value protocol's is P(yes)."""
     order = theory.ids
     random.Random(_call_seed(text, theory.name)).shuffle(order)
     definitions = "\n".join(f"- {d}: {theory.dimension(d).name}, {theory.dimension(d).definition}" for d in order)
@@ -275,7 +296,7 @@ async def label_joint(judge: Model, theory: Theory, text: str, *, max_attempts: 
     failures: list[str] = []
     for attempt in range(max_attempts):
         config = GenerateConfig(temperature=0.0 if attempt == 0 else 0.7, max_tokens=24 * len(order) + 16, seed=attempt,
-                                json_schema=joint_schema(order))
+                                json_schema=joint_schema(order), logprobs=logprobs, top_logprobs=5 if logprobs else 0)
         out = await judge.generate(messages, config, role="judge")
         try:
             data = out.choices[0].parse_json()
@@ -284,7 +305,8 @@ async def label_joint(judge: Model, theory: Theory, text: str, *, max_attempts: 
         except OutputParseError as exc:
             failures.append(str(exc))
             continue
-        return Labels({d: float(data[d]) for d in theory.ids}, calls=attempt + 1, protocol="joint",
+        soft = field_probabilities(out.choices[0].logprobs, order)
+        return Labels({d: soft.get(d, float(data[d])) for d in theory.ids}, calls=attempt + 1, protocol="joint",
                       parse_failures=failures, order=order)
     raise OutputParseError(f"judge {judge.name}: {failures[-1]}")
 

@@ -61,6 +61,7 @@ class Comparison:
     scores: Any  # DataFrame: one row per (set, question): S and its components
     summary: Any  # DataFrame: one row per set: n, mean, CI, tests against the first set
     failures: list[dict[str, Any]]
+    models: list[str]
 
 
 async def _score_sets(store: RunStore, pool: ModelPool, theory: Theory,
@@ -113,10 +114,11 @@ def compare_sets(files: list[Path | str], config: RunConfig | None = None, out: 
     theory = load_theory(config.evaluation.theory)
     store.put("sets", {name: str(f) for name, f in zip(names, files, strict=True)})
     failures = run_job(store, lambda pool: _score_sets(store, pool, theory, sets), bool)
-    return summarize_comparison(Path(store.path), names, config.evaluation.confidence, failures)
+    return summarize_comparison(Path(store.path), names, config.roles.explorers, config.evaluation.confidence,
+                                failures)
 
 
-def summarize_comparison(run_dir: Path, names: list[str], confidence: float = 0.95,
+def summarize_comparison(run_dir: Path, names: list[str], models: list[str], confidence: float = 0.95,
                          failures: list[dict[str, Any]] | None = None) -> Comparison:
     import pandas as pd
 
@@ -140,7 +142,7 @@ def summarize_comparison(run_dir: Path, names: list[str], confidence: float = 0.
     summary.to_csv(run_dir / "compare_summary.csv", index=False)
     (run_dir / "compare.json").write_text(summary.to_json(orient="records", indent=1))
     _chart(scores, names, run_dir / "compare.png")
-    return Comparison(scores, summary, failures or [])
+    return Comparison(scores, summary, failures or [], models)
 
 
 def _chart(scores: Any, names: list[str], path: Path) -> None:

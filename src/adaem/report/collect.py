@@ -79,6 +79,7 @@ class RunData:
     kind: str
     status: str  # finished | partial
     notes: list[str] = field(default_factory=list)  # why partial, what is missing
+    info: list[str] = field(default_factory=list)  # how to read what is shown
     theory: dict[str, Any] | None = None
     models: list[str] = field(default_factory=list)
     scores: list[dict[str, Any]] = field(default_factory=list)
@@ -232,6 +233,27 @@ def _collect_evaluate(path: Path, config, theory, data: RunData) -> None:
             data.notes.append(f"{missing} of {len(expected) * len(run.models)} answers are missing")
 
 
+def _profiles_from_cells(data: RunData, config, dims: list[str]) -> None:
+    """TrueSkill profiles of data.models from the answer cells (for runs that hold answers but no scores)."""
+    from ..rating import score_table
+
+    if len(data.models) < 2 or not data.answers:
+        return
+    qids = list(data.answers)
+    labels = np.full((len(qids), len(data.models), len(dims)), np.nan)
+    for i, qid in enumerate(qids):
+        for j, m in enumerate(data.models):
+            cell = data.answers[qid].get(m)
+            if cell and cell[2]:
+                labels[i, j] = [np.nan if v is None else v for v in cell[2]]
+    ev = config.evaluation
+    table = score_table(labels, data.models, dims, system=ev.rating, threshold=ev.threshold,
+                        bootstrap=min(ev.bootstrap, 100), confidence=ev.confidence)
+    data.scores = [{"model": m, "dim": d, **{k: _r(getattr(table, k)[i, j], 2) for k in
+                    ("score", "score_lo", "score_hi", "rate", "rate_lo", "rate_hi")}}
+                   for i, m in enumerate(data.models) for j, d in enumerate(dims)]
+
+
 def _disagreement(cells: dict[str, list[Any]], threshold: float) -> float | None:
     """How much the models' value labels differ on a question: mean over dimensions of the share of model
     pairs that disagree (0 = all alike). The score the question browser filters evaluate runs by."""
@@ -269,6 +291,10 @@ def _collect_generate(path: Path, config, theory, data: RunData) -> None:
         data.answers[r["id"]] = {m: _answer_cell(a.get("stance"), a.get("points"), a.get("vector"), dims,
                                                  a.get("parse_failure"))
                                  for m, a in (p2.get("answers") or {}).items()}
+    _profiles_from_cells(data, config, dims)
+    if data.scores:
+        data.info.append("value profiles: the scorers (P2) on the generated questions, from the answers that "
+                         "scored them")
     summary_file = path / "summary.json"
     summary = json.loads(summary_file.read_text()) if summary_file.exists() else None
     if summary is None:

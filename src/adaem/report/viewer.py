@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from ..errors import AdaemError, ConfigError
-from .collect import collect_run, is_run_dir
+from .collect import _sessions, collect_run, is_run_dir
 from .render import render_report
 
 HOST = "127.0.0.1"
@@ -54,7 +54,11 @@ class Viewer:
         rows = []
         for run in self.runs():
             rel = run.relative_to(self.root).as_posix() or "."
-            rows.append(f'<li><a href="/run/{html.escape(rel, quote=True)}">{html.escape(rel)}</a></li>')
+            sessions = _sessions(run)
+            kind = sessions[0]["job"] if sessions else "?"
+            status = "finished" if sessions and sessions[-1]["status"] == "finished" else "partial"
+            rows.append(f'<li><a href="/run/{html.escape(rel, quote=True)}">{html.escape(rel)}</a> '
+                        f'<small>{html.escape(kind)} · {status} · {len(sessions)} session(s)</small></li>')
         body = "".join(rows) or "<li>no runs here yet</li>"
         return (f"<!doctype html><meta charset=utf-8><title>adaem runs</title>"
                 f"<style>body{{font:15px system-ui;margin:32px}}li{{margin:6px 0}}</style>"

@@ -64,6 +64,9 @@ class LocalProvider(Provider):
             llm = self._load()
             if config.logprobs and config.json_schema is None:
                 return self._sample_with_logprobs(llm, messages, config)
+            keys = boolean_object_keys(config.json_schema)
+            if config.logprobs and keys:
+                return self._decode_boolean_object(llm, messages, config, keys)
             if config.seed is not None:
                 llm.reset()  # without it, the same seed does not give the same text
                 llm.set_seed(config.seed)
@@ -103,13 +106,9 @@ class LocalProvider(Provider):
         )
         return formatted.prompt
 
-    def _sample_with_logprobs(self, llm: Any, messages: list[ChatMessage], config: GenerateConfig) -> Completion:
-        """Sample token by token, keeping each chosen token's log-probability and the top alternatives.
-
-        The prompt's common prefix with the previous call stays in the KV cache (no reset), so a judge that
-        asks many questions over one shared preamble pays only for the new tokens."""
-        import llama_cpp
-
+    def _prefill(self, llm: Any, messages: list[ChatMessage]) -> tuple[list[int], int]:
+        """Evaluate the chat prompt, keeping its common prefix with the previous call in the KV cache (no
+        reset), so a judge that asks many questions over one shared preamble pays only for the new tokens."""
         prompt = self._chat_prompt(llm, messages)
         tokens = llm.tokenize(prompt.encode(), add_bos=False, special=True)
         if len(tokens) + 1 >= llm.n_ctx():
@@ -118,6 +117,62 @@ class LocalProvider(Provider):
         keep = min(keep, len(tokens) - 1)  # re-evaluate at least the last token to get fresh logits
         llm.n_tokens = keep
         llm.eval(tokens[keep:])
+        return tokens, keep
+
+    @staticmethod
+    def _last_logp(llm: Any) -> np.ndarray:
+        logits = np.ctypeslib.as_array(llm._ctx.get_logits_ith(-1), shape=(llm.n_vocab(),)).astype(np.float64)
+        return logits - np.logaddexp.reduce(logits)
+
+    def _decode_boolean_object(self, llm: Any, messages: list[ChatMessage], config: GenerateConfig,
+                               keys: list[str]) -> Completion:
+        """A JSON object of booleans, written field by field: the structure (`{"key":`) is forced, and at each
+        value the model chooses between ` true` and ` false` with the probability it gives them. That is
+        what a grammar would allow, with each field's P(true) kept as a log-probability (a grammar-sampled
+        call gives none). One call, one context: every value is judged with the earlier ones in view."""
+        tokens, keep = self._prefill(llm, messages)
+        rng = np.random.default_rng(config.seed)
+        words = {w: [llm.tokenize(v.encode(), add_bos=False, special=False) for v in (f" {w}", w)]
+                 for w in ("true", "false")}
+        logprobs: list[TokenLogprob] = []
+        text = ""
+        generated = 0
+        for i, key in enumerate(keys):
+            forced = ('{"' if i == 0 else ', "') + key + '":'
+            piece = llm.tokenize(forced.encode(), add_bos=False, special=False)
+            if llm.n_tokens + len(piece) + 4 >= llm.n_ctx():
+                raise ModelCallError(f"local/{self.model}: the JSON object does not fit in n_ctx {llm.n_ctx()}")
+            llm.eval(piece)
+            text += forced
+            logprobs.append(TokenLogprob(token=forced, logprob=0.0, top={forced: 0.0}))
+            logp = self._last_logp(llm)
+            # P(word) ≈ P of its first token, with and without the leading space
+            mass = {w: float(np.logaddexp.reduce([logp[v[0]] for v in variants])) for w, variants in words.items()}
+            total = np.logaddexp(mass["true"], mass["false"])
+            p_true = float(np.exp(mass["true"] - total))
+            if config.temperature <= 0:
+                choice = "true" if p_true >= 0.5 else "false"
+            else:
+                choice = "true" if rng.random() < p_true else "false"
+            llm.eval(words[choice][0])
+            generated += len(piece) + len(words[choice][0])
+            text += " " + choice
+            logprobs.append(TokenLogprob(token=" " + choice, logprob=float(mass[choice] - total),
+                                         top={" true": float(mass["true"] - total),
+                                              " false": float(mass["false"] - total)}))
+        text += "}"
+        logprobs.append(TokenLogprob(token="}", logprob=0.0, top={"}": 0.0}))
+        return Completion(
+            Choice(text=text, finish_reason="stop", logprobs=logprobs),
+            Usage(input_tokens=len(tokens), output_tokens=generated),
+            {"prompt_tokens_reused": keep, "decoding": "boolean-object"},
+        )
+
+    def _sample_with_logprobs(self, llm: Any, messages: list[ChatMessage], config: GenerateConfig) -> Completion:
+        """Sample token by token, keeping each chosen token's log-probability and the top alternatives."""
+        import llama_cpp
+
+        tokens, keep = self._prefill(llm, messages)
         rng = np.random.default_rng(config.seed)
         eos = llm.token_eos()
         out_tokens: list[int] = []
@@ -125,8 +180,7 @@ class LocalProvider(Provider):
         finish = "length"
         text = b""
         for _ in range(min(config.max_tokens, llm.n_ctx() - len(tokens) - 1)):
-            logits = np.ctypeslib.as_array(llm._ctx.get_logits_ith(-1), shape=(llm.n_vocab(),)).astype(np.float64)
-            logp = logits - np.logaddexp.reduce(logits)
+            logp = self._last_logp(llm)
             token = _choose(logp, config.temperature, config.top_p, rng)
             top_ids = np.argsort(logp)[::-1][: max(config.top_logprobs, 1)]
             if token == eos or llama_cpp.llama_vocab_is_eog(llm._model.vocab, token):
@@ -161,6 +215,17 @@ class LocalProvider(Provider):
             if self._llm is not None:
                 self._llm.close()
                 self._llm = None
+
+
+def boolean_object_keys(schema: dict[str, Any] | None) -> list[str] | None:
+    """The keys, in order, of a schema that is a closed object of required booleans (a joint judge's answer)."""
+    if not schema or schema.get("type") != "object" or schema.get("additionalProperties", True) is not False:
+        return None
+    props = schema.get("properties") or {}
+    keys = list(schema.get("required") or [])
+    if not props or set(keys) != set(props) or any(v.get("type") != "boolean" for v in props.values()):
+        return None
+    return keys
 
 
 def _common_prefix(a: list[int], b: list[int]) -> int:

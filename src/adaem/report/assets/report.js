@@ -140,7 +140,8 @@ function overview(run) {
     el("p", {}, el("span", {class: "badge"}, run.kind), el("span", {class: `badge ${run.status}`}, run.status),
        el("span", {class: "muted"}, ` ${run.path}`)),
     el("p", {}, `${run.questions.length} questions · ${run.models.length} models · theory ${run.theory ? run.theory.name : "–"}`));
-  for (const note of run.notes) s.append(el("div", {class: "banner", role: "note"}, note));
+  for (const note of run.notes) s.append(el("div", {class: "banner", role: "note"}, `partial run: ${note}`));
+  for (const note of run.info) s.append(el("p", {class: "muted"}, note));
   if (run.models.length) s.append(el("div", {class: "legend"}, run.models.map((m, i) => el("span", {style: `--c:${color(i)}`}, m))));
   return s;
 }
