@@ -282,3 +282,10 @@ def test_compare_statistics_by_hand():
     assert lo < 5 < hi and lo >= 3 and hi <= 7
     with pytest.raises(ConfigError):
         compare_means(a, b[:1])
+
+
+def test_compare_resume_under_another_pool_is_refused(tmp_path, two_sets):
+    compare_sets(list(two_sets), mock_config(), tmp_path / "cmp", limit=2)
+    other = RunConfig.model_validate({"roles": {"explorers": ["mock/a", "mock/z"], "judge": "mock/j"}})
+    with pytest.raises(ConfigError, match="in a new --out"):
+        compare_sets(list(two_sets), other, tmp_path / "cmp", limit=2, resume=True)

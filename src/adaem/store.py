@@ -191,6 +191,19 @@ def read_usage(path: Path) -> list[dict[str, Any]]:
         conn.close()
 
 
+def read_state(path: Path, key: str, default: Any = None) -> Any:
+    """One value of a run's job state, without opening a new session."""
+    if not RunStore.is_run(path):
+        return default
+    conn = connect(Path(path) / "state.sqlite")
+    try:
+        conn.executescript(_STATE_SCHEMA)
+        row = conn.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+        return default if row is None else json.loads(row[0])
+    finally:
+        conn.close()
+
+
 def default_run_dir(job: str) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     return Path("runs") / f"{job}-{stamp}-{os.getpid()}"

@@ -21,7 +21,7 @@ from ..config import RunConfig
 from ..errors import ConfigError, ModelCallError
 from ..models import ModelPool
 from ..progress import progress_bar
-from ..store import RunStore, run_job
+from ..store import RunStore, read_state, run_job
 from ..theories import Theory, load_theory
 
 
@@ -97,6 +97,10 @@ async def _score_sets(store: RunStore, pool: ModelPool, theory: Theory,
     return failures
 
 
+def _pool(config: RunConfig) -> list[str]:
+    return [*config.roles.explorers, config.roles.judge, config.evaluation.theory]
+
+
 def compare_sets(files: list[Path | str], config: RunConfig | None = None, out: Path | None = None, *,
                  limit: int | None = None, resume: bool = False, seed: int = 0) -> Comparison:
     """Score every question of each file (at most `limit` per file, a seeded sample) under config.roles.explorers."""
@@ -109,9 +113,16 @@ def compare_sets(files: list[Path | str], config: RunConfig | None = None, out: 
     sets = [(name, _sample(load_questions(f), limit, seed)) for name, f in zip(names, files, strict=True)]
     if config is not None and len(config.roles.explorers) < 2:
         raise ConfigError("roles.explorers: informativeness needs a pool of at least 2 models")
-    store = RunStore.open(out or Path("runs") / "compare", config, "compare", resume)
+    out = Path(out or Path("runs") / "compare")
+    if resume and config is not None:  # S is only comparable under one pool and judge
+        pool, scored_under = _pool(config), read_state(out, "pool")
+        if scored_under is not None and scored_under != pool:
+            raise ConfigError(f"{out} scored its questions with explorers, judge and theory {scored_under}; "
+                              f"compare under {pool} in a new --out")
+    store = RunStore.open(out, config, "compare", resume)
     config = store.config
     theory = load_theory(config.evaluation.theory)
+    store.put("pool", _pool(config))
     store.put("sets", {name: str(f) for name, f in zip(names, files, strict=True)})
     failures = run_job(store, lambda pool: _score_sets(store, pool, theory, sets), bool)
     return summarize_comparison(Path(store.path), names, config.roles.explorers, config.evaluation.confidence,

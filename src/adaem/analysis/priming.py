@@ -103,7 +103,7 @@ async def _measure(store: RunStore, pool: ModelPool, theory: Theory, model: str,
     sampling = GenerateConfig(temperature=config.sampling.temperature, top_p=config.sampling.top_p,
                               seed=config.sampling.seed)
     done = store.done_keys("answers")
-    todo = [(c, q) for c in conditions for q in questions if f"{c}|{q.id}" not in done]
+    todo = [(c, q) for c in conditions for q in questions if f"{model}|{c}|{q.id}" not in done]
     total = len(conditions) * len(questions)
     await pool.preflight([model, config.roles.judge])
     failures: list[dict[str, Any]] = []
@@ -111,7 +111,7 @@ async def _measure(store: RunStore, pool: ModelPool, theory: Theory, model: str,
         task = progress.add_task(f"prime: {model}", total=total, completed=total - len(todo))
 
         async def one(condition: str, q: Question) -> None:
-            key = f"{condition}|{q.id}"
+            key = f"{model}|{condition}|{q.id}"
             record: dict[str, Any] = {"key": key, "condition": condition, "model": model, "question_id": q.id,
                                       "question": q.text}
             system = None if condition == BASELINE else prime_prompt(theory, condition)
@@ -152,7 +152,7 @@ def priming(benchmark: Path | str, config: RunConfig | None = None, out: Path | 
     theory = load_theory(config.evaluation.theory)
     primed = _check_theory(theory, dimensions)
     model = model or store.get("model") or config.roles.targets[0]
-    store.put("model", model)
+    store.put("model", model)  # a resume with another --model adds that model's answers beside the first's
     conditions = [BASELINE, *primed]
     failures = run_job(store, lambda pool: _measure(store, pool, theory, model, conditions, questions), bool)
     return summarize_priming(Path(store.path), theory, conditions, questions, model, failures)
@@ -175,14 +175,14 @@ def summarize_priming(run_dir: Path, theory: Theory, conditions: list[str], ques
     q_index = {q.id: i for i, q in enumerate(questions)}
     vectors = {c: np.full((len(questions), len(theory.ids)), np.nan) for c in conditions}
     for r in records:
-        if r.get("vector") and r["condition"] in vectors and r["question_id"] in q_index:
+        if r.get("vector") and r["model"] == model and r["condition"] in vectors and r["question_id"] in q_index:
             vectors[r["condition"]][q_index[r["question_id"]]] = [r["vector"].get(d, np.nan) for d in theory.ids]
     effects = priming_effects(vectors, theory, conditions[1:])
     effects.insert(0, "model", model)
     effects.to_csv(run_dir / "priming.csv", index=False)
     (run_dir / "priming.json").write_text(effects.to_json(orient="records", indent=1))
     _chart(effects, theory, run_dir / "priming.png", model)
-    return Priming(effects, pd.DataFrame(records), failures or [])
+    return Priming(effects, pd.DataFrame([r for r in records if r["model"] == model]), failures or [])
 
 
 def _chart(effects: Any, theory: Theory, path: Path, model: str) -> None:

@@ -236,7 +236,8 @@ function resultTables(run) {
   const s = el("section", {id: "results"}, el("h2", {}, "Results"));
   for (const [name, rows] of Object.entries(run.tables)) {
     if (!rows.length) continue;
-    const cols = Object.keys(rows[0]).map(k => ({key: k, label: k, num: typeof rows[0][k] === "number", digits: 3}));
+    const cols = Object.keys(rows[0]).map(k => ({key: k, label: k, num: typeof rows[0][k] === "number",
+      render: typeof rows[0][k] === "number" ? (r) => fmt(r[k], Number.isInteger(r[k]) ? 0 : 3) : null}));
     s.append(el("h3", {}, name), table(cols, rows));
   }
   return s;
