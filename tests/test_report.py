@@ -211,3 +211,12 @@ def test_view_serves_runs_on_localhost(eval_run, browser):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_a_run_under_an_odd_path_is_read(eval_run, tmp_path):
+    import shutil
+
+    odd = tmp_path / "odd dir #1?x" / "eval"
+    shutil.copytree(eval_run, odd)
+    data = collect_run(odd, similarity=False)
+    assert data.kind == "evaluate" and data.status == "finished" and len(data.questions) == 4

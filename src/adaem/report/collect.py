@@ -34,8 +34,13 @@ def _jsonl(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def _read_only(path: Path) -> sqlite3.Connection:
+    """The run's state database, read-only (a report never changes a run; the URI form escapes odd paths)."""
+    return sqlite3.connect((Path(path) / "state.sqlite").resolve().as_uri() + "?mode=ro", uri=True)
+
+
 def _sessions(path: Path) -> list[dict[str, Any]]:
-    conn = sqlite3.connect(f"file:{path / 'state.sqlite'}?mode=ro", uri=True)
+    conn = _read_only(path)
     try:
         return [{"job": j, "status": s, "started": a, "finished": f} for j, s, a, f in
                 conn.execute("SELECT job, status, started, finished FROM sessions ORDER BY id")]
@@ -46,7 +51,7 @@ def _sessions(path: Path) -> list[dict[str, Any]]:
 
 
 def _usage(path: Path) -> list[dict[str, Any]]:
-    conn = sqlite3.connect(f"file:{path / 'state.sqlite'}?mode=ro", uri=True)
+    conn = _read_only(path)
     try:
         merged: dict[tuple[str, str], dict[str, Any]] = {}
         for (tally,) in conn.execute("SELECT tally FROM usage"):
@@ -267,7 +272,7 @@ def _disagreement(cells: dict[str, list[Any]], threshold: float) -> float | None
 
 
 def _benchmark_path(path: Path) -> Path | None:
-    conn = sqlite3.connect(f"file:{path / 'state.sqlite'}?mode=ro", uri=True)
+    conn = _read_only(path)
     try:
         row = conn.execute("SELECT value FROM kv WHERE key = 'benchmark'").fetchone()
     except sqlite3.OperationalError:
