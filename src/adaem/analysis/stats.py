@@ -89,18 +89,18 @@ def _closest_other_length(sorted_lengths: list[int], own: int) -> int:
 
 
 def distinct_n(texts: Sequence[str], n: int = 2) -> float:
-    """Distinct-n: unique n-grams / all n-grams over the whole set (13a tokens, lowercased), 0–1."""
+    """Distinct-n: unique n-grams / all n-grams over the whole set (sacrebleu's 13a tokens and n-gram
+    extraction, lowercased), 0–1."""
+    from sacrebleu.metrics.helpers import extract_all_word_ngrams
     from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
 
     tokenize = Tokenizer13a()
-    seen: set[tuple[str, ...]] = set()
-    count = 0
+    seen: Counter = Counter()
     for text in texts:
-        tokens = tokenize(text.lower()).split()
-        grams = [tuple(tokens[k:k + n]) for k in range(len(tokens) - n + 1)]
+        grams, _ = extract_all_word_ngrams(tokenize(text.lower()), n, n)
         seen.update(grams)
-        count += len(grams)
-    return len(seen) / count if count else 0.0
+    total = sum(seen.values())
+    return len(seen) / total if total else 0.0
 
 
 def mean_pairwise_similarity(embeddings: np.ndarray) -> float:
