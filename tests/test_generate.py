@@ -46,6 +46,10 @@ def test_question_checks():
     assert question_problem("In Japan, should dual citizenship be allowed?", 20) is None
     assert "no question mark" in question_problem("Zoos should close.", 20)
     assert "not a yes/no" in question_problem("Why do zoos exist?", 20)
+    # a yes/no question with a comma later on is not mistaken for a framing clause (seen from the 1.5B generator)
+    assert question_problem("Should online anonymity be abolished in India and Pakistan, considering the custom?", 30) is None
+    assert question_problem("Would you agree that in many cultures and regions, work from home is a right?", 30) is None
+    assert "not a yes/no" in question_problem("In many cultures and regions, why do zoos exist?", 20)
     assert "too long" in question_problem("Should " + "very " * 30 + "long?", 20)
     assert question_problem("", 20) == "empty question"
 

@@ -48,9 +48,11 @@ def question_problem(text: str, max_words: int) -> str | None:
         return "empty question"
     if not text.rstrip().endswith("?"):
         return "not a question (no question mark)"
-    # "Should …?", or a short framing first: "In France, should …?"
-    lead = re.match(r"^(?:[^,?]{1,60},\s*)?([\w']+)", text.strip().strip("\"'*"))
-    first = lead.group(1).lower() if lead else words[0].lower()
+    # "Should …?", or a short framing first: "In France, should …?" (the first word decides when it can)
+    first = re.sub(r"[^\w']", "", words[0]).lower()
+    if first not in YES_NO_START:
+        lead = re.match(r"^[^,?]{1,60},\s*([\w']+)", text.strip().strip("\"'*"))
+        first = lead.group(1).lower() if lead else first
     if first not in YES_NO_START:
         return f"not a yes/no question (starts with '{words[0]}')"
     if len(words) > max_words:
