@@ -412,17 +412,14 @@ def _exit_on_failures(failures: list[dict], run_dir: Path) -> None:
 
 
 def _print_usage(rows: list[dict]) -> None:
+    from .store import merged_usage
+
     table = Table(title="Model calls (all sessions of the run)")
     for col in ("model", "role", "calls", "cached", "retries", "failed", "tokens in", "tokens out", "cost $"):
         table.add_column(col, justify="right" if col not in ("model", "role") else "left")
-    merged: dict[tuple[str, str], dict] = {}
-    for r in rows:
-        m = merged.setdefault((r["model"], r["role"]), {k: 0 for k in r if k not in ("model", "role", "session")})
-        for k in m:
-            m[k] += r.get(k, 0)
-    for (model, role), m in sorted(merged.items()):
-        table.add_row(model, role, str(m["calls"]), str(m["cache_hits"]), str(m["retries"]), str(m["errors"]),
-                      str(m["input_tokens"]), str(m["output_tokens"]), f"{m['cost']:.4f}")
+    for m in sorted(merged_usage(rows), key=lambda m: (m["model"], m["role"])):
+        table.add_row(m["model"], m["role"], str(m["calls"]), str(m["cache_hits"]), str(m["retries"]),
+                      str(m["errors"]), str(m["input_tokens"]), str(m["output_tokens"]), f"{m['cost']:.4f}")
     out.print(table)
 
 

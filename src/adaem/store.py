@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sqlite3
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -181,27 +182,50 @@ def run_job(store: RunStore, work: Callable[[ModelPool], Awaitable[T]], failed: 
     return result
 
 
-def read_usage(path: Path) -> list[dict[str, Any]]:
-    """Accounting of every session of a run directory, without opening a new session."""
-    conn = connect(Path(path) / "state.sqlite")
+def _read(path: Path, sql: str, params: tuple = ()) -> list[tuple]:
+    """Rows of a run's state database, opened read-only (reading a run changes nothing, opens no session);
+    no rows when the run has no such table yet."""
+    state = (Path(path) / "state.sqlite").resolve()
+    if not state.exists():
+        return []
+    conn = sqlite3.connect(state.as_uri() + "?mode=ro", uri=True)  # the URI form escapes odd paths
     try:
-        conn.executescript(_STATE_SCHEMA)
-        return [{"session": s, **json.loads(t)} for s, t in conn.execute("SELECT session, tally FROM usage")]
+        return conn.execute(sql, params).fetchall()
+    except sqlite3.OperationalError:
+        return []
     finally:
         conn.close()
+
+
+def read_usage(path: Path) -> list[dict[str, Any]]:
+    """Accounting of every session of a run directory."""
+    return [{"session": s, **json.loads(t)} for s, t in _read(path, "SELECT session, tally FROM usage")]
+
+
+USAGE_FIELDS = ("calls", "cache_hits", "retries", "errors", "input_tokens", "output_tokens", "cost", "seconds")
+
+
+def merged_usage(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Usage rows summed over sessions: one per (model, role), sorted by role then model."""
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in rows:
+        m = merged.setdefault((r["model"], r["role"]), {"model": r["model"], "role": r["role"],
+                                                         **dict.fromkeys(USAGE_FIELDS, 0)})
+        for k in USAGE_FIELDS:
+            m[k] += r.get(k, 0)
+    return sorted(merged.values(), key=lambda r: (r["role"], r["model"]))
+
+
+def read_sessions(path: Path) -> list[dict[str, Any]]:
+    """The sessions of a run, oldest first: job, status, start and end times."""
+    return [{"job": j, "status": st, "started": a, "finished": f}
+            for j, st, a, f in _read(path, "SELECT job, status, started, finished FROM sessions ORDER BY id")]
 
 
 def read_state(path: Path, key: str, default: Any = None) -> Any:
-    """One value of a run's job state, without opening a new session."""
-    if not RunStore.is_run(path):
-        return default
-    conn = connect(Path(path) / "state.sqlite")
-    try:
-        conn.executescript(_STATE_SCHEMA)
-        row = conn.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
-        return default if row is None else json.loads(row[0])
-    finally:
-        conn.close()
+    """One value of a run's job state."""
+    rows = _read(path, "SELECT value FROM kv WHERE key = ?", (key,))
+    return json.loads(rows[0][0]) if rows else default
 
 
 def default_run_dir(job: str) -> Path:

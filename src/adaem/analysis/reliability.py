@@ -95,9 +95,8 @@ def reliability(run_dir: Path | str, folds: int = 5, *, against: Path | str | No
     ev = run.config.evaluation
     if len(run.models) < 2:
         raise ConfigError("reliability needs an evaluation of at least 2 models (scores are relative)")
-    labels = run.labels()
-    answered = ~np.isnan(labels).all(axis=(1, 2))
-    labels = labels[answered]
+    all_labels = run.labels()
+    labels = all_labels[~np.isnan(all_labels).all(axis=(1, 2))]
     dims = run.theory.ids
     per_fold = fold_scores(labels, run.models, dims, folds, seed=seed, system=ev.rating, threshold=ev.threshold)
     items = per_fold.reshape(folds, -1).T  # (model, dim) × folds
@@ -120,8 +119,8 @@ def reliability(run_dir: Path | str, folds: int = 5, *, against: Path | str | No
             raise ConfigError(f"{against} uses theory '{other.theory.name}', {run_dir} uses '{run.theory.name}'")
         if len(shared) < 2:
             raise ConfigError(f"{run_dir} and {against} share {len(shared)} models; agreement needs at least 2")
-        a = _scores(run, shared)
-        b = _scores(other, shared)
+        a = _scores(run, all_labels, shared)
+        b = _scores(other, other.labels(), shared)
         summary["against"] = {"run": str(against), "models": shared, **profile_agreement(a, b)}
         agreement = pd.DataFrame([{"model": m, "dimension": d, "score_a": a[i, j], "score_b": b[i, j]}
                                   for i, m in enumerate(shared) for j, d in enumerate(dims)])
@@ -131,9 +130,9 @@ def reliability(run_dir: Path | str, folds: int = 5, *, against: Path | str | No
     return result
 
 
-def _scores(run, models: list[str]) -> np.ndarray:
+def _scores(run, labels: np.ndarray, models: list[str]) -> np.ndarray:
+    """The run's scores of `models` alone (every question), from its label tensor."""
     ev = run.config.evaluation
-    labels = run.labels()
     idx = [run.models.index(m) for m in models]
     return score_table(labels[:, idx], models, run.theory.ids, system=ev.rating, threshold=ev.threshold,
                        bootstrap=0).score

@@ -4,7 +4,6 @@ generation trajectory, statistics, usage. Reads files and the state database onl
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
+from ..store import merged_usage, read_sessions, read_state, read_usage
 
 KINDS = ("evaluate", "generate", "compare", "prime", "smoke")
 SIMILARITY_SAMPLE = 1000  # questions embedded for the mean pairwise similarity of a large run
@@ -32,38 +32,6 @@ def _jsonl(path: Path) -> list[dict[str, Any]]:
         except json.JSONDecodeError:
             continue
     return rows
-
-
-def _read_only(path: Path) -> sqlite3.Connection:
-    """The run's state database, read-only (a report never changes a run; the URI form escapes odd paths)."""
-    return sqlite3.connect((Path(path) / "state.sqlite").resolve().as_uri() + "?mode=ro", uri=True)
-
-
-def _sessions(path: Path) -> list[dict[str, Any]]:
-    conn = _read_only(path)
-    try:
-        return [{"job": j, "status": s, "started": a, "finished": f} for j, s, a, f in
-                conn.execute("SELECT job, status, started, finished FROM sessions ORDER BY id")]
-    except sqlite3.OperationalError:
-        return []
-    finally:
-        conn.close()
-
-
-def _usage(path: Path) -> list[dict[str, Any]]:
-    conn = _read_only(path)
-    try:
-        merged: dict[tuple[str, str], dict[str, Any]] = {}
-        for (tally,) in conn.execute("SELECT tally FROM usage"):
-            t = json.loads(tally)
-            m = merged.setdefault((t["model"], t["role"]), {"model": t["model"], "role": t["role"]})
-            for k in ("calls", "cache_hits", "retries", "errors", "input_tokens", "output_tokens", "cost", "seconds"):
-                m[k] = m.get(k, 0) + t.get(k, 0)
-        return sorted(merged.values(), key=lambda r: (r["role"], r["model"]))
-    except sqlite3.OperationalError:
-        return []
-    finally:
-        conn.close()
 
 
 def _r(x: Any, digits: int = 3) -> Any:
@@ -129,7 +97,7 @@ def collect_run(run_dir: Path | str, *, similarity: bool = True) -> RunData:
     path = Path(run_dir)
     if not is_run_dir(path):
         raise ConfigError(f"{path} is not an adaem run directory (no state.sqlite and config.yaml)")
-    sessions = _sessions(path)
+    sessions = read_sessions(path)
     data = RunData(name=path.name, path=str(path), kind=_job(path, sessions), status="finished")
     last = sessions[-1]["status"] if sessions else "unknown"
     if last != "finished":
@@ -140,7 +108,7 @@ def collect_run(run_dir: Path | str, *, similarity: bool = True) -> RunData:
     config = load_config(path / "config.yaml")
     theory = load_theory(config.evaluation.theory)
     data.theory = _theory_data(theory)
-    data.usage = [{k: _r(v, 4) if isinstance(v, float) else v for k, v in u.items()} for u in _usage(path)]
+    data.usage = [{k: _r(v, 4) if isinstance(v, float) else v for k, v in u.items()} for u in merged_usage(read_usage(path))]
     if data.kind == "evaluate":
         _collect_evaluate(path, config, theory, data)
     elif data.kind == "generate":
@@ -166,24 +134,23 @@ def _csv(path: Path) -> list[dict[str, Any]]:
 
 
 def _question_stats(texts: list[str], similarity: bool) -> dict[str, Any] | None:
-    from ..analysis.stats import BLEU_SETTINGS, distinct_n, mean_pairwise_similarity, self_bleu
+    from ..analysis.stats import BLEU_SETTINGS, question_set_stats
 
     texts = [t for t in texts if t and t.strip()]
     if len(texts) < 2:
         return None
-    out: dict[str, Any] = {"questions": len(texts), "avg_words": _r(np.mean([len(t.split()) for t in texts]), 2),
-                           "self_bleu": _r(self_bleu(texts), 2), "distinct_2": _r(distinct_n(texts, 2)),
-                           "semantic_similarity": None, "notes": BLEU_SETTINGS}
+    encoder = None
     if similarity:
         from ..embeddings import default_encoder
 
-        sample = texts
-        if len(texts) > SIMILARITY_SAMPLE:
-            rng = np.random.default_rng(0)
-            sample = [texts[i] for i in rng.choice(len(texts), SIMILARITY_SAMPLE, replace=False)]
-            out["notes"] += f"; similarity over a seeded sample of {SIMILARITY_SAMPLE} questions"
-        out["semantic_similarity"] = _r(mean_pairwise_similarity(default_encoder().encode(sample)))
-    return out
+        encoder = default_encoder()
+    stats = question_set_stats("questions", texts, encoder, similarity_sample=SIMILARITY_SAMPLE)
+    notes = BLEU_SETTINGS
+    if similarity and len(texts) > SIMILARITY_SAMPLE:
+        notes += f"; similarity over a seeded sample of {SIMILARITY_SAMPLE} questions"
+    return {"questions": stats.questions, "avg_words": _r(stats.avg_words, 2), "self_bleu": _r(stats.self_bleu, 2),
+            "distinct_2": _r(stats.distinct_2), "semantic_similarity": _r(stats.semantic_similarity),
+            "notes": notes}
 
 
 def _collect_evaluate(path: Path, config, theory, data: RunData) -> None:
@@ -272,17 +239,8 @@ def _disagreement(cells: dict[str, list[Any]], threshold: float) -> float | None
 
 
 def _benchmark_path(path: Path) -> Path | None:
-    conn = _read_only(path)
-    try:
-        row = conn.execute("SELECT value FROM kv WHERE key = 'benchmark'").fetchone()
-    except sqlite3.OperationalError:
-        row = None
-    finally:
-        conn.close()
-    if row is None:
-        return None
-    p = Path(json.loads(row[0]))
-    return p if p.exists() else None
+    stored = read_state(path, "benchmark")
+    return Path(stored) if stored and Path(stored).exists() else None
 
 
 def _collect_generate(path: Path, config, theory, data: RunData) -> None:

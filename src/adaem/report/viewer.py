@@ -14,7 +14,8 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from ..errors import AdaemError, ConfigError
-from .collect import _sessions, collect_run, is_run_dir
+from ..store import read_sessions
+from .collect import collect_run, is_run_dir
 from .render import render_report
 
 HOST = "127.0.0.1"
@@ -54,7 +55,7 @@ class Viewer:
         rows = []
         for run in self.runs():
             rel = run.relative_to(self.root).as_posix() or "."
-            sessions = _sessions(run)
+            sessions = read_sessions(run)
             kind = sessions[0]["job"] if sessions else "?"
             status = "finished" if sessions and sessions[-1]["status"] == "finished" else "partial"
             rows.append(f'<li><a href="/run/{html.escape(rel, quote=True)}">{html.escape(rel)}</a> '
