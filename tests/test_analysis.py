@@ -4,10 +4,11 @@ import json
 import random
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import run_cli
 
-from adaem.analysis.compare import bootstrap_mean_ci, compare_means, compare_sets
+from adaem.analysis.compare import bootstrap_mean_ci, compare_means, compare_sets, retest_reliability
 from adaem.analysis.priming import BASELINE, paired_effect, priming, priming_effects
 from adaem.analysis.reliability import (
     coefficient_of_variation,
@@ -193,6 +194,38 @@ def test_compare_api_resumes_without_new_calls(tmp_path, two_sets):
     again = compare_sets(list(two_sets), None, tmp_path / "cmp", resume=True)
     assert again.summary.equals(result.summary)
     assert (tmp_path / "cmp" / "compare.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_compare_draws_average_and_measure_retest(tmp_path, two_sets):
+    """Each draw is a fresh set of answers (its own seed, so the cache cannot hand back draw 0); S is their mean;
+    draw 0 is the one-draw run's, so adding draws to a finished comparison only pays for the new ones."""
+    one = compare_sets(list(two_sets), mock_config(), tmp_path / "cmp")
+    three = compare_sets(list(two_sets), None, tmp_path / "cmp", resume=True, draws=3)
+    draws = pd.read_csv(tmp_path / "cmp" / "compare_draws.csv")
+    assert len(draws) == 3 * 7 and sorted(draws.draw.unique()) == [0, 1, 2]
+    per_q = draws.groupby("question_id").score.nunique()
+    assert (per_q > 1).any()  # the draws are not copies of one another
+    zero = draws[draws.draw == 0].set_index("question_id").score
+    assert zero.to_dict() == one.scores.set_index("question_id").score.to_dict()
+    means = draws.groupby("question_id").score.mean()
+    assert three.scores.set_index("question_id").score.to_dict() == pytest.approx(means.to_dict())
+    assert three.retest["questions"] == 7 and three.retest["draws"] == 3 and three.retest["icc1"] <= 1
+
+
+def test_retest_reliability_by_hand():
+    """ICC(1,1) = (MSB − MSW) / (MSB + (k−1)·MSW) on a table with a known answer; noise-free draws give 1."""
+    rows = [[1.0, 1.2], [2.0, 1.6], [3.0, 3.4], [4.0, 3.9]]
+    long = pd.DataFrame([{"question": i, "draw": d, "score": v} for i, r in enumerate(rows) for d, v in enumerate(r)])
+    x = np.array(rows)
+    n, k = x.shape
+    msb = k * ((x.mean(1) - x.mean()) ** 2).sum() / (n - 1)
+    msw = ((x - x.mean(1, keepdims=True)) ** 2).sum() / (n * (k - 1))
+    r = retest_reliability(long)
+    assert r["icc1"] == pytest.approx((msb - msw) / (msb + (k - 1) * msw))
+    assert r["icc1k"] == pytest.approx((msb - msw) / msb)
+    exact = long.assign(score=long.question.astype(float))
+    assert retest_reliability(exact)["icc1"] == pytest.approx(1.0)
+    assert retest_reliability(long[long.draw == 0]) is None  # one draw says nothing about retest
 
 
 def test_compare_cli_needs_two_files_and_two_models(tmp_path, two_sets):

@@ -231,6 +231,8 @@ def compare(
     models_: Annotated[str | None, typer.Option("--models", "-m", help="comma-separated pool (roles.explorers)")] = None,
     judge: Annotated[str | None, typer.Option(help="judge model")] = None,
     limit: Annotated[int | None, typer.Option(min=2, help="score at most N questions per set (seeded sample)")] = None,
+    draws: Annotated[int, typer.Option(min=1, help="independent sets of answers per question; S is their mean, and "
+                                       "2 or more also measure S's test–retest reliability")] = 1,
     config: ConfigOpt = None,
     set_: SetOpt = None,
     out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="run directory")] = None,
@@ -241,7 +243,7 @@ def compare(
 
     cfg = _run_config(config, set_, _flags(roles__explorers=models_, roles__judge=judge), resume, out_dir)
     run_dir = out_dir or default_run_dir("compare")
-    result = compare_sets(list(files), cfg, run_dir, limit=limit, resume=resume)
+    result = compare_sets(list(files), cfg, run_dir, limit=limit, resume=resume, draws=draws)
     table = Table(title=f"Informativeness S per question set (pool: {', '.join(result.models)}) — {run_dir}")
     first = result.summary.set.iloc[0]
     for col in ("set", "questions", "scored", "mean S [95% CI]", "std", f"Δ vs {first}", "Welch p", "Mann–Whitney p"):
@@ -253,7 +255,12 @@ def compare(
                   for k in ("difference", "welch_p", "mannwhitney_p")]
         table.add_row(*cells)
     out.print(table)
-    out.print(f"files: {run_dir}/compare_summary.csv, compare_scores.csv, compare.png")
+    if result.retest:
+        r = result.retest
+        out.print(f"test–retest over {r['questions']} questions × {r['draws']} draws: ICC1 {r['icc1']:.2f} "
+                  f"[{r['icc1_lo']:.2f}, {r['icc1_hi']:.2f}] (share of one draw's S that is the question's), "
+                  f"ICC1k {r['icc1k']:.2f} (reliability of the mean over the draws)")
+    out.print(f"files: {run_dir}/compare_summary.csv, compare_scores.csv, compare_draws.csv, compare.png")
     _print_usage(read_usage(run_dir))
     _exit_on_failures(result.failures, run_dir)
 

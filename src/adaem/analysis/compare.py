@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,14 +59,39 @@ def _sample(questions: list[Question], limit: int | None, seed: int) -> list[Que
 
 @dataclass
 class Comparison:
-    scores: Any  # DataFrame: one row per (set, question): S and its components
-    summary: Any  # DataFrame: one row per set: n, mean, CI, tests against the first set
+    scores: Any  # DataFrame: one row per (set, question): S and its components, means over the draws
+    summary: Any  # DataFrame: one row per set: n, mean, CI, tests against the first set, test–retest ICC
     failures: list[dict[str, Any]]
     models: list[str]
+    retest: dict[str, float] | None = None  # over every set's questions, when scored twice or more
+
+
+def retest_reliability(draws: Any) -> dict[str, float] | None:
+    """One-way random-effects ICC of S over (question × draw) (pingouin): ICC1 is the share of one draw's
+    variance that belongs to the question, ICC1k the reliability of the mean over k draws. None when fewer
+    than 3 questions were scored on every draw, or there is only one draw."""
+    import pingouin as pg
+
+    wide = draws.pivot_table(index="question", columns="draw", values="score").dropna()
+    if wide.shape[1] < 2 or wide.shape[0] < 3:
+        return None
+    long = wide.reset_index().melt(id_vars="question", var_name="draw", value_name="score")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        icc = pg.intraclass_corr(data=long, targets="question", raters="draw", ratings="score").set_index("Type")
+    one = icc.loc["ICC(1,1)" if "ICC(1,1)" in icc.index else "ICC1"]
+    k = icc.loc["ICC(1,k)" if "ICC(1,k)" in icc.index else "ICC1k"]
+    ci = one["CI95" if "CI95" in one.index else "CI95%"]  # pingouin ≥ 0.6 dropped the %
+    return {"questions": int(wide.shape[0]), "draws": int(wide.shape[1]), "icc1": float(one["ICC"]),
+            "icc1_lo": float(ci[0]), "icc1_hi": float(ci[1]), "icc1k": float(k["ICC"])}
+
+
+def _key(name: str, qid: str, draw: int) -> str:
+    return f"{name}|{qid}" if draw == 0 else f"{name}|{qid}|{draw}"  # draw 0 keeps the keys of earlier runs
 
 
 async def _score_sets(store: RunStore, pool: ModelPool, theory: Theory,
-                      sets: list[tuple[str, list[Question]]]) -> list[dict[str, Any]]:
+                      sets: list[tuple[str, list[Question]]], draws: int) -> list[dict[str, Any]]:
     from ..embeddings import default_encoder
     from ..generate.search import score_question
 
@@ -73,26 +99,26 @@ async def _score_sets(store: RunStore, pool: ModelPool, theory: Theory,
     models = config.roles.explorers
     encoder = default_encoder()
     done = store.done_keys("scores")
-    todo = [(name, q) for name, qs in sets for q in qs if f"{name}|{q.id}" not in done]
-    total = sum(len(qs) for _, qs in sets)
+    units = [(name, q, d) for name, qs in sets for q in qs for d in range(draws)]
+    todo = [u for u in units if _key(u[0], u[1].id, u[2]) not in done]
     await pool.preflight([*models, config.roles.judge])
     failures: list[dict[str, Any]] = []
     with progress_bar(pool.ledger) as progress:
-        task = progress.add_task("compare: score questions", total=total, completed=total - len(todo))
+        task = progress.add_task("compare: score questions", total=len(units), completed=len(units) - len(todo))
 
-        async def one(name: str, q: Question) -> None:
-            key = f"{name}|{q.id}"
+        async def one(name: str, q: Question, draw: int) -> None:
+            key = _key(name, q.id, draw)
             try:
-                scored = await score_question(pool, config, theory, encoder, q.text, models)
-                store.append("scores", {"key": key, "set": name, "question_id": q.id, "question": q.text,
-                                        **scored.as_record()})
+                scored = await score_question(pool, config, theory, encoder, q.text, models, draw=draw)
+                store.append("scores", {"key": key, "set": name, "question_id": q.id, "draw": draw,
+                                        "question": q.text, **scored.as_record()})
             except ModelCallError as exc:
                 failures.append({"key": key, "error": str(exc)})
                 store.append("failures", {"key": key, "stream": "scores", "error": str(exc)})
             progress.advance(task)
             store.save_usage(pool.ledger)
 
-        await asyncio.gather(*(one(name, q) for name, q in todo))
+        await asyncio.gather(*(one(*u) for u in todo))
     store.save_usage(pool.ledger)
     return failures
 
@@ -102,8 +128,12 @@ def _pool(config: RunConfig) -> list[str]:
 
 
 def compare_sets(files: list[Path | str], config: RunConfig | None = None, out: Path | None = None, *,
-                 limit: int | None = None, resume: bool = False, seed: int = 0) -> Comparison:
-    """Score every question of each file (at most `limit` per file, a seeded sample) under config.roles.explorers."""
+                 limit: int | None = None, resume: bool = False, seed: int = 0, draws: int = 1) -> Comparison:
+    """Score every question of each file (at most `limit` per file, a seeded sample) under config.roles.explorers,
+    `draws` times with independent answers: a question's S is the mean over its draws, and with two or more draws
+    the summary says how much of S's spread is the question's rather than the sampling (test–retest ICC)."""
+    if draws < 1:
+        raise ConfigError(f"draws: at least 1, got {draws}")
 
     if len(files) < 2:
         raise ConfigError("compare needs at least two question files")
@@ -124,19 +154,24 @@ def compare_sets(files: list[Path | str], config: RunConfig | None = None, out: 
     theory = load_theory(config.evaluation.theory)
     store.put("pool", _pool(config))
     store.put("sets", {name: str(f) for name, f in zip(names, files, strict=True)})
-    failures = run_job(store, lambda pool: _score_sets(store, pool, theory, sets), bool)
+    failures = run_job(store, lambda pool: _score_sets(store, pool, theory, sets, draws), bool)
     return summarize_comparison(Path(store.path), names, config.roles.explorers, config.evaluation.confidence,
-                                failures)
+                                failures, draws)
 
 
 def summarize_comparison(run_dir: Path, names: list[str], models: list[str], confidence: float = 0.95,
-                         failures: list[dict[str, Any]] | None = None) -> Comparison:
+                         failures: list[dict[str, Any]] | None = None, draws: int = 1) -> Comparison:
     import pandas as pd
 
     records = [json.loads(x) for x in (run_dir / "outputs" / "scores.jsonl").read_text().splitlines() if x.strip()]
-    rows = [{"set": r["set"], "question_id": r["question_id"], "question": r["question"], "score": r["score"],
-             **(r["components"] or {}), "problem": r["problem"]} for r in records]
-    scores = pd.DataFrame(rows)
+    rows = [{"set": r["set"], "question_id": r["question_id"], "draw": r.get("draw", 0), "question": r["question"],
+             "score": r["score"], **(r["components"] or {}), "problem": r["problem"]}
+            for r in records if r["set"] in names and r.get("draw", 0) < draws]
+    long = pd.DataFrame(rows)
+    numeric = [c for c in long.columns if c not in ("set", "question_id", "draw", "question", "problem")]
+    scores = long.groupby(["set", "question_id"], sort=False).agg(
+        question=("question", "first"), draws=("score", "count"), **{c: (c, "mean") for c in numeric},
+        problem=("problem", "first")).reset_index()
     summary_rows = []
     first = scores[(scores.set == names[0])].score.dropna().to_numpy(float)
     for name in names:
@@ -147,13 +182,18 @@ def summarize_comparison(run_dir: Path, names: list[str], models: list[str], con
                                "std": float(s.std(ddof=1)) if len(s) > 1 else float("nan")}
         if name != names[0] and len(s) >= 2 and len(first) >= 2:
             row.update({f"vs_{names[0]}_{k}": v for k, v in compare_means(first, s).items()})
+        own = retest_reliability(long[long.set == name].assign(question=lambda d: d.question_id))
+        row.update({"retest_icc1": own["icc1"], "retest_icc1k": own["icc1k"]} if own else {})
         summary_rows.append(row)
     summary = pd.DataFrame(summary_rows)
+    retest = retest_reliability(long.assign(question=long.set + "|" + long.question_id)) if draws > 1 else None
     scores.to_csv(run_dir / "compare_scores.csv", index=False)
+    long.to_csv(run_dir / "compare_draws.csv", index=False)
     summary.to_csv(run_dir / "compare_summary.csv", index=False)
-    (run_dir / "compare.json").write_text(summary.to_json(orient="records", indent=1))
+    (run_dir / "compare.json").write_text(json.dumps({"sets": json.loads(summary.to_json(orient="records")),
+                                                      "retest": retest}, indent=1))
     _chart(scores, names, run_dir / "compare.png")
-    return Comparison(scores, summary, failures or [], models)
+    return Comparison(scores, summary, failures or [], models, retest)
 
 
 def _chart(scores: Any, names: list[str], path: Path) -> None:

@@ -108,14 +108,22 @@ class Scored:
                 "answers": self.answers, "question_vector": self.question_vector, "problem": self.problem}
 
 
+def draw_seed(seed: int | None, draw: int) -> int | None:
+    """The sampling seed of the `draw`-th independent set of answers. Draw 0 is the configured seed (so earlier
+    runs' caches still answer); later draws need a seed of their own even when none is configured, or the cache,
+    keyed on the sampling settings, would hand back draw 0's answers."""
+    return seed if draw == 0 else (seed or 0) + 1_000_003 * draw
+
+
 async def score_question(pool: ModelPool, config: RunConfig, theory: Theory, encoder: Any, text: str,
-                         models: list[str], *, role: str = "explorer") -> Scored:
+                         models: list[str], *, role: str = "explorer", draw: int = 0) -> Scored:
     """Informativeness S of one question under a pool (SPEC §5): every model's opinion, the judge's labels,
-    S with its components. Fewer than two usable answers: no score, with the reason."""
+    S with its components. Fewer than two usable answers: no score, with the reason. `draw` > 0 asks for a
+    fresh, independent set of answers (another sampling seed), to measure how much of S is the question's."""
     ev = config.evaluation
     judge = pool.get(config.roles.judge)
     sampling = GenerateConfig(temperature=config.sampling.temperature, top_p=config.sampling.top_p,
-                              seed=config.sampling.seed)
+                              seed=draw_seed(config.sampling.seed, draw))
 
     async def one(name: str) -> Answer | str:
         try:
@@ -392,4 +400,4 @@ class Search:
         return {"arms": arms, "pulls": pulls_done, "trajectory": trajectory, "stopped": stopped}
 
 
-__all__ = ["ModelCallError", "Scored", "Search", "pick_arms", "question_problem", "top3_similarity"]
+__all__ = ["ModelCallError", "Scored", "Search", "draw_seed", "pick_arms", "question_problem", "top3_similarity"]
