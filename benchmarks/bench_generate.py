@@ -81,8 +81,9 @@ def main() -> None:
 
 
 def retest(base: RunConfig, args: argparse.Namespace, names: list[str]) -> None:
-    """Held-out scores: the seeds and each variant's questions on fresh draws (sampling seed + 1)."""
+    """Held-out scores: the seeds and each variant's questions on fresh draws (draws 1..N of the base seed)."""
     from adaem.analysis.compare import compare_sets
+    from adaem.generate.search import draw_seed
 
     files = []
     first = args.out / next(iter(n.split(")")[0].strip("(") for n in names))
@@ -95,7 +96,7 @@ def retest(base: RunConfig, args: argparse.Namespace, names: list[str]) -> None:
     if not names:
         print("\nheld-out: no variant accepted a question, nothing to retest")
         return
-    sampling = base.sampling.model_copy(update={"seed": (base.sampling.seed or 0) + 1})
+    sampling = base.sampling.model_copy(update={"seed": draw_seed(base.sampling.seed, 1)})
     config = base.model_copy(update={"sampling": sampling})
     out = args.out / "retest"
     result = compare_sets(files, config, out, resume=(out / "state.sqlite").exists(), draws=args.retest)

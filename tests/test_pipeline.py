@@ -68,6 +68,20 @@ async def test_samples_are_cached_by_index(make_pool):
     assert model.provider.calls == 3  # only the third sample was new
 
 
+async def test_runs_at_adjacent_seeds_share_no_samples(make_pool):
+    """A parse retry is sample 1; at seed + 1 it would be the first answer of a run seeded one higher, so two
+    "independent" runs would share answers (seen: 12 of 64 answers of a seed-1 retest were the seed-0 run's)."""
+    seeds = {(s, i): GenerateConfig(seed=s).for_sample(i).seed for s in range(50) for i in range(4)}
+    assert len(set(seeds.values())) == len(seeds)
+    assert all(seeds[(s, 0)] == s for s in range(50))  # sample 0 keeps the seed, so earlier caches still answer
+    assert GenerateConfig(seed=None).for_sample(2).seed is None
+    assert all(0 <= v < 2**31 for v in seeds.values())
+    model = make_pool().get("mock/a")
+    zero = await model.generate("q", GenerateConfig(seed=0, num_samples=2))
+    one = await model.generate("q", GenerateConfig(seed=1))
+    assert one.choices[0].text != zero.choices[1].text and model.provider.calls == 3
+
+
 async def test_errors_are_never_cached(make_pool, scripted):
     attempts = []
 

@@ -53,9 +53,17 @@ class GenerateConfig(BaseModel):
     stop: tuple[str, ...] = ()
 
     def for_sample(self, index: int) -> GenerateConfig:
-        """One sample's settings: a given seed is offset by the sample index so samples differ."""
-        seed = None if self.seed is None else self.seed + index
+        """One sample's settings. Sample 0 keeps the seed; sample i > 0 gets a seed hashed from (seed, i), not
+        seed + i: with seed + i, a run at seed 1 would take as its first answer the second answer of a run at
+        seed 0 (a parse retry), and two "independent" runs would share answers."""
+        seed = self.seed if self.seed is None or index == 0 else sample_seed(self.seed, index)
         return self.model_copy(update={"num_samples": 1, "seed": seed})
+
+
+def sample_seed(seed: int, index: int) -> int:
+    """A 31-bit seed for sample `index` of a call seeded `seed` (fits llama.cpp's and OpenAI's seed fields)."""
+    digest = hashlib.sha256(f"adaem-sample:{seed}:{index}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
 class TokenLogprob(BaseModel):
