@@ -281,6 +281,7 @@ SMALL = ["--set", "roles.judge=local/smollm2-135m"]
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # a hang guard, not a speed test: minutes of real-model work on a shared machine
 def test_analysis_commands_on_the_embedded_models(tmp_path, two_sets):
     """compare, evaluate → reliability, and prime on real local models (the smallest that runs each step)."""
     r = run_cli("compare", *map(str, two_sets), "--models", "local/smollm2-135m,local/qwen2.5-coder-0.5b",

@@ -122,6 +122,7 @@ def test_cli_bad_input(tmp_path, bench):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # a hang guard, not a speed test: minutes of real-model work on a shared machine
 def test_cli_end_to_end_on_the_embedded_models(tmp_path, bench):
     """Two embedded respondents, the embedded 1.5B judge (per-value, log-probabilities), two questions."""
     two = tmp_path / "two.jsonl"

@@ -192,6 +192,7 @@ def test_self_extension_continues_from_saved_arms_with_more_models(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # a hang guard, not a speed test: minutes of real-model work on a shared machine
 def test_generate_then_evaluate_on_the_embedded_models(tmp_path):
     """The README's main job with a tiny budget: real questions from the embedded pool, then their profiles."""
     run = tmp_path / "gen"
