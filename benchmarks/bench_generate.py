@@ -31,6 +31,11 @@ from adaem.config import RunConfig
 from adaem.generate.job import generate
 
 
+def variant_dir(out: Path, name: str) -> Path:
+    """Where a variant runs: "(b) UCB + refine" → OUT/b."""
+    return out / name.split(")")[0].strip("(")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=900, help="model calls per variant (seed scoring included)")
@@ -57,7 +62,7 @@ def main() -> None:
         generation = base.generation.model_copy(update={"arms": args.arms, "budget": 10_000, "max_calls": args.calls,
                                                         **change})
         config = base.model_copy(update={"generation": generation})
-        run = args.out / name.split(")")[0].strip("(")
+        run = variant_dir(args.out, name)
         result = generate(config, run, resume=(run / "state.sqlite").exists())
         scores = [q["p2_score"] for q in result.questions]
         seeds = [x["score"] for x in map(json.loads, (run / "outputs" / "seed_scores.jsonl").read_text().splitlines())
@@ -86,13 +91,13 @@ def retest(base: RunConfig, args: argparse.Namespace, names: list[str]) -> None:
     from adaem.generate.search import draw_seed
 
     files = []
-    first = args.out / next(iter(n.split(")")[0].strip("(") for n in names))
+    first = variant_dir(args.out, names[0])
     seeds = [{"id": f"seed:{x['key']}", "question": x["question"]}
              for x in map(json.loads, (first / "outputs" / "seed_scores.jsonl").read_text().splitlines())]
     (args.out / "a-seeds.jsonl").write_text("".join(json.dumps(x) + "\n" for x in seeds))
     files.append(args.out / "a-seeds.jsonl")
-    names = [n for n in names if (args.out / n.split(")")[0].strip("(") / "benchmark.jsonl").read_text().strip()]
-    files += [args.out / n.split(")")[0].strip("(") / "benchmark.jsonl" for n in names]
+    names = [n for n in names if (variant_dir(args.out, n) / "benchmark.jsonl").read_text().strip()]
+    files += [variant_dir(args.out, n) / "benchmark.jsonl" for n in names]
     if not names:
         print("\nheld-out: no variant accepted a question, nothing to retest")
         return

@@ -182,7 +182,7 @@ def summarize_comparison(run_dir: Path, names: list[str], models: list[str], con
                                "std": float(s.std(ddof=1)) if len(s) > 1 else float("nan")}
         if name != names[0] and len(s) >= 2 and len(first) >= 2:
             row.update({f"vs_{names[0]}_{k}": v for k, v in compare_means(first, s).items()})
-        own = retest_reliability(long[long.set == name].assign(question=lambda d: d.question_id))
+        own = retest_reliability(long[long.set == name].assign(question=lambda d: d.question_id)) if draws > 1 else None
         row.update({"retest_icc1": own["icc1"], "retest_icc1k": own["icc1k"]} if own else {})
         summary_rows.append(row)
     summary = pd.DataFrame(summary_rows)
