@@ -100,6 +100,34 @@ def test_refinement_depth_follows_tau(tmp_path, scripted_generator):
     assert all(q["depth"] == 0 for q in shallow.questions)
 
 
+def test_generators_sample_at_their_own_temperature(tmp_path):
+    """Greedy respondents (a deterministic S) with generators that still vary their questions."""
+    from adaem.models.providers.mock import _digest, default_text, schema_instance
+
+    seen: dict[str, set[float]] = {"gen": set(), "a": set()}
+
+    def gen(messages, config):
+        seen["gen"].add(config.temperature)
+        return mock_generate.generator(messages, config)
+
+    def respondent(messages, config):
+        seen["a"].add(config.temperature)
+        if config.json_schema:
+            return json.dumps(schema_instance(config.json_schema, _digest(messages[-1].content, config.seed)))
+        return default_text("a", messages, config)
+
+    register_mock("gen", gen)
+    register_mock("a", respondent)
+    config = cfg(budget=1, generator_temperature=0.9)
+    config = config.model_copy(update={"sampling": config.sampling.model_copy(update={"temperature": 0.0})})
+    try:
+        result = generate(config, tmp_path / "run")
+    finally:
+        unregister_mock("gen")
+        unregister_mock("a")
+    assert result.questions and seen == {"gen": {0.9}, "a": {0.0}}
+
+
 def test_call_budget_stops_the_run(tmp_path, scripted_generator):
     result = generate(cfg(budget=50, max_calls=400), tmp_path / "run")
     assert result.summary["pulls"] < 50 and "call budget" in result.summary["stopped"]

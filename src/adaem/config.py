@@ -187,6 +187,10 @@ class Generation(BaseModel):
         description="weights of S's components; conformity needs evaluation.unit=opinion (else not measured)",
     )
     arm_selection: Literal["ucb", "random"] = "ucb"
+    generator_temperature: float | None = Field(
+        None, ge=0, le=2, description="generators' sampling temperature; None: sampling.temperature. Lets greedy "
+        "respondents (sampling.temperature=0, a deterministic S) meet generators that still vary their questions",
+    )
 
     @field_validator("weights")
     @classmethod

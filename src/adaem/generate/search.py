@@ -172,6 +172,8 @@ class Search:
         self.on_step = on_step or (lambda kind: None)
         self.previous = store.previous_usage()
         self._embedded: dict[str, np.ndarray] = {}
+        g = self.gen.generator_temperature
+        self.generator_temperature = self.config.sampling.temperature if g is None else g
 
     # -- scoring -------------------------------------------------------------------------------------
     async def score(self, text: str, models: list[str]) -> Scored:
@@ -182,7 +184,7 @@ class Search:
     async def _ask(self, model: str, prompt: str, *, schema: dict | None = None, role: str, seed: int) -> str:
         out = await self.pool.get(model).generate(
             [{"role": "system", "content": render("generate_system")}, {"role": "user", "content": prompt}],
-            GenerateConfig(temperature=self.config.sampling.temperature, top_p=self.config.sampling.top_p,
+            GenerateConfig(temperature=self.generator_temperature, top_p=self.config.sampling.top_p,
                            max_tokens=160, seed=seed, json_schema=schema),
             role=role,
         )
