@@ -1,5 +1,6 @@
 """Opinion parsing on a corpus of messy answers, the judge protocols and the OR merge, on scripted models."""
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -99,6 +100,26 @@ async def test_per_value_protocol_one_call_per_dimension(make_pool, scripted):
     labels = await label_per_value(make_pool().get("mock/judge"), theory, "Help your neighbours.", logprobs=False)
     assert labels.calls == 10
     assert {d for d, v in labels.values.items() if v == 1.0} == {"benevolence", "power"}
+
+
+@pytest.mark.parametrize("reuses_prefix", [True, False])
+async def test_a_prefix_reusing_judge_labels_one_text_at_a_time(make_pool, scripted, reuses_prefix):
+    """Two texts labelled at once: a judge that keeps its KV state gets each text's ten calls back to back (so
+    it evaluates only each value's tokens); any other judge stays concurrent."""
+    order: list[str] = []
+
+    async def judge(messages, config):
+        order.append("A" if "text A" in messages[-1].content else "B")
+        await asyncio.sleep(0.001)
+        return "No"
+
+    scripted("judge", judge)
+    model = make_pool().get("mock/judge")
+    model.provider.reuses_prefix = reuses_prefix
+    theory = load_theory("schwartz10")
+    await asyncio.gather(*(label_per_value(model, theory, f"text {t}", logprobs=False) for t in "AB"))
+    runs = sum(1 for i in range(1, len(order)) if order[i] != order[i - 1]) + 1
+    assert len(order) == 20 and (runs == 2 if reuses_prefix else runs > 2)
 
 
 async def test_joint_protocol_shuffles_and_validates(make_pool, scripted):

@@ -242,18 +242,18 @@ async def label_per_value(judge: Model, theory: Theory, text: str, *, logprobs: 
     reuses its KV state and pays only for each value's own tokens."""
     values: dict[str, float] = {}
     failures: list[str] = []
-    for dim in theory.dimensions:
-        messages = [{"role": "system", "content": render("judge_system")},
-                    {"role": "user", "content": render("judge_value", text=text, name=dim.name,
-                                                       definition=dim.definition)}]
-        config = GenerateConfig(temperature=0.0, max_tokens=3, seed=0, logprobs=logprobs,
-                                top_logprobs=10 if logprobs else 0)
-        out = await judge.generate(messages, config, role="judge")
-        p = p_yes(out.choices[0].logprobs, out.text)
-        if p is None:
-            failures.append(f"{dim.id}: judge answered {out.text[:40]!r}, not yes/no")
-            continue
-        values[dim.id] = p
+    config = GenerateConfig(temperature=0.0, max_tokens=3, seed=0, logprobs=logprobs, top_logprobs=10 if logprobs else 0)
+    async with judge.session():  # the values of one text back to back, not interleaved with another text's
+        for dim in theory.dimensions:
+            messages = [{"role": "system", "content": render("judge_system")},
+                        {"role": "user", "content": render("judge_value", text=text, name=dim.name,
+                                                           definition=dim.definition)}]
+            out = await judge.generate(messages, config, role="judge")
+            p = p_yes(out.choices[0].logprobs, out.text)
+            if p is None:
+                failures.append(f"{dim.id}: judge answered {out.text[:40]!r}, not yes/no")
+                continue
+            values[dim.id] = p
     if not values:
         raise OutputParseError(f"judge {judge.name} gave no yes/no answer for any value: {failures[:2]}")
     return Labels(values, calls=len(theory.dimensions), protocol="per-value", parse_failures=failures)

@@ -25,6 +25,7 @@ class Provider(ABC):
     default_concurrency: int = 16
     shares_cpu: bool = False  # in-process models compete for the same cores
     applies_timeout: bool = True  # in-process calls cannot be abandoned mid-way
+    reuses_prefix: bool = False  # keeps the previous prompt's KV state: consecutive calls sharing a prefix are cheap
 
     @abstractmethod
     async def complete(self, messages: list[ChatMessage], config: GenerateConfig) -> Completion:

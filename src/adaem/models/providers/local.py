@@ -28,6 +28,7 @@ class LocalProvider(Provider):
     default_concurrency = 1
     shares_cpu = True
     applies_timeout = False
+    reuses_prefix = True
 
     def __init__(self, model: str, settings: LocalSettings):
         self.model = model
