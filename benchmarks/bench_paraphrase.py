@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from adaem.analysis.compare import _sample, compare_sets, retest_reliability
+from adaem.analysis.compare import compare_sets, retest_reliability, sample_questions
 from adaem.benchmark import load_questions
 from adaem.config import RunConfig, load_config
 from adaem.generate.search import QUESTION_SCHEMA, question_problem
@@ -37,21 +37,23 @@ async def reword(config: RunConfig, cache: Path, texts: list[str]) -> list[str |
     pool = ModelPool(config, CallCache(cache))
     model = pool.get(config.roles.generators[0])
     await pool.preflight([model.name])
-    out: list[str | None] = []
     with progress_bar(pool.ledger) as progress:
         task = progress.add_task("rewording", total=len(texts))
-        for text in texts:
+
+        async def one(text: str) -> str | None:  # concurrent: the pool's per-model limits apply
             reply = await model.generate(
                 [{"role": "system", "content": render("generate_system")},
                  {"role": "user", "content": render("paraphrase", question=text)}],
                 GenerateConfig(temperature=0.0, max_tokens=160, seed=0, json_schema=QUESTION_SCHEMA), role="generator")
+            progress.advance(task)
             try:
                 new = " ".join(str(json.loads(reply.text)["question"]).split())
             except (ValueError, KeyError, TypeError):
-                new = ""
+                return None
             ok = new and new != text and question_problem(new, config.generation.max_words) is None
-            out.append(new if ok else None)
-            progress.advance(task)
+            return new if ok else None
+
+        out = await asyncio.gather(*(one(t) for t in texts))
     await pool.aclose()
     return out
 
@@ -68,7 +70,7 @@ def main() -> None:
     config = config.model_copy(update={"cache_path": config.cache_path or args.out / "cache.sqlite"})
     names = [f"{i + 1}-{f.parent.parent.name if f.parent.name == 'outputs' else f.parent.name}-{f.stem}"
              for i, f in enumerate(args.files)]
-    originals = {name: _sample(load_questions(f), args.limit, 0) for name, f in zip(names, args.files, strict=True)}
+    originals = {name: sample_questions(load_questions(f), args.limit, 0) for name, f in zip(names, args.files, strict=True)}
     texts = [q.text for qs in originals.values() for q in qs]
     reworded = iter(asyncio.run(reword(config, Path(config.cache_path), texts)))
     files, pairs = [], []

@@ -50,7 +50,8 @@ def compare_means(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
             "welch_p": float(welch.pvalue), "mannwhitney_u": float(mwu.statistic), "mannwhitney_p": float(mwu.pvalue)}
 
 
-def _sample(questions: list[Question], limit: int | None, seed: int) -> list[Question]:
+def sample_questions(questions: list[Question], limit: int | None, seed: int) -> list[Question]:
+    """At most `limit` of the questions, a seeded sample in file order (`--limit`)."""
     if limit is None or len(questions) <= limit:
         return questions
     picked = sorted(random.Random(seed).sample(range(len(questions)), limit))
@@ -140,7 +141,7 @@ def compare_sets(files: list[Path | str], config: RunConfig | None = None, out: 
     names = [Path(f).stem for f in files]
     if len(set(names)) != len(names):  # names key the stored scores: make them unique
         names = [f"{i + 1}-{n}" for i, n in enumerate(names)]
-    sets = [(name, _sample(load_questions(f), limit, seed)) for name, f in zip(names, files, strict=True)]
+    sets = [(name, sample_questions(load_questions(f), limit, seed)) for name, f in zip(names, files, strict=True)]
     if config is not None and len(config.roles.explorers) < 2:
         raise ConfigError("roles.explorers: informativeness needs a pool of at least 2 models")
     out = Path(out or Path("runs") / "compare")
