@@ -18,9 +18,9 @@ TOPICS = ["cars", "guns", "meat", "zoos", "loans", "exams", "prisons", "drones",
 
 
 def generator(messages, config):
-    """Facts as text; questions as JSON, different for every prompt (so none is a near-duplicate)."""
+    """Facts as text; questions as JSON, different for every prompt and seed (so none is a near-duplicate)."""
     prompt = messages[-1].content
-    h = int(hashlib.sha256(prompt.encode()).hexdigest(), 16)
+    h = int(hashlib.sha256(f"{prompt}|{config.seed}".encode()).hexdigest(), 16)
     if config.json_schema is None:
         return "Suggestion: mention a specific country." if "Suggest" in prompt else f"A law of {h % 97} in Kenya."
     a, b = TOPICS[h % 10], TOPICS[(h // 10) % 10]

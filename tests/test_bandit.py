@@ -39,3 +39,24 @@ def test_select_exploits_with_c_zero_and_explores_with_large_c():
 def test_ties_go_to_the_first_arm():
     arms = [Arm("a", "x", pulls=1, mean=1.0), Arm("b", "x", pulls=1, mean=1.0)]
     assert ucb_select(arms, c=1.0) == 0
+
+
+def test_a_pull_without_reward_counts_as_a_visit_but_keeps_the_mean():
+    """Every candidate rejected (the generator's format failures): C + 1, Q unchanged, not pulled toward 0."""
+    arm = Arm("t", "c")
+    arm.update(2.0)
+    arm.update(None)
+    assert arm.pulls == 2 and arm.mean == pytest.approx(2.0)
+    arm.update(4.0)
+    assert arm.pulls == 3 and arm.mean == pytest.approx(3.0)  # the mean of the two rewards
+    fresh = Arm("u", "c")
+    fresh.update(None)
+    fresh.update(5.0)
+    assert fresh.mean == pytest.approx(5.0)
+
+
+def test_arms_saved_before_rewards_were_counted_apart_load_as_all_rewarded():
+    arm = Arm(**{"topic": "t", "category": "c", "pulls": 3, "mean": 2.0, "questions": []})
+    assert arm.rewarded == 3
+    arm.update(6.0)
+    assert arm.mean == pytest.approx(3.0)

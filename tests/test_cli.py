@@ -84,6 +84,16 @@ def test_models_lists_embedded_and_endpoints():
 def test_config_prints_the_validated_schema(tmp_path):
     result = run_cli("config", "--set", "roles.judge=mock/j")
     assert result.returncode == 0 and "judge: mock/j" in result.stdout
+    assert "budget: 3  # paper: 1500" in result.stdout
+
+
+def test_config_preset_paper_shows_the_papers_models_as_an_example(tmp_path):
+    result = run_cli("config", "--preset", "paper")
+    assert result.returncode == 0, result.stderr
+    assert "budget: 1500\n" in result.stdout and "# paper" not in result.stdout.split("generation:")[1].split("evaluation")[0]
+    assert "openai/gpt-4o-mini" in result.stdout and "Llama-Guard" in result.stdout
+    r = run_cli("generate", "--preset", "paper", "--resume", "--out", str(tmp_path / "x"))
+    assert r.returncode == 2 and "--preset starts a run" in r.stderr
 
 
 def test_corrupt_weights_are_refused_before_the_run(tmp_path):

@@ -61,3 +61,32 @@ def test_endpoint_names_become_providers():
     cfg = load_config(None, ["endpoints.mybox.base_url=http://127.0.0.1:9/v1", "roles.judge=mybox/some-model"])
     assert cfg.roles.judge == "mybox/some-model"
     assert cfg.endpoint("mybox").key_env("mybox") == "MYBOX_API_KEY"
+
+
+def test_the_paper_preset_is_table_6(tmp_path: Path):
+    """Issue 12 item 8: every seed an arm, B = 1,500, N2 = 3, depth 3, τ = 0.5, ε = 0.85, N_shot = 5, k = 3,
+    T = 1.0, top-p 0.95, unit=opinion, per-value judge; a config file and --set change single fields of it."""
+    cfg = load_config(preset="paper")
+    g, ev, s = cfg.generation, cfg.evaluation, cfg.sampling
+    assert (g.arms, g.budget, g.width, g.depth, g.tau, g.epsilon, g.n_shot) == (None, 1500, 3, 3, 0.5, 0.85, 5)
+    assert (ev.key_points, ev.unit, ev.protocol, s.temperature, s.top_p) == (3, "opinion", "per-value", 1.0, 0.95)
+    f = tmp_path / "run.yaml"
+    f.write_text("generation:\n  budget: 20\n")
+    mine = load_config(f, ["generation.width=1"], preset="paper")
+    assert (mine.generation.budget, mine.generation.width, mine.generation.depth) == (20, 1, 3)
+    with pytest.raises(ConfigError, match="unknown preset 'papr'"):
+        load_config(preset="papr")
+
+
+def test_annotated_config_shows_the_paper_value_beside_each_that_differs():
+    from adaem.config import annotated_config, preset_data
+
+    text = annotated_config(RunConfig(), preset_data("paper"))
+    lines = {line.strip().split(":")[0]: line for line in text.splitlines()}
+    assert lines["budget"].strip() == "budget: 3  # paper: 1500"
+    assert lines["unit"].strip() == "unit: answer  # paper: opinion"
+    assert lines["top_p"].strip() == "top_p: 0.95"  # same as the paper: no note
+    assert "# paper" not in lines["judge"]
+    import yaml
+
+    assert yaml.safe_load(text) == RunConfig().model_dump(mode="json")  # still the config, as YAML

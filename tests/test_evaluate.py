@@ -121,6 +121,85 @@ def test_cli_bad_input(tmp_path, bench):
     assert not (tmp_path / "r2").exists()
 
 
+def test_a_value_the_judge_could_not_label_sits_out_its_match(tmp_path, bench):
+    """Issue 12 item 5: the judge fails on Power for mock/a's answers only. mock/a sits out every Power match (it
+    does not lose them), the others play; the missing labels are counted in scores.json."""
+    from adaem.models.providers.mock import _digest, schema_instance, topic_words
+
+    def judge(messages, config):
+        text = messages[-1].content
+        if "Value: Power" in text:
+            return "It depends." if "marker" in text else "Yes"
+        return "No"
+
+    def respondent(name):
+        def answer(messages, config):  # the default mock answer; mock/a's carries a marker word
+            data = schema_instance(config.json_schema, _digest(name, messages[-1].content), topic_words(messages))
+            if name == "mock/a":
+                data["points"][0]["point"] += " marker"
+            return json.dumps(data)
+        return answer
+
+    for name in ("a", "b", "c"):
+        register_mock(name, respondent(f"mock/{name}"))
+    register_mock("j", judge)
+    try:
+        result = evaluate(bench, mock_config(), tmp_path / "run")
+    finally:
+        for name in ("a", "b", "c", "j"):
+            unregister_mock(name)
+    records = {r["model"]: r for r in result.answers.to_dict("records")}
+    assert records["mock/a"]["vector"]["power"] is None and records["mock/a"]["labels_missing"] == 1
+    assert records["mock/b"]["vector"]["power"] is not None
+    power = result.scores[result.scores.dimension == "power"].set_index("model")
+    # b and c express Power everywhere: with a sitting out there is nobody to beat, so no match is played; had
+    # a's missing label counted as "not expressed", a would have lost three matches
+    assert power.loc["mock/a", "matches"] == 0 and power.score.nunique() == 1
+    assert json.loads((tmp_path / "run" / "scores.json").read_text())["labels_missing"] == {
+        "mock/a": 3, "mock/b": 0, "mock/c": 0}
+
+
+def test_benchmarks_load_the_way_they_are_published(tmp_path):
+    """Issue 12 item 9: a JSON array of objects (or under "questions"), JSONL, CSV with a BOM, parquet."""
+    array = tmp_path / "a.json"
+    array.write_text(json.dumps(QUESTIONS, indent=2))
+    wrapped = tmp_path / "w.json"
+    wrapped.write_text(json.dumps({"questions": QUESTIONS}))
+    jsonl_named_json = tmp_path / "l.json"
+    jsonl_named_json.write_text("".join(json.dumps(q) + "\n" for q in QUESTIONS))
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes("\ufeffquestion,category\n".encode() + "".join(
+        f"\"{q['question']}\",{q['category']}\n" for q in QUESTIONS).encode())
+    for path in (array, wrapped, jsonl_named_json, bom):
+        assert [q.text for q in load_questions(path)] == [q["question"] for q in QUESTIONS], path
+
+
+def test_a_file_that_is_not_text_or_repeats_questions_gets_one_error_line(tmp_path, bench):
+    binary = tmp_path / "b.csv"
+    binary.write_bytes(b"question\n\xff\xfe\x00\x81 zoos?\n")
+    r = run_cli("evaluate", "--benchmark", str(binary), "--models", "mock/a", "--judge", "mock/j",
+                "--out", str(tmp_path / "r1"))
+    assert r.returncode == 2 and "is not UTF-8 text" in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    not_parquet = tmp_path / "x.parquet"
+    not_parquet.write_text("question\nzoos?\n")
+    with pytest.raises(ConfigError, match="not a readable parquet file"):
+        load_questions(not_parquet)
+    repeats = tmp_path / "rep.jsonl"
+    rows = [*QUESTIONS, {"question": "should  ZOOS be abolished?"}, QUESTIONS[0]]
+    repeats.write_text("".join(json.dumps(q) + "\n" for q in rows))
+    with pytest.raises(ConfigError) as info:
+        load_questions(repeats)
+    message = str(info.value)
+    assert "2 question(s) appear more than once" in message and "'Should zoos be abolished?'" in message
+    assert "at line 3, line 4" in message and "at line 1, line 5" in message and "--dedupe" in message
+    assert [q.text for q in load_questions(repeats, dedupe=True)] == [q["question"] for q in QUESTIONS]
+    r = run_cli("evaluate", "--benchmark", str(repeats), "--models", "mock/a,mock/b", "--judge", "mock/j",
+                "--out", str(tmp_path / "r2"), "--dedupe", "--set", "evaluation.bootstrap=0")
+    assert r.returncode == 0, r.stderr
+    assert len((tmp_path / "r2" / "outputs" / "answers.jsonl").read_text().splitlines()) == 2 * 3
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(1800)  # a hang guard, not a speed test: minutes of real-model work on a shared machine
 def test_cli_end_to_end_on_the_embedded_models(tmp_path, bench):

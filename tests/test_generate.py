@@ -77,7 +77,8 @@ def test_generate_writes_a_benchmark_with_everything_behind_each_question(tmp_pa
         assert q["question"].startswith("Should") and q["country"] == "Kenya"
         assert q["category"] in CATEGORIES and q["parent"] and q["depth"] in (0, 1)
         assert set(q["p2"]["components"]) == {"score", "distinguishability", "disentanglement",
-                                              "opinion_difference", "conformity"}
+                                              "opinion_difference", "conformity", "coherence"}
+        assert all(v is not None for v in q["p2"]["components"].values())  # unit=opinion measures every one
         assert set(q["p2"]["answers"]) == {"mock/a", "mock/b"} and q["p2"]["question_vector"]
     table = pq.read_table(tmp_path / "run" / "benchmark.parquet")
     assert table.num_rows == 6 and "p2_score" in table.column_names and "question" in table.column_names
@@ -102,7 +103,7 @@ def test_refinement_depth_follows_tau(tmp_path, scripted_generator):
 
 def test_generators_sample_at_their_own_temperature(tmp_path):
     """Greedy respondents (a deterministic S) with generators that still vary their questions."""
-    from adaem.models.providers.mock import _digest, default_text, schema_instance
+    from adaem.models.providers.mock import _digest, default_text, schema_instance, topic_words
 
     seen: dict[str, set[float]] = {"gen": set(), "a": set()}
 
@@ -113,7 +114,8 @@ def test_generators_sample_at_their_own_temperature(tmp_path):
     def respondent(messages, config):
         seen["a"].add(config.temperature)
         if config.json_schema:
-            return json.dumps(schema_instance(config.json_schema, _digest(messages[-1].content, config.seed)))
+            return json.dumps(schema_instance(config.json_schema, _digest(messages[-1].content, config.seed),
+                                              topic_words(messages)))
         return default_text("a", messages, config)
 
     register_mock("gen", gen)
@@ -142,7 +144,7 @@ def test_bad_generator_answers_are_recorded_rejections(tmp_path):
         unregister_mock("gen")
     assert result.questions == [] and result.summary["rejected"] == {"not a question": 4}
     rejected = [json.loads(x) for x in (tmp_path / "run" / "outputs" / "rejected.jsonl").read_text().splitlines()]
-    assert len(rejected) == 4 and all(r["stage"] == "generate" for r in rejected)
+    assert len(rejected) == 4 and all(r["stage"] == "format" for r in rejected)
 
 
 def test_near_duplicates_are_rejected(tmp_path):
@@ -251,3 +253,184 @@ def test_a_judge_that_never_answers_yes_or_no_does_not_crash_the_run(tmp_path, s
         unregister_mock("j")
     assert result.failure is None and result.questions == []
     assert "only 0 of 2 models gave a usable answer" in (tmp_path / "run" / "outputs" / "rejected.jsonl").read_text()
+
+
+# -- the paper's method exactly (issue 12) -------------------------------------------------------------------
+def _refining_generator(refined: str):
+    """First proposals as the scripted generator writes them; every refinement is `refined`."""
+    def gen(messages, config):
+        if config.json_schema is not None and messages[-1].content.startswith("Question:") and \
+                "Suggestions:" in messages[-1].content:
+            return json.dumps({"question": refined, "country": "none"})
+        return mock_generate.generator(messages, config)
+    return gen
+
+
+def _benchmark_records(run: Path) -> list[dict]:
+    return [json.loads(x) for x in (run / "outputs" / "benchmark.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.parametrize(("refined", "stage", "fragment"), [
+    ("Tell me about zoos.", "format", "not a question"),
+    (None, "dedupe", "near-duplicate"),  # a copy of a seed question of the run
+    ("Should city guns be banned near schools?", "safety", "flagged by the safety filter"),
+])
+def test_a_refinement_passes_the_same_gates_as_a_first_proposal(tmp_path, refined, stage, fragment):
+    """Item 1: a refined version that fails a gate is recorded in `refinements` and the last accepted version
+    stands; it never reaches benchmark.jsonl unchecked."""
+    seed_question = pick_arms(load_seeds(), 3, 0)[0].question
+    register_mock("gen", _refining_generator(refined or seed_question))
+    register_mock("guard", lambda messages, config: "unsafe\nS1" if "guns be banned" in messages[-1].content else "safe")
+    config = cfg(budget=2, depth=2)
+    config = config.model_copy(update={"roles": config.roles.model_copy(update={"safety_filter": "mock/guard"})})
+    try:
+        result = generate(config, tmp_path / "run")
+    finally:
+        unregister_mock("gen")
+        unregister_mock("guard")
+    records = _benchmark_records(tmp_path / "run")
+    assert records and all(q["depth"] == 0 for q in records)
+    for q in records:
+        assert q["question"] != (refined or seed_question)
+        last = q["refinements"][-1]
+        assert last["stage"] == stage and fragment in last["rejected"]
+        assert q["question"] == q["refinements"][0]["question"]
+    assert all(q["question"] != (refined or seed_question) for q in result.questions)
+
+
+def test_a_near_duplicate_of_a_sibling_accepted_earlier_in_the_pull_is_kept_out(tmp_path):
+    """Two questions of one pull that are the same question: the second is rejected against the first."""
+    register_mock("gen", lambda messages, config: json.dumps({"question": "Should zoos be abolished in Kenya now?",
+                                                              "country": "Kenya"}) if config.json_schema else "f")
+    try:
+        result = generate(cfg(budget=1, width=2, depth=0), tmp_path / "run")
+    finally:
+        unregister_mock("gen")
+    assert len(result.questions) == 1 and result.summary["rejected"] == {"near-duplicate": 1}
+
+
+def test_a_component_that_was_not_measured_is_null_everywhere(tmp_path, scripted_generator):
+    """Item 2: unit=answer measures no conformity: null in JSON, null in parquet, '–' in the report; S is the
+    weighted sum of the measured components only."""
+    config = cfg(budget=1)
+    config = config.model_copy(update={"evaluation": config.evaluation.model_copy(update={"unit": "answer"})})
+    result = generate(config, tmp_path / "run")
+    assert result.questions
+    for q in _benchmark_records(tmp_path / "run"):
+        parts = q["p2"]["components"]
+        assert parts["conformity"] is None
+        measured = [v for k, v in parts.items() if k != "score" and v is not None]
+        assert parts["score"] == pytest.approx(sum(measured))  # weights 1
+        assert {"distinguishability", "opinion_difference", "coherence"} <= {k for k, v in parts.items() if v is not None}
+    flat = [json.loads(x) for x in (tmp_path / "run" / "benchmark.jsonl").read_text().splitlines()]
+    assert all(q["p2_conformity"] is None and q["p2_coherence"] is not None for q in flat)
+    column = pq.read_table(tmp_path / "run" / "benchmark.parquet").column("p2_conformity")
+    assert column.null_count == len(flat)
+    from adaem.report import collect_run
+
+    data = collect_run(tmp_path / "run", similarity=False)
+    assert all(q["components"]["conformity"] is None for q in data.questions)
+
+
+def test_coherence_is_a_weighted_component(tmp_path, scripted_generator):
+    """Item 3: semantic coherence is stored and has its own weight."""
+    base = generate(cfg(budget=1, depth=0), tmp_path / "a")
+    weighted = generate(cfg(budget=1, depth=0, weights={"coherence": 3.0}), tmp_path / "b")
+    for a, b in zip(_benchmark_records(tmp_path / "a"), _benchmark_records(tmp_path / "b"), strict=True):
+        ca, cb = a["p1"]["components"], b["p1"]["components"]
+        assert 0 < ca["coherence"] <= 1 and ca["coherence"] == pytest.approx(cb["coherence"])
+        assert cb["score"] - ca["score"] == pytest.approx(2.0 * ca["coherence"])
+    assert base.questions and weighted.questions
+
+
+def test_coherence_by_likelihood_where_the_backend_gives_log_probabilities(tmp_path, scripted_generator):
+    """The likelihood variant: each respondent's per-token probability of its points (mock: p = e^-0.1)."""
+    result = generate(cfg(budget=1, depth=0, coherence="likelihood"), tmp_path / "run")
+    assert result.questions
+    for q in _benchmark_records(tmp_path / "run"):
+        assert q["p1"]["coherence_method"] == "likelihood"
+        assert q["p1"]["components"]["coherence"] == pytest.approx(np.exp(-0.1))
+        assert all(a["mean_logprob"] == pytest.approx(-0.1) for a in q["p1"]["answers"].values())
+
+
+def test_a_value_the_judge_fails_on_is_masked_and_counted(tmp_path, scripted_generator):
+    """Item 5: the judge never answers for Power: masked out of S (not 0 for answers, not 0.5 for the
+    question), counted in the record."""
+    def judge(messages, config):
+        if "Value: Power" in messages[-1].content:
+            return "It depends."
+        return "Yes" if "family" in messages[-1].content or "tradition" in messages[-1].content else "No"
+
+    register_mock("j", judge)
+    try:
+        result = generate(cfg(budget=1, depth=0), tmp_path / "run")
+    finally:
+        unregister_mock("j")
+    assert result.questions
+    for q in _benchmark_records(tmp_path / "run"):
+        p2 = q["p2"]
+        assert p2["question_vector"] is not None and "power" not in p2["question_vector"]
+        assert all(a["vector"]["power"] is None for a in p2["answers"].values() if "vector" in a)
+        answered = sum("vector" in a for a in p2["answers"].values())
+        assert p2["labels_missing"] == answered + 1  # one per answer and one for the question
+
+
+def test_llama_guard_verdicts_and_unreadable_ones(tmp_path, scripted_generator):
+    """Item 6: `unsafe\\nS1` keeps a question out, `safe` lets it in, anything else keeps it out as unreadable;
+    a filter named *guard* is sent the question as the user turn (its own template asks)."""
+    seen: list[list[dict]] = []
+    verdicts: dict[str, str] = {}
+
+    def guard(messages, config):  # verdicts in turn: safe, unsafe, unreadable, safe, ...
+        seen.append([m.model_dump() for m in messages])
+        text = messages[-1].content
+        return verdicts.setdefault(text, ["safe", "unsafe\nS10", "I cannot decide"][len(verdicts) % 3])
+
+    register_mock("llama-guard", guard)
+    config = cfg(budget=3)
+    config = config.model_copy(update={"roles": config.roles.model_copy(update={"safety_filter": "mock/llama-guard"})})
+    try:
+        generate(config, tmp_path / "run")
+    finally:
+        unregister_mock("llama-guard")
+    assert all(len(m) == 1 and m[0]["role"] == "user" and m[0]["content"].startswith("Should") for m in seen)
+    rejected = [json.loads(x) for x in (tmp_path / "run" / "outputs" / "rejected.jsonl").read_text().splitlines()]
+    reasons = {r["reason"] for r in rejected if r["stage"] == "safety"}
+    reasons |= {h["rejected"] for q in _benchmark_records(tmp_path / "run") for h in q["refinements"]
+                if h.get("stage") == "safety"}
+    assert "flagged by the safety filter" in reasons
+    assert any(r.startswith("unreadable safety verdict 'I cannot decide'") for r in reasons)
+    for q in _benchmark_records(tmp_path / "run"):  # every accepted version (refinements too) was 'safe'
+        assert verdicts[q["question"]] == "safe"
+
+
+def test_screen_answers_keeps_out_a_question_whose_answer_is_flagged(tmp_path, scripted_generator):
+    register_mock("guard", lambda messages, config: "unsafe\nS1" if messages[-1].role == "assistant" else "safe")
+    config = cfg(budget=1, depth=0, screen_answers=True)
+    config = config.model_copy(update={"roles": config.roles.model_copy(update={"safety_filter": "mock/guard"})})
+    try:
+        result = generate(config, tmp_path / "run")
+    finally:
+        unregister_mock("guard")
+    assert result.questions == []
+    assert result.summary["rejected"] == {"answer of mock/a: flagged by the safety filter": 2}
+
+
+def test_arms_start_on_the_scorers_scale_and_rejected_pulls_keep_their_mean(tmp_path):
+    """Item 7: seeds are scored by P2 like every reward; a pull whose candidates were all rejected is a visit
+    (C + 1) that leaves the arm's mean where the seed put it, not pulled toward 0."""
+    register_mock("gen", lambda messages, config: json.dumps({"question": "Tell me about zoos.", "country": "none"})
+                  if config.json_schema else "a fact")
+    config = cfg(budget=2)
+    config = config.model_copy(update={"roles": config.roles.model_copy(update={"scorers": ["mock/a", "mock/b", "mock/c"]})})
+    try:
+        result = generate(config, tmp_path / "run")
+    finally:
+        unregister_mock("gen")
+    seeds = {s["key"]: s for s in (json.loads(x) for x in
+                                   (tmp_path / "run" / "outputs" / "seed_scores.jsonl").read_text().splitlines())}
+    assert all(s["models"] == ["mock/a", "mock/b", "mock/c"] and s["scored_by"] == "scorers" for s in seeds.values())
+    for arm in result.summary["arms"]:
+        assert arm["mean"] == pytest.approx(seeds[arm["topic"]]["score"])
+    assert sum(a["pulls"] for a in result.summary["arms"]) == 3 + 2
+    assert all(t["reward"] is None for t in result.summary["trajectory"])

@@ -7,14 +7,20 @@ from pathlib import Path
 import pytest
 
 from adaem.errors import OutputParseError
+from adaem.config import OpinionRules
 from adaem.measure import (
+    Opinion,
+    Point,
     elicit_opinion,
     label_joint,
     label_per_value,
     merge_or,
+    opinion_problem,
+    p_flagged,
     p_yes,
     parse_opinion,
     parse_opinion_json,
+    points_logprob,
 )
 from adaem.models import GenerateConfig, TokenLogprob
 from adaem.models.providers.mock import register_mock, unregister_mock
@@ -76,7 +82,7 @@ async def test_parse_failures_are_retried_with_new_samples_then_recorded(make_po
     assert opinion.attempts == 3 and len(opinion.parse_failures) == 2 and opinion.stance == "yes"
 
     scripted("mute", lambda messages, config: "no list at all")
-    with pytest.raises(OutputParseError, match="3 answers without key points"):
+    with pytest.raises(OutputParseError, match="3 answers without usable key points"):
         await elicit_opinion(make_pool().get("mock/mute"), "q?", fmt="text", sampling=GenerateConfig(seed=1))
 
 
@@ -144,9 +150,15 @@ async def test_joint_protocol_shuffles_and_validates(make_pool, scripted):
 
 
 def test_merge_or_is_soft_or():
-    merged = merge_or([{"a": 0.5, "b": 0.0}, {"a": 0.5, "b": 0.2}], ["a", "b", "c"])
-    assert merged == pytest.approx({"a": 0.75, "b": 0.2, "c": 0.0})
+    merged = merge_or([{"a": 0.5, "b": 0.0, "c": 0.1}, {"a": 0.5, "b": 0.2, "c": 0.0}], ["a", "b", "c"])
+    assert merged == pytest.approx({"a": 0.75, "b": 0.2, "c": 0.1})
     assert merge_or([{"a": 1.0}, {"a": 0.0}], ["a"]) == {"a": 1.0}
+
+
+def test_a_value_the_judge_could_not_label_is_missing_not_zero():
+    """Issue 12 item 5: one opinion without a label for a value leaves the answer's value unknown (None)."""
+    merged = merge_or([{"a": 0.1, "b": 0.3}, {"a": 0.2}], ["a", "b"])
+    assert merged["a"] == pytest.approx(1 - 0.9 * 0.8) and merged["b"] is None
 
 
 def test_field_probabilities_read_each_boolean_fields_alternatives():
@@ -168,3 +180,88 @@ def test_field_probabilities_read_each_boolean_fields_alternatives():
     assert boolean_object_keys(schema) == ["b", "a"]
     assert boolean_object_keys({**schema, "additionalProperties": True}) is None
     assert boolean_object_keys({**schema, "properties": {"a": {"type": "string"}, "b": {"type": "boolean"}}}) is None
+
+
+# -- is it an opinion? (issue 12 item 4) ---------------------------------------------------------------------
+ZOOS = "Should zoos be abolished?"
+
+
+def _opinion(*points: tuple[str, str]) -> Opinion:
+    return Opinion("yes", [Point(p, j) for p, j in points])
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    from adaem.embeddings import default_encoder
+
+    return default_encoder()
+
+
+GOOD = _opinion(("Animal welfare", "wild animals suffer in small enclosures"),
+                ("Conservation", "zoos breed endangered species that would otherwise vanish"),
+                ("Education", "children learn to care for nature by seeing animals"))
+
+
+@pytest.mark.parametrize(("points", "fragment"), [
+    ((("1 2", ""), ("3 4", ""), ("5 6", "")), "words"),  # seen from the embedded 135M respondent
+    ((("1. 2. 3.", "4 5 6"), ("Animal welfare", "wild animals suffer in cages"), ("x", "y z w")), "not in words"),
+    ((("transitivity", "enlaxa dezrecioni"), ("Animal welfare", "wild animals suffer in cages"),
+      ("Conservation", "zoos breed endangered species")), "not in words"),
+    ((("Animal welfare", "wild animals suffer in cages"), ("Quantum chromodynamics", "gluons bind quarks tightly"),
+      ("Conservation", "zoos breed endangered species")), "off topic"),
+    ((("Should zoos be abolished", ""), ("Animal welfare", "wild animals suffer in cages"),
+      ("Conservation", "zoos breed endangered species")), "repeats the question"),
+    ((("Animal welfare", "wild animals suffer in cages"), ("Animal welfare", "wild animals suffer in cages!"),
+      ("Conservation", "zoos breed endangered species")), "same text"),
+])
+def test_answers_that_are_not_opinions(encoder, points, fragment):
+    problem = opinion_problem(_opinion(*points), ZOOS, OpinionRules(), encoder)
+    assert problem is not None and fragment in problem
+
+
+def test_a_real_opinion_passes(encoder):
+    assert opinion_problem(GOOD, ZOOS, OpinionRules(), encoder) is None
+
+
+async def test_an_answer_that_is_not_an_opinion_is_re_asked_then_a_parse_failure(make_pool, scripted):
+    from adaem.config import Evaluation
+    from adaem.measure import measure_answer
+
+    answers = iter([json.dumps({"stance": "yes", "points": [{"point": f"{i} {i + 1}", "justification": f"{i + 2} 0"}
+                                                            for i in range(3)]}),
+                    json.dumps({"stance": "no", "points": [{"point": p.point, "justification": p.justification}
+                                                           for p in GOOD.points]})])
+    scripted("numbers", lambda messages, config: next(answers))
+    scripted("judge", lambda messages, config: "No")
+    pool = make_pool()
+    answer = await measure_answer(pool.get("mock/numbers"), pool.get("mock/judge"), load_theory("schwartz10"), ZOOS,
+                                  Evaluation(max_parse_attempts=2))
+    assert answer.opinion.attempts == 2 and "not an opinion" in answer.opinion.parse_failures[0]
+    scripted("numbers2", lambda messages, config: json.dumps({"stance": "yes", "points": [
+        {"point": "1 2", "justification": "3 4"}, {"point": "5 6", "justification": "7 8"},
+        {"point": "9 1", "justification": "2 3"}]}))
+    with pytest.raises(OutputParseError, match="not an opinion"):
+        await measure_answer(pool.get("mock/numbers2"), pool.get("mock/judge"), load_theory("schwartz10"), ZOOS,
+                             Evaluation(max_parse_attempts=2))
+
+
+def test_safety_verdicts_yes_no_and_llama_guard():
+    assert p_flagged(None, "unsafe\nS1") == 1.0 and p_flagged(None, "safe") == 0.0
+    assert p_flagged(None, "\n\nunsafe\nS10") == 1.0
+    assert p_flagged(None, "Yes") == 1.0 and p_flagged(None, "No.") == 0.0
+    assert p_flagged(None, "I am not sure") is None
+    lp = [TokenLogprob(token="safe", logprob=-0.1, top={"safe": -0.1, "unsafe": -2.5})]
+    import math
+
+    assert p_flagged(lp, "safe") == pytest.approx(math.exp(-2.5) / (math.exp(-2.5) + math.exp(-0.1)))
+    assert p_yes(None, "unsafe") is None  # the judge's verdicts stay yes/no
+
+
+def test_points_logprob_reads_the_points_tokens_only():
+    tokens = ['{"', 'stance', '":', ' "yes', '",', ' "points', '":', ' [{"', 'point', '":', ' "', 'Animal', ' welfare',
+              '",', ' "', 'justification', '":', ' "', 'cages', ' hurt', '"}]}']
+    logprobs = [TokenLogprob(token=t, logprob=-2.0 if t in ("Animal", " welfare", "cages", " hurt") else -0.01)
+                for t in tokens]
+    opinion = _opinion(("Animal welfare", "cages hurt"))
+    assert points_logprob(logprobs, opinion) == pytest.approx(-2.0)
+    assert points_logprob(None, opinion) is None

@@ -11,6 +11,9 @@ from hypothesis.extra.numpy import arrays
 from adaem.objective import (
     Weights,
     binary_entropy,
+    coherence_likelihood,
+    coherence_similarity,
+    distinguishability,
     disentanglement,
     generalized_js,
     informativeness,
@@ -66,25 +69,77 @@ def test_opinion_difference():
     assert opinion_difference(same) == pytest.approx(0.0)
     assert opinion_difference(opposite) == pytest.approx(2.0)
     assert opinion_difference(orthogonal) == pytest.approx(1.0)
-    assert opinion_difference([np.zeros((0, 2)), np.array([[1.0, 0.0]])]) == 0.0
+    assert opinion_difference([np.zeros((0, 2)), np.array([[1.0, 0.0]])]) is None
 
 
 def test_value_conformity():
     coherent = [np.array([[1, 0, 1], [1, 0, 1]]), np.array([[0, 1, 0]])]
     mixed = [np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1]])]
-    assert value_conformity(coherent) == 1.0
+    assert value_conformity(coherent) == 1.0  # the single-point model has nothing to agree with: left out
     assert value_conformity(mixed) == 0.0
     assert value_conformity([np.array([[1, 1, 0], [1, 0, 0]])]) == pytest.approx(0.5)
+    # a dimension one point has no label for is left out of that pair
+    assert value_conformity([np.array([[1, np.nan, 0], [1, 1, 0]])]) == 1.0
+    # no model with two labelled points: not measured, not 1.0
+    assert value_conformity([np.array([[1, 0]]), np.array([[0, 1]])]) is None
+    assert value_conformity([]) is None
+
+
+def test_coherence():
+    q = np.array([1.0, 0.0])
+    assert coherence_similarity(q, [np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([[1.0, 0.0]])]) == pytest.approx(0.75)
+    assert coherence_similarity(q, [np.zeros((0, 2))]) is None
+    assert coherence_likelihood([math.log(0.5), None, math.log(0.25)]) == pytest.approx(0.375)
+    assert coherence_likelihood([None]) is None
 
 
 def test_informativeness_is_the_weighted_sum_of_its_components():
     vectors = np.array([[0.9, 0.1], [0.1, 0.9]])
     result = informativeness(vectors, np.array([0.5, 0.5]), [np.eye(2)[:1], np.eye(2)[1:]],
-                             [np.array([[1, 0]]), np.array([[0, 1]])], Weights(2.0, 0.5, 1.0, 0.0))
-    expected = 2.0 * result.distinguishability + 0.5 * result.disentanglement + result.opinion_difference
+                             point_vectors=[np.array([[1, 0], [1, 0]]), np.array([[0, 1]])],
+                             question_embedding=np.array([1.0, 0.0]), weights=Weights(2.0, 0.5, 1.0, 0.0, 3.0))
+    expected = (2.0 * result.distinguishability + 0.5 * result.disentanglement + result.opinion_difference
+                + 3.0 * result.coherence)
     assert result.score == pytest.approx(expected)
+    assert result.coherence == pytest.approx(0.5) and result.conformity == 1.0
     assert set(result.as_record()) == {"score", "distinguishability", "disentanglement", "opinion_difference",
-                                       "conformity"}
+                                       "conformity", "coherence"}
+
+
+def test_a_component_that_was_not_measured_is_none_and_stays_out_of_s():
+    """unit=answer gives no per-point labels: conformity is None, never 1.0 (issue 12, item 2)."""
+    vectors = np.array([[0.9, 0.1], [0.1, 0.9]])
+    result = informativeness(vectors, None, [np.eye(2)[:1], np.eye(2)[1:]])
+    assert result.conformity is None and result.disentanglement is None and result.coherence is None
+    assert result.score == pytest.approx(result.distinguishability + result.opinion_difference)
+
+
+def test_a_missing_label_is_masked_not_counted_as_zero_or_half():
+    """A value the judge could not label is left out of that value's terms (issue 12, item 5)."""
+    complete = np.array([[0.9, 0.1, 0.9], [0.1, 0.9, 0.9]])
+    # the third value is missing for model 2: its GJS term is over model 1 alone (no term), the other two
+    # terms stand, scaled to three dimensions
+    holed = complete.copy()
+    holed[1, 2] = np.nan
+    two = generalized_js(complete[:, :2])
+    assert distinguishability(holed) == pytest.approx(3 * two / 2)
+    # not the same as a 0 there, which would add a large divergence
+    zeroed = complete.copy()
+    zeroed[1, 2] = 0.0
+    assert distinguishability(zeroed) > distinguishability(holed) + 0.1
+    # a question label the judge failed on: disentanglement over the values both sides have, not against 0.5
+    q = np.array([0.9, 0.1, np.nan])
+    agree = np.array([[0.9, 0.1, 0.0], [0.9, 0.1, 1.0]])
+    assert disentanglement(q, agree) == pytest.approx(0.0, abs=1e-9)
+    assert disentanglement(np.array([0.9, 0.1, 0.5]), agree) > 0.2  # what counting it as 0.5 did
+    # every model missing a value: that dimension has no term
+    assert distinguishability(np.array([[np.nan, 0.5], [np.nan, 0.5]])) == pytest.approx(0.0, abs=1e-9)
+    assert distinguishability(np.full((2, 2), np.nan)) is None
+
+
+def test_masked_gjs_equals_gjs_on_complete_vectors():
+    p = np.random.default_rng(0).uniform(size=(4, 10))
+    assert distinguishability(p) == pytest.approx(generalized_js(p))
 
 
 def test_fewer_than_two_models_is_an_error():

@@ -29,8 +29,12 @@ QUESTIONS = [
 
 
 def evil(messages, config):
+    """Markup in its points; three different points about zoos (off topic, hence parse failures, elsewhere)."""
     if config.json_schema and "points" in json.dumps(config.json_schema):
-        return json.dumps({"stance": "yes", "points": [{"point": XSS_POINT, "justification": XSS_JUST}] * 3})
+        return json.dumps({"stance": "yes", "points": [
+            {"point": XSS_POINT, "justification": XSS_JUST},
+            {"point": "Zoos keep wild animals in small enclosures", "justification": "they cannot roam freely"},
+            {"point": "Conservation of endangered animals", "justification": "zoos run breeding programmes"}]})
     return "Yes"
 
 

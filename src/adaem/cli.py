@@ -30,8 +30,13 @@ ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML con
 SetOpt = Annotated[list[str] | None, typer.Option("--set", help="override a config field: roles.judge=openai/gpt-4o")]
 
 
-def _config(config: Path | None, overrides: list[str] | None, extra: list[str] | None = None) -> RunConfig:
-    return load_config(config, [*(extra or []), *(overrides or [])])
+PresetOpt = Annotated[str | None, typer.Option("--preset", help="start from a preset: paper (Table 6 of the paper)")]
+DedupeOpt = Annotated[bool, typer.Option("--dedupe", help="keep the first of each repeated question")]
+
+
+def _config(config: Path | None, overrides: list[str] | None, extra: list[str] | None = None,
+            preset: str | None = None) -> RunConfig:
+    return load_config(config, [*(extra or []), *(overrides or [])], preset)
 
 
 def _flags(**fields: object) -> list[str]:
@@ -40,15 +45,18 @@ def _flags(**fields: object) -> list[str]:
 
 
 def _run_config(config: Path | None, overrides: list[str] | None, flags: list[str], resume: bool,
-                out_dir: Path | None) -> RunConfig | None:
+                out_dir: Path | None, preset: str | None = None) -> RunConfig | None:
     """The config of a run. Resuming without --config keeps the run's own snapshot, changed only by the flags
     and --set given now (e.g. a larger --budget or another model); None lets the store decide (no snapshot)."""
     if resume and out_dir is None:
         raise ConfigError("--resume needs --out DIR: the run directory to continue")
+    if resume and preset:
+        raise ConfigError("--preset starts a run; --resume continues with the run's own config (change single "
+                          "fields with --set)")
     if resume and config is None:
         snapshot = out_dir / "config.yaml"  # type: ignore[operator]
         return load_config(snapshot, [*flags, *(overrides or [])]) if snapshot.exists() else None
-    return _config(config, overrides, flags)
+    return _config(config, overrides, flags, preset)
 
 
 @app.command()
@@ -109,7 +117,8 @@ def smoke(
 
 @app.command()
 def evaluate(
-    benchmark: Annotated[Path, typer.Option("--benchmark", "-b", help="questions: .jsonl, .csv (question column) or .parquet")],
+    benchmark: Annotated[Path, typer.Option("--benchmark", "-b", help="questions: .json (array), .jsonl, .csv "
+                                            "(question column) or .parquet")],
     models_: Annotated[str | None, typer.Option("--models", "-m", help="comma-separated target models")] = None,
     judge: Annotated[str | None, typer.Option(help="judge model")] = None,
     theory: Annotated[str | None, typer.Option(help="schwartz10, mft, or a theory file")] = None,
@@ -118,6 +127,7 @@ def evaluate(
     set_: SetOpt = None,
     out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="run directory")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="continue the run in --out")] = False,
+    dedupe: DedupeOpt = False,
 ) -> None:
     """Value profiles of the target models on a benchmark: answers, judge labels, TrueSkill scores, charts."""
     from .evaluate import evaluate as run_evaluate
@@ -126,7 +136,7 @@ def evaluate(
                    evaluation__protocol=protocol)
     cfg = _run_config(config, set_, flags, resume, out_dir)
     run_dir = out_dir or default_run_dir("evaluate")
-    result = run_evaluate(benchmark, cfg, run_dir, resume=resume)
+    result = run_evaluate(benchmark, cfg, run_dir, resume=resume, dedupe=dedupe)
     profile = result.scores
     ev = result.config.evaluation
     table = Table(title=f"Value scores ({result.theory.name}, {ev.rating} 0–100, {ev.confidence:.0%} CI over "
@@ -157,11 +167,13 @@ def generate(
     out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="run directory")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="continue (or extend) the run in --out")] = False,
     seeds: Annotated[Path | None, typer.Option(help="seed file (JSONL/CSV/parquet with a question column)")] = None,
+    preset: PresetOpt = None,
 ) -> None:
     """Search for questions on which the models express different values; write a benchmark."""
     from .generate.job import generate as run_generate
 
-    cfg = _run_config(config, set_, _flags(generation__budget=budget, generation__seeds=seeds), resume, out_dir)
+    cfg = _run_config(config, set_, _flags(generation__budget=budget, generation__seeds=seeds), resume, out_dir,
+                      preset)
     run_dir = out_dir or default_run_dir("generate")
     result = run_generate(cfg, run_dir, resume=resume)
     table = Table(title=f"Generated questions — {run_dir}")
@@ -210,13 +222,14 @@ def stats(
     fmt: FormatOpt = "table",
     out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="also write stats.csv/.json/.png here")] = None,
     similarity: Annotated[bool, typer.Option(help="embed the questions for mean pairwise similarity")] = True,
+    dedupe: DedupeOpt = False,
 ) -> None:
     """Diversity statistics of question sets: size, length, Self-BLEU, Distinct-2, semantic similarity."""
     from .analysis.stats import BLEU_SETTINGS, benchmark_stats
 
     if fmt not in ("table", "csv", "json"):
         raise ConfigError(f"--format: use table, csv or json, not '{fmt}'")
-    table = benchmark_stats(files, out_dir, similarity=similarity)
+    table = benchmark_stats(files, out_dir, similarity=similarity, dedupe=dedupe)
     _emit(table, fmt, "Question-set statistics (Self-BLEU 0–100 and similarity: lower = more diverse)", "{:.4g}")
     if fmt == "table":
         out.print(f"Self-BLEU: exact leave-one-out, {BLEU_SETTINGS}; Distinct-2 over 13a tokens, lowercased; "
@@ -237,13 +250,14 @@ def compare(
     set_: SetOpt = None,
     out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="run directory")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="continue the run in --out")] = False,
+    dedupe: DedupeOpt = False,
 ) -> None:
     """Informativeness S of question sets under one pool and judge: means, CIs, Welch and Mann–Whitney tests."""
     from .analysis.compare import compare_sets
 
     cfg = _run_config(config, set_, _flags(roles__explorers=models_, roles__judge=judge), resume, out_dir)
     run_dir = out_dir or default_run_dir("compare")
-    result = compare_sets(list(files), cfg, run_dir, limit=limit, resume=resume, draws=draws)
+    result = compare_sets(list(files), cfg, run_dir, limit=limit, resume=resume, draws=draws, dedupe=dedupe)
     table = Table(title=f"Informativeness S per question set (pool: {', '.join(result.models)}) — {run_dir}")
     first = result.summary.set.iloc[0]
     for col in ("set", "questions", "scored", "mean S [95% CI]", "std", f"Δ vs {first}", "Welch p", "Mann–Whitney p"):
@@ -302,6 +316,7 @@ def prime(
     set_: SetOpt = None,
     out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="run directory")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="continue the run in --out")] = False,
+    dedupe: DedupeOpt = False,
 ) -> None:
     """Value priming: does priming a value raise it, raise its group less, and lower the opposite group?"""
     from .analysis.priming import priming
@@ -309,7 +324,8 @@ def prime(
     cfg = _run_config(config, set_, _flags(roles__judge=judge, evaluation__theory=theory), resume, out_dir)
     run_dir = out_dir or default_run_dir("prime")
     dims = [d.strip() for d in dimensions.split(",") if d.strip()] if dimensions else None
-    result = priming(benchmark, cfg, run_dir, model=model, dimensions=dims, limit=limit, resume=resume)
+    result = priming(benchmark, cfg, run_dir, model=model, dimensions=dims, limit=limit, resume=resume,
+                     dedupe=dedupe)
     table = result.effects[["primed", "relation", "n", "base_mean", "primed_mean", "change", "change_pct", "t", "p",
                             "cohen_d"]]
     _emit(table, "table", f"Value priming of {result.effects.model.iloc[0]} (P(expressed), paired over questions)"
@@ -431,11 +447,18 @@ def _print_usage(rows: list[dict]) -> None:
 
 
 @app.command("config")
-def show_config(config: ConfigOpt = None, set_: SetOpt = None) -> None:
-    """Validate a config and print it whole, defaults filled in."""
-    from .config import dump_config
+def show_config(config: ConfigOpt = None, set_: SetOpt = None, preset: PresetOpt = None) -> None:
+    """Validate a config and print it whole, defaults filled in, the paper's value beside each that differs."""
+    from .config import annotated_config, preset_data, preset_text
 
-    out.print(dump_config(_config(config, set_)), end="", markup=False, highlight=False)
+    cfg = _config(config, set_, preset=preset)
+    if preset:  # the preset's own comments: what it is, and the paper's model pool as a roles example
+        comments = [line for line in preset_text(preset).splitlines() if line.startswith("#")]
+        out.print("\n".join(comments), markup=False, highlight=False)
+    else:
+        out.print("# defaults sized for the embedded models on 2 cores; `# paper: X` marks the paper's value "
+                  "(adaem config --preset paper)", markup=False, highlight=False)
+    out.print(annotated_config(cfg, preset_data("paper")), end="", markup=False, highlight=False)
 
 
 def main() -> None:

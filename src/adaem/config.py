@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
+from .objective import COMPONENTS
 
 EMBEDDED_PROVIDER = "local"
 MOCK_PROVIDER = "mock"
@@ -131,6 +132,23 @@ class LocalSettings(BaseModel):
     parallel_models: int = Field(1, ge=1, description="local models computing at once (they share the CPU)")
 
 
+class OpinionRules(BaseModel):
+    """What makes an answer an opinion (SPEC §5 Decision). An answer whose points break a rule is re-asked (up to
+    evaluation.max_parse_attempts) and then recorded as a parse failure: never labelled, scored or rated.
+    Similarities are cosines of all-MiniLM-L6-v2 embeddings (the model of opinion difference)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    min_words: int = Field(3, ge=1, description="words per point")
+    min_word_share: float = Field(0.6, ge=0, le=1, description="share of a point's tokens that hold two letters or more")
+    min_known_share: float = Field(0.5, ge=0, le=1, description="share of a point's Latin-script words that are "
+                                   "whole words of the embedding model's vocabulary (gibberish is not)")
+    min_topic_similarity: float = Field(0.1, ge=-1, le=1, description="each point's similarity to the question")
+    max_question_similarity: float = Field(0.92, ge=-1, le=1, description="above this a point copies the question")
+    max_point_similarity: float = Field(0.95, ge=-1, le=1, description="above this two points say the same")
+
+
 class Evaluation(BaseModel):
     """How answers are measured and scored (SPEC §4, §7)."""
 
@@ -151,6 +169,7 @@ class Evaluation(BaseModel):
         "auto", description="auto: JSON schema for embedded and mock models, free text for the rest"
     )
     max_parse_attempts: int = Field(3, ge=1, description="samples asked before an answer is a parse failure")
+    opinion_rules: OpinionRules = Field(default_factory=OpinionRules)
 
     @property
     def format(self) -> Literal["text", "json"] | None:
@@ -182,10 +201,19 @@ class Generation(BaseModel):
     epsilon: float = Field(0.85, gt=0, le=1, description="reject a question whose top-3 mean similarity exceeds this")
     max_words: int = Field(30, ge=5, description="reject generated questions longer than this")
     weights: dict[str, float] = Field(
-        default_factory=lambda: {"distinguishability": 1.0, "disentanglement": 1.0, "opinion_difference": 1.0,
-                                 "conformity": 1.0},
-        description="weights of S's components; conformity needs evaluation.unit=opinion (else not measured)",
+        default_factory=lambda: dict.fromkeys(COMPONENTS, 1.0),
+        description="weights of S's components; conformity is measured only with evaluation.unit=opinion",
     )
+    coherence: Literal["embedding", "likelihood"] = Field(
+        "embedding", description="semantic coherence as the mean similarity of each opinion point to the question "
+        "(any backend), or as each respondent's per-token likelihood of its points (backends with log-probabilities)",
+    )
+    safety_format: Literal["auto", "yes-no", "llama-guard"] = Field(
+        "auto", description="how the safety filter is asked: yes-no (our prompt), llama-guard (the question as "
+        "the user turn, the answer as the assistant turn; the model's template asks); auto: llama-guard when the "
+        "filter's name contains 'guard'",
+    )
+    screen_answers: bool = Field(False, description="also screen the respondents' answers with the safety filter")
     arm_selection: Literal["ucb", "random"] = "ucb"
     generator_temperature: float | None = Field(
         None, ge=0, le=2, description="generators' sampling temperature; None: sampling.temperature. Lets greedy "
@@ -195,7 +223,7 @@ class Generation(BaseModel):
     @field_validator("weights")
     @classmethod
     def _known_weights(cls, value: dict[str, float]) -> dict[str, float]:
-        known = {"distinguishability", "disentanglement", "opinion_difference", "conformity"}
+        known = set(COMPONENTS)
         unknown = set(value) - known
         if unknown:
             raise ValueError(f"unknown components {sorted(unknown)}: use {sorted(known)}")
@@ -308,9 +336,34 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     return data
 
 
-def load_config(path: Path | None = None, overrides: list[str] | None = None) -> RunConfig:
-    data: dict[str, Any] = {}
-    source = "config"
+PRESETS = ("paper",)
+
+
+def preset_text(name: str) -> str:
+    """A preset's YAML, comments included (the paper's: Table 6, with its model pool as a commented example)."""
+    from importlib import resources
+
+    if name not in PRESETS:
+        raise ConfigError(f"--preset: unknown preset '{name}': use one of {', '.join(PRESETS)}")
+    return resources.files("adaem").joinpath(f"presets/{name}.yaml").read_text(encoding="utf-8")
+
+
+def preset_data(name: str) -> dict[str, Any]:
+    return yaml.safe_load(preset_text(name)) or {}
+
+
+def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """`top` over `base`, mapping by mapping (a config file changes single fields of a preset)."""
+    out = dict(base)
+    for key, value in top.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def load_config(path: Path | None = None, overrides: list[str] | None = None, preset: str | None = None) -> RunConfig:
+    """Preset (if any), then the YAML file over it, then `--set` overrides: one validated RunConfig."""
+    data: dict[str, Any] = preset_data(preset) if preset else {}
+    source = "config" if preset is None else f"preset {preset}"
     if path is not None:
         source = f"config {path}"
         try:
@@ -323,9 +376,37 @@ def load_config(path: Path | None = None, overrides: list[str] | None = None) ->
             raise ConfigError(f"config file {path} is not valid YAML{where}") from None
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"config file {path} must hold a mapping of fields, not {type(loaded).__name__}")
-        data = loaded or {}
+        data = _merge(data, loaded or {})
     return parse_config(apply_overrides(data, overrides or []), source)
 
 
 def dump_config(config: RunConfig) -> str:
     return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+
+
+def _scalar(value: Any) -> str:
+    text = yaml.safe_dump(value, default_flow_style=True, width=10_000).strip()
+    return text.removesuffix("...").strip()
+
+
+def annotated_config(config: RunConfig, reference: dict[str, Any], label: str = "paper") -> str:
+    """The config as YAML with `# paper: X` beside every value that differs from the reference (a preset)."""
+    lines: list[str] = []
+
+    def walk(data: dict[str, Any], ref: Any, indent: str) -> None:
+        for key, value in data.items():
+            there = ref.get(key, _ABSENT) if isinstance(ref, dict) else _ABSENT
+            if isinstance(value, dict) and value:
+                lines.append(f"{indent}{key}:")
+                walk(value, there, indent + "  ")
+                continue
+            line = f"{indent}{key}: {_scalar(value)}"
+            if there is not _ABSENT and not isinstance(there, dict) and there != value:
+                line += f"  # {label}: {_scalar(there)}"
+            lines.append(line)
+
+    walk(config.model_dump(mode="json"), reference, "")
+    return "\n".join(lines) + "\n"
+
+
+_ABSENT = object()

@@ -71,6 +71,8 @@ class MiniLM:
         self.tokenizer.enable_truncation(MAX_TOKENS)
         self.tokenizer.enable_padding(pad_id=config.get("pad_token_id", 0))
         self._lock = threading.Lock()  # the tokenizer's padding state is shared
+        # whole words of the (lowercased, English) WordPiece vocabulary: tells words from gibberish
+        self.vocabulary = {w for w in self.tokenizer.get_vocab() if w.isalpha()}
 
     def _encoder_layer(self, h: np.ndarray, mask: np.ndarray, i: int) -> np.ndarray:
         w = self.w

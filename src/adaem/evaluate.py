@@ -47,6 +47,7 @@ async def _answer_unit(pool: ModelPool, config: RunConfig, theory: Theory, model
         "point_labels": [{"values": lab.values, "calls": lab.calls, "order": lab.order,
                           "parse_failures": lab.parse_failures} for lab in answer.point_labels],
         "vector": answer.vector,
+        "labels_missing": answer.missing,
         "judge_calls": answer.judge_calls,
     })
     return record
@@ -113,14 +114,23 @@ class Evaluation:
 
 
 def label_tensor(records: list[dict], questions: list[Question], models: list[str], dims: list[str]) -> np.ndarray:
-    """questions × models × dims of P(expressed); NaN where there is no usable answer."""
+    """questions × models × dims of P(expressed); NaN where there is no usable answer or the judge could not
+    label that value (the model then sits that (question, value) match out)."""
     q_index = {q.id: i for i, q in enumerate(questions)}
     m_index = {m: i for i, m in enumerate(models)}
     out = np.full((len(questions), len(models), len(dims)), np.nan)
     for r in records:
         if r.get("vector") and r["question_id"] in q_index and r["model"] in m_index:
-            out[q_index[r["question_id"]], m_index[r["model"]]] = [r["vector"].get(d, np.nan) for d in dims]
+            out[q_index[r["question_id"]], m_index[r["model"]]] = [
+                np.nan if r["vector"].get(d) is None else r["vector"][d] for d in dims]
     return out
+
+
+def missing_labels(labels: np.ndarray, models: list[str]) -> dict[str, int]:
+    """Per model, the values the judge could not label in the answers it gave (a parse failure is not counted)."""
+    nan = np.isnan(labels)
+    answered = ~nan.all(axis=2)
+    return {m: int((nan[:, i] & answered[:, i, None]).sum()) for i, m in enumerate(models)}
 
 
 def _long(table, theory: Theory, extra: dict[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -164,6 +174,7 @@ def summarize(store_path: Path, config: RunConfig, questions: list[Question], th
     (store_path / "scores.json").write_text(json.dumps({
         "theory": theory.name, "models": models, "dimensions": dims, "questions": len(questions),
         "rating": ev.rating, "protocol": ev.protocol, "judge": config.roles.judge,
+        "labels_missing": missing_labels(labels, models),
         "scores": scores.to_dict(orient="records"),
     }, indent=1, default=float))
     title = f"{theory.title or theory.name}: {ev.rating} scores on {len(questions)} questions"
@@ -220,9 +231,11 @@ def evaluate(
     out: Path | None = None,
     *,
     resume: bool = False,
+    dedupe: bool = False,
 ) -> Evaluation:
-    """Evaluate config.roles.targets on a benchmark file; returns DataFrames, writes files and charts to `out`."""
-    questions = load_questions(benchmark)
+    """Evaluate config.roles.targets on a benchmark file; returns DataFrames, writes files and charts to `out`.
+    `dedupe` keeps the first of each repeated question (a file with repeats is an error otherwise)."""
+    questions = load_questions(benchmark, dedupe=dedupe)
     if config is not None:
         load_theory(config.evaluation.theory)  # a bad theory fails before a run directory is made
     store = RunStore.open(out or Path("runs") / "evaluate", config, "evaluate", resume)

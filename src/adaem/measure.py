@@ -7,7 +7,9 @@
   per-value (the paper's: one yes/no call per dimension, P(yes) from log-probabilities where available) or
   joint (one call returning every dimension under a JSON schema, dimensions shuffled per call against
   positional bias).
-- `merge_or`: an answer's vector from its opinions' vectors, 1 − Π(1 − p).
+- `opinion_problem`: whether parsed points are an opinion at all (in words, on topic, no copies).
+- `merge_or`: an answer's vector from its opinions' vectors, 1 − Π(1 − p); a value the judge could not
+  label is None (missing), never 0.
 """
 
 from __future__ import annotations
@@ -17,9 +19,12 @@ import math
 import random
 import re
 from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
 from typing import Any, Literal
 
-from .config import Evaluation
+import numpy as np
+
+from .config import Evaluation, OpinionRules
 from .errors import ModelCallError, OutputParseError
 from .models import GenerateConfig, Model
 from .prompts import render
@@ -47,10 +52,12 @@ class Opinion:
     raw: str = ""
     attempts: int = 1
     parse_failures: list[str] = field(default_factory=list)
+    mean_logprob: float | None = None  # of the points' tokens given the question, where the backend gives them
 
     def as_record(self) -> dict[str, Any]:
         return {"stance": self.stance, "points": [asdict(p) for p in self.points], "raw": self.raw,
-                "attempts": self.attempts, "parse_failures": self.parse_failures}
+                "attempts": self.attempts, "parse_failures": self.parse_failures,
+                **({"mean_logprob": self.mean_logprob} if self.mean_logprob is not None else {})}
 
 
 # -- parsing free text ------------------------------------------------------------------------------------
@@ -160,6 +167,79 @@ def parse_opinion_json(text: str, k: int) -> Opinion:
     return Opinion(stance=stance if stance in ("yes", "no", "neutral") else None, points=points, raw=text)
 
 
+# -- is it an opinion? ---------------------------------------------------------------------------------------
+_WORD = re.compile(r"[^\W\d_]{2,}")  # two or more letters, any script
+_LATIN_WORD = re.compile(r"^[a-z]+$")
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
+def opinion_problem(opinion: Opinion, question: str, rules: OpinionRules, encoder: Any) -> str | None:
+    """Why an answer's points are not an opinion, or None when they are (SPEC §5 Decision). Every point must be
+    in words (enough tokens with letters, enough of its Latin-script words known to the embedding model's
+    vocabulary: "enlaxa dezrecioni" is not), about the question (cosine to it at least
+    `min_topic_similarity`), and neither a copy of another point nor of the question. `encoder` is the
+    sentence-embedding model of opinion difference (all-MiniLM-L6-v2)."""
+    vocabulary: set[str] | None = getattr(encoder, "vocabulary", None)
+    texts = [p.text for p in opinion.points]
+    for i, text in enumerate(texts, 1):
+        tokens = text.split()
+        shown = text[:60]
+        if len(tokens) < rules.min_words:
+            return f"point {i} has {len(tokens)} words (< {rules.min_words}): {shown!r}"
+        words = [t for t in tokens if _WORD.search(t)]
+        if len(words) / len(tokens) < rules.min_word_share:
+            return f"point {i} is not in words ({len(words)} of {len(tokens)} tokens are words): {shown!r}"
+        latin = [w for w in (re.sub(r"[^\w]", "", t.lower()) for t in words) if _LATIN_WORD.match(w)]
+        if vocabulary and latin:
+            known = sum(w in vocabulary for w in latin) / len(latin)
+            if known < rules.min_known_share:
+                return f"point {i} is not in words ({known:.0%} of its words are known words): {shown!r}"
+        if _norm(text) == _norm(question):
+            return f"point {i} repeats the question: {shown!r}"
+    norms = [_norm(t) for t in texts]
+    if len(set(norms)) < len(norms):
+        return "two points are the same text"
+    vectors = encoder.encode([question, *texts])
+    to_question = vectors[1:] @ vectors[0]
+    for i, sim in enumerate(to_question, 1):
+        if sim < rules.min_topic_similarity:
+            return f"point {i} is off topic (similarity to the question {sim:.2f} < {rules.min_topic_similarity}): " \
+                   f"{texts[i - 1][:60]!r}"
+        if sim > rules.max_question_similarity:
+            return f"point {i} copies the question (similarity {sim:.2f} > {rules.max_question_similarity})"
+    between = vectors[1:] @ vectors[1:].T
+    for i in range(len(texts)):
+        for j in range(i + 1, len(texts)):
+            if between[i, j] > rules.max_point_similarity:
+                return f"points {i + 1} and {j + 1} say the same (similarity {between[i, j]:.2f} > " \
+                       f"{rules.max_point_similarity})"
+    return None
+
+
+def points_logprob(logprobs: list[Any] | None, opinion: Opinion) -> float | None:
+    """Mean log-probability of the tokens that spell the opinion's points and justifications (not the stance,
+    list markers or JSON keys around them): log p(y|x) per token, from the answer's own sampling. None when
+    the backend gave no log-probabilities or no point could be found in the tokens."""
+    if not logprobs:
+        return None
+    text, starts = "", []
+    for lp in logprobs:
+        starts.append(len(text))
+        text += lp.token
+    spans = []
+    for p in opinion.points:
+        for part in (p.point, p.justification):
+            at = text.find(part) if part else -1
+            if at >= 0:
+                spans.append((at, at + len(part)))
+    picked = [lp.logprob for lp, start in zip(logprobs, starts, strict=True)
+              if any(a <= start < b for a, b in spans)]
+    return float(np.mean(picked)) if picked else None
+
+
 def default_format(model: Model) -> OpinionFormat:
     """Embedded models cannot keep a text format; they (and the mock) answer under a schema instead."""
     return "json" if model.provider.provider in ("local", "mock") else "text"
@@ -176,31 +256,42 @@ async def elicit_opinion(
     max_attempts: int = 3,
     system: str | None = None,
     role: str = "target",
+    check: Callable[[Opinion], str | None] | None = None,
+    logprobs: bool = False,
 ) -> Opinion:
-    """The model's opinion; a parse failure is retried with the next sample (a new cache key), and after
-    max_attempts raises OutputParseError carrying every failure."""
+    """The model's opinion; a parse failure, or an answer `check` finds is not an opinion, is retried with the
+    next sample (a new cache key), and after max_attempts raises OutputParseError carrying every failure.
+    With `logprobs`, the opinion keeps the mean log-probability of its points' tokens (coherence by
+    likelihood) where the backend gives them."""
     fmt = fmt or default_format(model)
     base = sampling or GenerateConfig()
     # JSON spends tokens on keys and quotes, and small models ignore maxLength: leave room to close it
     room = 2 * words + 64 if fmt == "text" else 2 * words + 60 * k + 64
     base = base.model_copy(update={"max_tokens": max(base.max_tokens, room),
-                                   "json_schema": opinion_schema(k) if fmt == "json" else None})
+                                   "json_schema": opinion_schema(k) if fmt == "json" else None,
+                                   **({"logprobs": True} if logprobs else {})})
     messages = [{"role": "system", "content": system or render("opinion_system")},
                 {"role": "user", "content": render("opinion", question=question, k=k, words=words)}]
     failures: list[str] = []
     for attempt in range(max_attempts):
         config = base.model_copy(update={"num_samples": attempt + 1})
         output = await model.generate(messages, config, role=role)
-        text = output.choices[attempt].text
+        choice = output.choices[attempt]
         try:
-            opinion = parse_opinion_json(text, k) if fmt == "json" else parse_opinion(text, k)
+            opinion = parse_opinion_json(choice.text, k) if fmt == "json" else parse_opinion(choice.text, k)
         except OutputParseError as exc:
             failures.append(str(exc))
             continue
+        problem = check(opinion) if check else None
+        if problem:
+            failures.append(f"not an opinion: {problem}")
+            continue
+        if logprobs:
+            opinion.mean_logprob = points_logprob(choice.logprobs, opinion)
         opinion.attempts = attempt + 1
         opinion.parse_failures = failures
         return opinion
-    raise OutputParseError(f"{model.name}: {max_attempts} answers without key points; last: {failures[-1]}")
+    raise OutputParseError(f"{model.name}: {max_attempts} answers without usable key points; last: {failures[-1]}")
 
 
 # -- the value judge --------------------------------------------------------------------------------------
@@ -208,22 +299,34 @@ def _call_seed(*parts: object) -> int:
     return int.from_bytes(hashlib.sha256(repr(parts).encode()).digest()[:4], "big")
 
 
-def p_yes(choice_logprobs: list[Any] | None, text: str) -> float | None:
-    """P(yes) from the first token's alternatives, renormalised over yes/no; else 0/1 from the text."""
+def verdict(choice_logprobs: list[Any] | None, text: str, yes: tuple[str, ...] = ("yes",),
+            no: tuple[str, ...] = ("no",)) -> float | None:
+    """P(yes) of a verdict: from the first token's alternatives renormalised over the yes and no words, else
+    0/1 from the text's first word; None when it is neither (unreadable, never guessed)."""
     if choice_logprobs:
-        yes = no = 0.0
+        p_y = p_n = 0.0
         for token, logprob in choice_logprobs[0].top.items():
             word = token.strip().lower().strip(".,!")
-            if word == "yes":
-                yes += math.exp(logprob)
-            elif word == "no":
-                no += math.exp(logprob)
-        if yes + no > 0:
-            return yes / (yes + no)
-    word = text.strip().split(maxsplit=1)[0].lower().strip(".,!*") if text.strip() else ""
-    if word in ("yes", "no"):
-        return 1.0 if word == "yes" else 0.0
+            if word in yes:
+                p_y += math.exp(logprob)
+            elif word in no:
+                p_n += math.exp(logprob)
+        if p_y + p_n > 0:
+            return p_y / (p_y + p_n)
+    word = text.strip().split(maxsplit=1)[0].lower().strip(".,!*:") if text.strip() else ""
+    if word in yes or word in no:
+        return 1.0 if word in yes else 0.0
     return None
+
+
+def p_yes(choice_logprobs: list[Any] | None, text: str) -> float | None:
+    """P(yes) from the first token's alternatives, renormalised over yes/no; else 0/1 from the text."""
+    return verdict(choice_logprobs, text)
+
+
+def p_flagged(choice_logprobs: list[Any] | None, text: str) -> float | None:
+    """P(harmful) from a safety filter's verdict: yes/no, or Llama-Guard's `safe` / `unsafe\nS<n>`."""
+    return verdict(choice_logprobs, text, yes=("yes", "unsafe"), no=("no", "safe"))
 
 
 @dataclass
@@ -317,13 +420,17 @@ async def label_text(judge: Model, theory: Theory, text: str, protocol: Protocol
     return await label_joint(judge, theory, text)
 
 
-def merge_or(vectors: list[dict[str, float]], dims: list[str]) -> dict[str, float]:
-    """Soft OR: the answer expresses a value if any opinion does, 1 − Π(1 − p)."""
-    out = {}
+def merge_or(vectors: list[dict[str, float]], dims: list[str]) -> dict[str, float | None]:
+    """Soft OR: the answer expresses a value if any opinion does, 1 − Π(1 − p). A value the judge could not
+    label in some opinion is None (missing) for the answer: never counted as 0."""
+    out: dict[str, float | None] = {}
     for d in dims:
+        if any(v.get(d) is None for v in vectors) or not vectors:
+            out[d] = None
+            continue
         miss = 1.0
         for v in vectors:
-            miss *= 1.0 - v.get(d, 0.0)
+            miss *= 1.0 - v[d]
         out[d] = 1.0 - miss
     return out
 
@@ -334,11 +441,16 @@ class Answer:
 
     opinion: Opinion
     point_labels: list[Labels]
-    vector: dict[str, float]
+    vector: dict[str, float | None]
 
     @property
     def judge_calls(self) -> int:
         return sum(lab.calls for lab in self.point_labels)
+
+    @property
+    def missing(self) -> int:
+        """Values the judge could not label for this answer (they sit out, SPEC §5 Decision)."""
+        return sum(v is None for v in self.vector.values())
 
 
 async def measure_answer(
@@ -351,12 +463,25 @@ async def measure_answer(
     sampling: GenerateConfig | None = None,
     system: str | None = None,
     role: str = "target",
+    encoder: Any = None,
+    logprobs: bool = False,
 ) -> Answer:
-    """Elicit, label and merge, as `settings` say. unit='answer' labels all points in one judge text (one call
-    with the joint protocol); unit='opinion' labels each point and ORs them (the paper's way)."""
+    """Elicit, label and merge, as `settings` say. An answer that is not an opinion (evaluation.opinion_rules,
+    checked with `encoder`, by default all-MiniLM-L6-v2) is re-asked, then a parse failure. unit='answer'
+    labels all points in one judge text (one call with the joint protocol); unit='opinion' labels each point
+    and ORs them (the paper's way)."""
     ev = settings or Evaluation()
+    check = None
+    if ev.opinion_rules.enabled:
+        if encoder is None:
+            from .embeddings import default_encoder
+
+            encoder = default_encoder()
+        rules = ev.opinion_rules
+        check = lambda opinion: opinion_problem(opinion, question, rules, encoder)  # noqa: E731
     opinion = await elicit_opinion(model, question, k=ev.key_points, words=ev.word_limit, fmt=ev.format,
-                                   sampling=sampling, max_attempts=ev.max_parse_attempts, system=system, role=role)
+                                   sampling=sampling, max_attempts=ev.max_parse_attempts, system=system, role=role,
+                                   check=check, logprobs=logprobs)
     if ev.unit == "answer":
         text = " ".join(f"({i + 1}) {p.text}" for i, p in enumerate(opinion.points))
         labels = [await label_text(judge, theory, text, ev.protocol)]
@@ -367,6 +492,6 @@ async def measure_answer(
 
 __all__ = [
     "Answer", "Labels", "ModelCallError", "Opinion", "Point", "elicit_opinion", "label_joint", "label_per_value",
-    "label_text", "measure_answer", "merge_or", "opinion_schema", "p_yes", "parse_opinion", "parse_opinion_json",
-    "parse_points", "parse_stance",
+    "label_text", "measure_answer", "merge_or", "opinion_problem", "opinion_schema", "p_flagged", "p_yes",
+    "parse_opinion", "parse_opinion_json", "parse_points", "parse_stance", "points_logprob", "verdict",
 ]

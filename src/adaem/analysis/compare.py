@@ -129,7 +129,8 @@ def _pool(config: RunConfig) -> list[str]:
 
 
 def compare_sets(files: list[Path | str], config: RunConfig | None = None, out: Path | None = None, *,
-                 limit: int | None = None, resume: bool = False, seed: int = 0, draws: int = 1) -> Comparison:
+                 limit: int | None = None, resume: bool = False, seed: int = 0, draws: int = 1,
+                 dedupe: bool = False) -> Comparison:
     """Score every question of each file (at most `limit` per file, a seeded sample) under config.roles.explorers,
     `draws` times with independent answers: a question's S is the mean over its draws, and with two or more draws
     the summary says how much of S's spread is the question's rather than the sampling (test–retest ICC)."""
@@ -141,7 +142,7 @@ def compare_sets(files: list[Path | str], config: RunConfig | None = None, out: 
     names = [Path(f).stem for f in files]
     if len(set(names)) != len(names):  # names key the stored scores: make them unique
         names = [f"{i + 1}-{n}" for i, n in enumerate(names)]
-    sets = [(name, sample_questions(load_questions(f), limit, seed)) for name, f in zip(names, files, strict=True)]
+    sets = [(name, sample_questions(load_questions(f, dedupe=dedupe), limit, seed)) for name, f in zip(names, files, strict=True)]
     if config is not None and len(config.roles.explorers) < 2:
         raise ConfigError("roles.explorers: informativeness needs a pool of at least 2 models")
     out = Path(out or Path("runs") / "compare")

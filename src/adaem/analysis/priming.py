@@ -137,10 +137,10 @@ async def _measure(store: RunStore, pool: ModelPool, theory: Theory, model: str,
 
 def priming(benchmark: Path | str, config: RunConfig | None = None, out: Path | None = None, *,
             model: str | None = None, dimensions: list[str] | None = None, limit: int | None = 10,
-            resume: bool = False, seed: int = 0) -> Priming:
+            resume: bool = False, seed: int = 0, dedupe: bool = False) -> Priming:
     """Prime `model` (default: the first target) towards each value in `dimensions` (default: all) on at most
     `limit` questions of the benchmark (a seeded sample), and measure how its profile moves."""
-    questions = load_questions(benchmark)
+    questions = load_questions(benchmark, dedupe=dedupe)
     if limit is not None and len(questions) > limit:
         questions = [questions[i] for i in sorted(random.Random(seed).sample(range(len(questions)), limit))]
     if len(questions) < 2:

@@ -143,7 +143,7 @@ def question_set_stats(name: str, texts: Sequence[str], encoder: Any | None = No
 
 
 def benchmark_stats(files: Sequence[Path | str], out: Path | None = None, *, similarity: bool = True,
-                    on_file=None) -> Any:
+                    on_file=None, dedupe: bool = False) -> Any:
     """One row per question file (our JSONL, CSV with a question column, parquet) → DataFrame; CSV/JSON/PNG to `out`."""
     import pandas as pd
 
@@ -154,7 +154,7 @@ def benchmark_stats(files: Sequence[Path | str], out: Path | None = None, *, sim
     encoder = default_encoder() if similarity else None
     rows = []
     for f in files:
-        questions = load_questions(f)
+        questions = load_questions(f, dedupe=dedupe, keep_repeats=True)  # repeats are what Self-BLEU sees
         rows.append(asdict(question_set_stats(str(f), [q.text for q in questions], encoder)))
         if on_file:
             on_file(f)

@@ -1,7 +1,9 @@
 """The multi-armed bandit over seed topics (SPEC §6): pure functions and a small record type.
 
-Every arm starts with one scored pull, its seed question scored by P1 (SPEC Decision), so UCB is informative
-from the first step instead of pulling 1,500 arms round-robin.
+Every arm starts with one scored pull, its seed question scored by the scorers (P2) like every later reward
+(SPEC Decision: one scale for an arm's mean), so UCB is informative from the first step instead of pulling
+1,500 arms round-robin. A pull whose candidates were all rejected is a visit (C + 1) without a reward: the
+mean moves only with rewards, so a generator's format failures do not mark a topic as uninformative.
 """
 
 from __future__ import annotations
@@ -12,18 +14,27 @@ from dataclasses import dataclass, field
 
 @dataclass
 class Arm:
-    """One seed topic: its pull count C, mean reward Q and the ids of its questions."""
+    """One seed topic: its pull count C, mean reward Q over the `rewarded` pulls that gave a reward, and the ids
+    of its questions."""
 
     topic: str
     category: str
     pulls: int = 0
     mean: float = 0.0
     questions: list[str] = field(default_factory=list)
+    rewarded: int | None = None  # None in state saved before rewards were counted apart: every pull had one
 
-    def update(self, reward: float) -> None:
-        """C += 1; Q += (reward − Q) / C."""
+    def __post_init__(self) -> None:
+        if self.rewarded is None:
+            self.rewarded = self.pulls
+
+    def update(self, reward: float | None) -> None:
+        """C += 1; with a reward, Q += (reward − Q) / (rewards so far). No reward (every candidate rejected, or
+        a seed no scorer could answer) leaves Q where it was."""
         self.pulls += 1
-        self.mean += (reward - self.mean) / self.pulls
+        if reward is not None:
+            self.rewarded = (self.rewarded or 0) + 1
+            self.mean += (reward - self.mean) / self.rewarded
 
 
 def ucb_score(mean: float, pulls: int, total_pulls: int, c: float) -> float:

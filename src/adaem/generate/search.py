@@ -1,6 +1,11 @@
 """The search loop of `adaem generate` (SPEC §6): arms = seed topics, UCB selection, two-step generation,
 de-duplication, P1 scoring, reflect-and-refine while the gain exceeds τ, P2 scoring, arm update.
 
+Every version of a question that could enter the benchmark, first proposal and refinements alike, passes the
+same gates in the same order: format → near-duplicate (against every question accepted so far, seeds and
+this pull's included) → safety filter. Arms live on one scale: seed questions are scored by the scorers (P2),
+like every reward.
+
 State lives in the run store so a run resumes exactly: the arms after every finished pull (kv `arms`,
 `pulls_done`), one line per scored seed, accepted question and rejection (outputs/*.jsonl). A pull cut short
 is done again on resume; its calls come from the cache and its questions keep their ids, so nothing is
@@ -19,7 +24,7 @@ import numpy as np
 
 from ..config import RunConfig
 from ..errors import ModelCallError, OutputParseError
-from ..measure import Answer, label_text, measure_answer, p_yes
+from ..measure import Answer, label_text, measure_answer, p_flagged
 from ..models import GenerateConfig, ModelPool
 from ..objective import Informativeness, Weights, informativeness
 from ..prompts import render
@@ -95,8 +100,10 @@ class Scored:
     models: list[str]
     informativeness: Informativeness | None
     answers: dict[str, dict[str, Any]] = field(default_factory=dict)
-    question_vector: dict[str, float] = field(default_factory=dict)
+    question_vector: dict[str, float] | None = None  # None: the judge could not label the question at all
     problem: str | None = None
+    labels_missing: int = 0  # values the judge could not label, answers and question together (masked out of S)
+    coherence_method: str = "embedding"
 
     @property
     def score(self) -> float:
@@ -105,7 +112,8 @@ class Scored:
     def as_record(self) -> dict[str, Any]:
         return {"models": self.models, "score": None if self.informativeness is None else self.score,
                 "components": None if self.informativeness is None else self.informativeness.as_record(),
-                "answers": self.answers, "question_vector": self.question_vector, "problem": self.problem}
+                "answers": self.answers, "question_vector": self.question_vector, "problem": self.problem,
+                "labels_missing": self.labels_missing, "coherence_method": self.coherence_method}
 
 
 def draw_seed(seed: int | None, draw: int) -> int | None:
@@ -115,47 +123,76 @@ def draw_seed(seed: int | None, draw: int) -> int | None:
     return seed if draw == 0 else (seed or 0) + 1_000_003 * draw
 
 
+def _array(values: dict[str, float | None], dims: list[str]) -> np.ndarray:
+    """A value vector as floats, NaN where the judge gave no label."""
+    return np.array([np.nan if values.get(d) is None else values[d] for d in dims], dtype=float)
+
+
 async def score_question(pool: ModelPool, config: RunConfig, theory: Theory, encoder: Any, text: str,
                          models: list[str], *, role: str = "explorer", draw: int = 0) -> Scored:
     """Informativeness S of one question under a pool (SPEC §5): every model's opinion, the judge's labels,
     S with its components. Fewer than two usable answers: no score, with the reason. `draw` > 0 asks for a
-    fresh, independent set of answers (another sampling seed), to measure how much of S is the question's."""
-    ev = config.evaluation
+    fresh, independent set of answers (another sampling seed), to measure how much of S is the question's.
+    Which components are measured: distinguishability and opinion difference always; disentanglement when
+    the judge could label the question; conformity with evaluation.unit=opinion; coherence by embedding
+    always, by likelihood where the respondents' backends give log-probabilities."""
+    ev, gen = config.evaluation, config.generation
     judge = pool.get(config.roles.judge)
     sampling = GenerateConfig(temperature=config.sampling.temperature, top_p=config.sampling.top_p,
                               seed=draw_seed(config.sampling.seed, draw))
+    likelihood = gen.coherence == "likelihood"
 
     async def one(name: str) -> Answer | str:
         try:
-            return await measure_answer(pool.get(name), judge, theory, text, ev, sampling=sampling, role=role)
+            return await measure_answer(pool.get(name), judge, theory, text, ev, sampling=sampling, role=role,
+                                        encoder=encoder, logprobs=likelihood)
         except OutputParseError as exc:
             return f"{name}: {exc}"
 
     results = await asyncio.gather(*(one(m) for m in models))
     try:
-        question_values = (await label_text(judge, theory, text, ev.protocol)).values
-    except OutputParseError:  # the question's own values unknown: disentanglement measured against 0.5
-        question_values = {}
+        question_values: dict[str, float] | None = (await label_text(judge, theory, text, ev.protocol)).values
+    except OutputParseError:  # the question's own values unknown: disentanglement is not measured
+        question_values = None
+    dims = theory.ids
     usable = {m: a for m, a in zip(models, results, strict=True) if isinstance(a, Answer)}
     answers = {m: ({"stance": a.opinion.stance, "points": [asdict(p) for p in a.opinion.points],
-                    "vector": a.vector} if isinstance(a, Answer) else {"parse_failure": a})
+                    "vector": a.vector, "attempts": a.opinion.attempts,
+                    **({"mean_logprob": a.opinion.mean_logprob} if likelihood else {})}
+                   if isinstance(a, Answer) else {"parse_failure": a})
                for m, a in zip(models, results, strict=True)}
-    scored = Scored(text, models, None, answers, question_values)
+    missing = sum(a.missing for a in usable.values())
+    missing += len(dims) if question_values is None else sum(d not in question_values for d in dims)
+    scored = Scored(text, models, None, answers, question_values, labels_missing=missing,
+                    coherence_method=gen.coherence)
     if len(usable) < 2:
         scored.problem = f"only {len(usable)} of {len(models)} models gave a usable answer"
         return scored
-    dims = theory.ids
-    vectors = np.array([[a.vector[d] for d in dims] for a in usable.values()])
-    qvec = np.array([question_values.get(d, 0.5) for d in dims])
-    embeddings = [encoder.encode([p.text for p in a.opinion.points]) for a in usable.values()]
+    vectors = np.array([_array(a.vector, dims) for a in usable.values()])
+    qvec = None if question_values is None else _array(question_values, dims)
+    points = [[p.text for p in a.opinion.points] for a in usable.values()]
+    encoded = encoder.encode([text, *(t for group in points for t in group)])
+    bounds = np.cumsum([1, *(len(g) for g in points)])
+    embeddings = [encoded[bounds[i]:bounds[i + 1]] for i in range(len(points))]
     point_vectors = None
     if ev.unit == "opinion":
-        point_vectors = [np.array([[lab.values.get(d, 0.0) for d in dims] for lab in a.point_labels])
-                         for a in usable.values()]
-    gen_weights = config.generation.weights
-    weights = Weights(**gen_weights) if point_vectors is not None else Weights(**{**gen_weights, "conformity": 0.0})
-    scored.informativeness = informativeness(vectors, qvec, embeddings, point_vectors or [], weights, ev.threshold)
+        point_vectors = [np.array([_array(lab.values, dims) for lab in a.point_labels]) for a in usable.values()]
+    scored.informativeness = informativeness(
+        vectors, qvec, embeddings, point_vectors=point_vectors, question_embedding=encoded[0],
+        likelihoods=[a.opinion.mean_logprob for a in usable.values()] if likelihood else None,
+        weights=Weights(**gen.weights), threshold=ev.threshold)
     return scored
+
+
+@dataclass
+class Gate:
+    """A candidate question after the gates every version must pass (format → near-duplicate → safety):
+    `stage` and `reason` say where and why it was kept out; None when it passed."""
+
+    text: str
+    country: str | None = None
+    stage: str | None = None
+    reason: str | None = None
 
 
 class Search:
@@ -212,13 +249,65 @@ class Search:
         return await self._ask(generator, render("refine", question=scored.text, suggestions=suggestions),
                                schema=QUESTION_SCHEMA, role="generator", seed=seed)
 
-    async def flagged(self, text: str) -> bool:
+    def safety_format(self) -> str:
+        fmt = self.gen.safety_format
+        if fmt == "auto":
+            fmt = "llama-guard" if "guard" in (self.config.roles.safety_filter or "").lower() else "yes-no"
+        return fmt
+
+    async def screen(self, question: str, answer: str | None = None) -> str | None:
+        """Why the safety filter keeps a question (or one answer to it) out, or None when it lets it through.
+        Reads yes/no and Llama-Guard's safe/unsafe; an unreadable verdict keeps it out too, said as such."""
         name = self.config.roles.safety_filter
         if not name:
-            return False
-        out = await self.pool.get(name).generate(render("safety", question=text),
-                                                 GenerateConfig(temperature=0, max_tokens=3, seed=0), role="safety_filter")
-        return (p_yes(out.choices[0].logprobs, out.text) or 0.0) >= 0.5
+            return None
+        if self.safety_format() == "llama-guard":  # the model's own template asks whether the turn is safe
+            messages = [{"role": "user", "content": question}]
+            messages += [{"role": "assistant", "content": answer}] if answer is not None else []
+        else:
+            prompt = render("safety", question=question) if answer is None else \
+                render("safety_answer", question=question, answer=answer)
+            messages = [{"role": "user", "content": prompt}]
+        out = await self.pool.get(name).generate(messages, GenerateConfig(temperature=0, max_tokens=10, seed=0),
+                                                 role="safety_filter")
+        p = p_flagged(out.choices[0].logprobs, out.text)
+        if p is None:
+            return f"unreadable safety verdict {out.text.strip()[:40]!r} (kept out)"
+        return "flagged by the safety filter" if p >= 0.5 else None
+
+    async def gate(self, raw: str, pool_emb: np.ndarray) -> Gate:
+        """Format, then near-duplicate against `pool_emb` (every question accepted so far, seeds included),
+        then the safety filter: the gates of every version of a question, first proposal and refinements."""
+        parsed = self._parse_question(raw)
+        if isinstance(parsed, str):
+            return Gate(raw[:200], stage="format", reason=parsed)
+        text, country = parsed
+        vector = self.embed([text])[0]
+        similarity = top3_similarity(vector, pool_emb)
+        closest = float(np.max(pool_emb @ vector)) if len(pool_emb) else 0.0
+        if similarity > self.gen.epsilon or closest > SAME_QUESTION:
+            return Gate(text, country, "dedupe",
+                        f"near-duplicate (top-3 similarity {similarity:.2f}, closest {closest:.2f})")
+        why = await self.screen(text)
+        if why:
+            return Gate(text, country, "safety", why)
+        return Gate(text, country)
+
+    async def screen_answers(self, text: str, *scored: Scored) -> str | None:
+        """With generation.screen_answers: why an answer behind the question keeps it out, or None."""
+        if not (self.gen.screen_answers and self.config.roles.safety_filter):
+            return None
+        for s in scored:
+            for model, a in s.answers.items():
+                if "points" not in a:
+                    continue
+                answer = (f"{(a.get('stance') or '').capitalize()}. " if a.get("stance") else "") + " ".join(
+                    f"({i + 1}) {p['point']}" + (f": {p['justification']}" if p.get("justification") else "")
+                    for i, p in enumerate(a["points"]))
+                why = await self.screen(text, answer)
+                if why:
+                    return f"answer of {model}: {why}"
+        return None
 
     # -- state ---------------------------------------------------------------------------------------
     def load_arms(self) -> list[Arm]:
@@ -246,7 +335,9 @@ class Search:
 
     # -- arms ----------------------------------------------------------------------------------------
     async def init_arms(self, arms: list[Arm]) -> list[Arm]:
-        """Score every new arm's seed question with P1: one scored pull each (SPEC Decision)."""
+        """Score every new arm's seed question with the scorers (P2), the scale of every later reward: one scored
+        pull each (SPEC Decision). A seed no two scorers could answer leaves its arm unpulled (UCB tries it
+        first) rather than at a made-up 0."""
         known = {a.topic for a in arms}
         done = {r["key"]: r for r in self.store.records("seed_scores")}
         new = [s for s in pick_arms(self.seeds, self.gen.arms, self.config.sampling.seed or 0) if s.topic not in known]
@@ -254,15 +345,17 @@ class Search:
         async def one(seed: Seed) -> dict[str, Any]:
             if seed.topic in done:
                 return done[seed.topic]
-            scored = await self.score(seed.question, self.config.roles.explorers)
-            record = {"key": seed.topic, "question": seed.question, "category": seed.category, **scored.as_record()}
+            scored = await self.score(seed.question, self.config.roles.scorers)
+            record = {"key": seed.topic, "question": seed.question, "category": seed.category,
+                      "scored_by": "scorers", **scored.as_record()}
             self.store.append("seed_scores", record)
             self.on_step("seed")
             return record
 
         for seed, record in zip(new, await asyncio.gather(*(one(s) for s in new)), strict=True):
             arm = Arm(seed.topic, seed.category)
-            arm.update(record["score"] if record["score"] is not None else 0.0)
+            if record["score"] is not None:
+                arm.update(record["score"])
             arms.append(arm)
         return arms
 
@@ -275,8 +368,9 @@ class Search:
         return sorted(own, key=lambda r: -r["p2_score"])
 
     # -- one pull ------------------------------------------------------------------------------------
-    async def pull(self, t: int, arm: Arm) -> float:
-        """N2 questions from this arm; returns the reward (mean P2 score of the accepted ones, 0 if none)."""
+    async def pull(self, t: int, arm: Arm) -> float | None:
+        """N2 questions from this arm; returns the reward: the mean P2 score of the accepted ones, None when
+        every candidate was kept out (a visit without a reward)."""
         benchmark = {r["id"]: r for r in self.questions()}
         seed_records = {r["key"]: r for r in self.store.records("seed_scores")}
         candidates = self.examples(arm, benchmark, seed_records.get(arm.topic))
@@ -301,7 +395,7 @@ class Search:
                 arm.questions.append(qid)
                 rewards.append(record["p2_score"])
                 pool_emb = np.vstack([pool_emb, self.embed([record["question"]])])
-        return float(np.mean(rewards)) if rewards else 0.0
+        return float(np.mean(rewards)) if rewards else None
 
     def _parse_question(self, raw: str) -> tuple[str, str | None] | str:
         try:
@@ -319,49 +413,46 @@ class Search:
 
     async def _one_question(self, qid: str, generator: str, arm: Arm, base: dict, shots: list[dict], seed: int,
                             pool_emb: np.ndarray) -> dict[str, Any] | None:
+        """Propose, gate, score with P1, reflect-and-refine while the gain exceeds τ (every refinement passes
+        the same gates; one that fails is recorded in `refinements` and the last accepted version stands),
+        score the final version with P2. None (and a recorded rejection) when it does not enter."""
         fact, raw = await self.propose(generator, arm, base, shots, seed)
-        parsed = self._parse_question(raw)
-        if isinstance(parsed, str):
-            self.reject(qid, raw, parsed, stage="generate", arm=arm.topic)
-            return None
-        text, country = parsed
-        vector = self.embed([text])[0]
-        similarity = top3_similarity(vector, pool_emb)
-        closest = float(np.max(pool_emb @ vector)) if len(pool_emb) else 0.0
-        if similarity > self.gen.epsilon or closest > SAME_QUESTION:
-            self.reject(qid, text, f"near-duplicate (top-3 similarity {similarity:.2f}, closest {closest:.2f})",
-                        stage="dedupe", arm=arm.topic)
-            return None
-        if await self.flagged(text):
-            self.reject(qid, text, "flagged by the safety filter", stage="safety", arm=arm.topic)
+        first = await self.gate(raw, pool_emb)
+        if first.stage:
+            self.reject(qid, first.text, first.reason or "", stage=first.stage, arm=arm.topic)
             return None
         explorers = self.config.roles.explorers
-        current = await self.score(text, explorers)
+        current, country = await self.score(first.text, explorers), first.country
         if current.informativeness is None:
-            self.reject(qid, text, current.problem or "unscored", stage="score", arm=arm.topic)
+            self.reject(qid, first.text, current.problem or "unscored", stage="score", arm=arm.topic)
             return None
-        history = [{"question": text, "p1_score": current.score}]
+        history: list[dict[str, Any]] = [{"question": first.text, "p1_score": current.score}]
         depth = 0
         while depth < self.gen.depth:
             raw = await self.refine(generator, current, seed + 7 * (depth + 1))
-            parsed = self._parse_question(raw)
-            if isinstance(parsed, str):
-                history.append({"question": raw[:200], "rejected": parsed})
+            candidate = await self.gate(raw, pool_emb)
+            if candidate.stage:
+                history.append({"question": candidate.text, "rejected": candidate.reason, "stage": candidate.stage})
                 break
-            candidate = await self.score(parsed[0], explorers)
-            history.append({"question": parsed[0], "p1_score": None if candidate.informativeness is None
-                            else candidate.score})
-            gain = candidate.score - current.score
-            if candidate.informativeness is None or gain <= self.gen.tau:
+            rescored = await self.score(candidate.text, explorers)
+            history.append({"question": candidate.text, "p1_score": None if rescored.informativeness is None
+                            else rescored.score})
+            if rescored.informativeness is None or rescored.score - current.score <= self.gen.tau:
                 break
-            current, country, depth = candidate, parsed[1] or country, depth + 1
+            current, country, depth = rescored, candidate.country or country, depth + 1
         scorers = self.config.roles.scorers
         p2 = current if scorers == explorers else await self.score(current.text, scorers)
+        if p2.informativeness is None:
+            self.reject(qid, current.text, f"scorers: {p2.problem or 'unscored'}", stage="score-p2", arm=arm.topic)
+            return None
+        why = await self.screen_answers(current.text, current, p2)
+        if why:
+            self.reject(qid, current.text, why, stage="safety-answer", arm=arm.topic)
+            return None
         return {
             "id": qid, "question": current.text, "topic": arm.topic, "category": arm.category, "country": country,
             "parent": base["id"], "depth": depth, "generator": generator, "fact": fact,
-            "p1_score": current.score, "p1": current.as_record(),
-            "p2_score": p2.score if p2.informativeness is not None else 0.0, "p2": p2.as_record(),
+            "p1_score": current.score, "p1": current.as_record(), "p2_score": p2.score, "p2": p2.as_record(),
             "refinements": history, "explorers": explorers, "scorers": scorers,
         }
 

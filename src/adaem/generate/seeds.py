@@ -39,7 +39,7 @@ def load_seeds(path: Path | str | None = None) -> list[Seed]:
         text = resources.files("adaem").joinpath("data/seeds.jsonl").read_text(encoding="utf-8")
         return [Seed(**json.loads(line)) for line in text.splitlines() if line.strip()]
     seeds = []
-    for q in load_questions(path):  # ConfigError for a missing file, bad lines, no questions
+    for q in load_questions(path, dedupe=True):  # ConfigError for a missing file, bad lines, no questions
         topic = str(q.meta.get("topic") or q.text.rstrip("?"))
         seeds.append(Seed(topic=topic, question=q.text, category=q.category or "uncategorised"))
     return seeds

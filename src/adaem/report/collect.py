@@ -75,6 +75,26 @@ def _answer_cell(stance: Any, points: list[dict[str, Any]] | None, vector: dict[
     return [stance, pts, labels, failure]
 
 
+def _components(components: dict[str, Any] | None) -> dict[str, Any] | None:
+    """S's components of a question, rounded; a component that was not measured stays null (shown as "–")."""
+    from ..objective import COMPONENTS
+
+    if not components:
+        return None
+    return {k: _r(components.get(k)) for k in COMPONENTS}
+
+
+def _missing_note(vectors: list[dict[str, Any] | None]) -> str | None:
+    """How many value labels the judge could not give (they sat out their matches and S's terms)."""
+    labelled = [v for v in vectors if v]
+    total = sum(len(v) for v in labelled)
+    missing = sum(x is None for v in labelled for x in v.values())
+    if not missing:
+        return None
+    return (f"{missing} of {total} value labels could not be given by the judge: each sits out its (question, "
+            f"value) match and S's terms for that value, never counted as 0")
+
+
 def _theory_data(theory) -> dict[str, Any]:
     return {"name": theory.name, "title": theory.title, "ids": theory.ids,
             "names": [theory.dimension(d).name for d in theory.ids]}
@@ -116,7 +136,8 @@ def collect_run(run_dir: Path | str, *, similarity: bool = True) -> RunData:
     elif data.kind == "compare":
         data.tables["compare"] = _csv(path / "compare_summary.csv")
         data.questions = [{"id": r["question_id"], "text": r["question"], "category": r["set"], "country": None,
-                           "score": _r(r["score"])} for r in _jsonl(path / "outputs" / "scores.jsonl")]
+                           "score": _r(r["score"]), "components": _components(r.get("components"))}
+                          for r in _jsonl(path / "outputs" / "scores.jsonl")]
     elif data.kind == "prime":
         data.tables["priming"] = _csv(path / "priming.csv")
     if data.questions:
@@ -184,7 +205,7 @@ def _collect_evaluate(path: Path, config, theory, data: RunData) -> None:
         try:
             from ..benchmark import load_questions
 
-            expected = load_questions(benchmark)
+            expected = load_questions(benchmark, dedupe=True)  # the run refused repeats or dropped them
         except ConfigError:
             expected = None
     questions = expected or run.questions
@@ -198,6 +219,9 @@ def _collect_evaluate(path: Path, config, theory, data: RunData) -> None:
         data.questions.append({"id": q.id, "text": q.text, "category": q.category, "country": q.country,
                                "score": _disagreement(cells, threshold)})
     data.answers = by_q
+    note = _missing_note([r.get("vector") for r in run.records])
+    if note:
+        data.info.append(note)
     if expected is not None:
         missing = len(expected) * len(run.models) - sum(len(c) for c in by_q.values())
         if missing > 0:
@@ -232,10 +256,13 @@ def _disagreement(cells: dict[str, list[Any]], threshold: float) -> float | None
     vectors = [c[2] for c in cells.values() if c[2]]
     if len(vectors) < 2:
         return None
-    x = np.array(vectors, dtype=float) >= threshold
-    k = x.sum(axis=0)
-    n = len(vectors)
-    return _r(float(np.mean(k * (n - k) / (n * (n - 1) / 2))))
+    labels = np.array([[np.nan if v is None else v for v in vec] for vec in vectors], dtype=float)
+    here = ~np.isnan(labels)
+    x = (np.nan_to_num(labels) >= threshold) & here
+    k, n = x.sum(axis=0), here.sum(axis=0)
+    pairs = n * (n - 1) / 2
+    shares = np.divide(k * (n - k), pairs, out=np.full(len(k), np.nan), where=pairs > 0)
+    return _r(float(np.nanmean(shares))) if np.any(pairs > 0) else None
 
 
 def _benchmark_path(path: Path) -> Path | None:
@@ -248,13 +275,17 @@ def _collect_generate(path: Path, config, theory, data: RunData) -> None:
     records = _jsonl(path / "outputs" / "benchmark.jsonl")
     data.models = list(config.roles.scorers)
     for r in records:
-        data.questions.append({"id": r["id"], "text": r["question"], "category": r.get("category"),
-                               "country": r.get("country"), "score": _r(r.get("p2_score"))})
         p2 = r.get("p2") or {}
+        data.questions.append({"id": r["id"], "text": r["question"], "category": r.get("category"),
+                               "country": r.get("country"), "score": _r(r.get("p2_score")),
+                               "components": _components(p2.get("components"))})
         data.answers[r["id"]] = {m: _answer_cell(a.get("stance"), a.get("points"), a.get("vector"), dims,
                                                  a.get("parse_failure"))
                                  for m, a in (p2.get("answers") or {}).items()}
     _profiles_from_cells(data, config, dims)
+    note = _missing_note([a.get("vector") for r in records for a in ((r.get("p2") or {}).get("answers") or {}).values()])
+    if note:
+        data.info.append(note)
     if data.scores:
         data.info.append("value profiles: the scorers (P2) on the generated questions, from the answers that "
                          "scored them")

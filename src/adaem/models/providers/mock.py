@@ -15,6 +15,7 @@ import asyncio
 import hashlib
 import json
 import os
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -47,25 +48,40 @@ def default_text(name: str, messages: list[ChatMessage], config: GenerateConfig)
     return f"mock answer {digest.hex()[:8]}: " + " ".join(words)
 
 
-def schema_instance(schema: dict[str, Any], seed: bytes = b"") -> Any:
-    """A small valid instance of a JSON schema (the subset structured output uses)."""
+def topic_words(messages: list[ChatMessage]) -> tuple[str, ...]:
+    """Content words of the first line of the last message (a prompt's `Question: …` or `Text: …`), so that the
+    mock's answers are about what it was asked, as a real model's are."""
+    first = messages[-1].content.strip().splitlines()[0] if messages and messages[-1].content.strip() else ""
+    words = [w.strip("\"'?.,:;!()").lower() for w in first.split()]
+    return tuple(dict.fromkeys(w for w in words if len(w) >= 4 and w.isalpha() and w not in _STOP))
+
+
+_STOP = set("question text should would could shall must will does have been were their there these those that this "
+            "with without about before after near from into onto over under than then when where which while what "
+            "your yours they them more most less very also only just such some many much".split())
+
+
+def schema_instance(schema: dict[str, Any], seed: bytes = b"", words: tuple[str, ...] = ()) -> Any:
+    """A small valid instance of a JSON schema (the subset structured output uses). Strings are words of the
+    `words` given (a topic) mixed with a fixed vocabulary."""
     if "enum" in schema:
         return schema["enum"][seed[0] % len(schema["enum"]) if seed else 0]
     if "const" in schema:
         return schema["const"]
     for key in ("anyOf", "oneOf"):
         if key in schema:
-            return schema_instance(schema[key][0], seed)
+            return schema_instance(schema[key][0], seed, words)
     kind = schema.get("type", "object")
     if isinstance(kind, list):
         kind = kind[0]
     if kind == "object":
         props = schema.get("properties", {})
         required = schema.get("required", list(props))
-        return {k: schema_instance(props[k], _digest(seed.hex(), k)) for k in required if k in props}
+        return {k: schema_instance(props[k], _digest(seed.hex(), k), words) for k in required if k in props}
     if kind == "array":
         count = max(schema.get("minItems", 1), 1)
-        return [schema_instance(schema.get("items", {"type": "string"}), _digest(seed.hex(), i)) for i in range(count)]
+        return [schema_instance(schema.get("items", {"type": "string"}), _digest(seed.hex(), i), words)
+                for i in range(count)]
     if kind == "boolean":
         return bool(seed[0] % 2) if seed else True
     if kind == "integer":
@@ -74,8 +90,9 @@ def schema_instance(schema: dict[str, Any], seed: bytes = b"") -> Any:
         return float(schema.get("minimum", 0.5))
     if kind == "null":
         return None
-    words = [_WORDS[b % len(_WORDS)] for b in (seed or b"\0\1\2\3")[:4]]
-    return "mock " + " ".join(words)
+    picked = [(words if words and i % 2 == 0 else _WORDS)[b % len(words if words and i % 2 == 0 else _WORDS)]
+              for i, b in enumerate((seed or b"\0\1\2\3")[:4])]
+    return "mock " + " ".join(picked)
 
 
 class MockProvider(Provider):
@@ -98,7 +115,7 @@ class MockProvider(Provider):
                 result = await result
         elif config.json_schema is not None:
             seed = _digest(self.model, [m.model_dump() for m in messages], config.seed)
-            result = json.dumps(schema_instance(config.json_schema, seed))
+            result = json.dumps(schema_instance(config.json_schema, seed, topic_words(messages)))
         elif messages and "answer yes or no" in messages[-1].content.lower():  # a yes/no question (the judge)
             result = "Yes" if _digest(self.model, [m.model_dump() for m in messages])[0] % 2 else "No"
         else:
@@ -114,6 +131,6 @@ class MockProvider(Provider):
     def _wrap(self, text: str, messages: list[ChatMessage], config: GenerateConfig) -> Completion:
         logprobs = None
         if config.logprobs:
-            logprobs = [TokenLogprob(token=tok, logprob=-0.1, top={tok: -0.1}) for tok in text.split()[:50]]
+            logprobs = [TokenLogprob(token=tok, logprob=-0.1, top={tok: -0.1}) for tok in re.findall(r"\s*\S+", text)]
         usage = Usage(input_tokens=sum(len(m.content.split()) for m in messages), output_tokens=len(text.split()))
         return Completion(Choice(text=text, finish_reason="stop", logprobs=logprobs), usage, {"mock": self.model})

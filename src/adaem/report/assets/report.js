@@ -315,6 +315,9 @@ function browser(run) {
         el("div", {}, el("span", {class: "badge"}, q.id), q.category ? el("span", {class: "badge"}, q.category) : null,
            q.country ? el("span", {class: "badge"}, q.country) : null,
            el("span", {class: "badge"}, `${scoreName} ${fmt(q.score, 3)}`)),
+        q.components ? el("div", {class: "muted components"}, "components of S: " + Object.entries(q.components)
+          .map(([k, v]) => `${k.replace("_", " ")} ${fmt(v, 3)}`).join(" · ") +
+          (Object.values(q.components).some(v => v === null) ? " (– not measured)" : "")) : null,
         Object.keys(cells).length ? el("div", {class: "answers"}, models.map((m, i) => answerCard(m, cells[m], i))) : null);
     }));
   }
