@@ -8,12 +8,12 @@ from adaem.errors import ConfigError
 
 def test_defaults_are_the_embedded_pool():
     cfg = RunConfig()
-    assert cfg.roles.explorers == ["local/smollm2-135m", "local/qwen2.5-coder-0.5b"]
+    assert cfg.roles.explorers == ["local/qwen2.5-coder-0.5b", "local/qwen2.5-coder-1.5b"]
     assert cfg.roles.scorers == cfg.roles.explorers  # P2 falls back to P1
     assert cfg.roles.targets == cfg.roles.scorers
     assert cfg.roles.judge == "local/qwen2.5-coder-1.5b"
     roles = cfg.roles.all_models()
-    assert roles["local/qwen2.5-coder-1.5b"] == ["generator", "judge"]
+    assert roles["local/qwen2.5-coder-1.5b"] == ["explorer", "scorer", "generator", "judge", "target"]
 
 
 def test_yaml_and_set_overrides(tmp_path: Path):

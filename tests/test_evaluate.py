@@ -209,7 +209,7 @@ def test_cli_end_to_end_on_the_embedded_models(tmp_path, bench):
     r = run_cli("evaluate", "--benchmark", str(two), "--out", str(tmp_path / "run"),
                 "--set", "evaluation.bootstrap=20", timeout=1200)
     assert r.returncode == 0, r.stderr
-    assert "Self-direction" in r.stdout and "local/smollm2-135m" in r.stdout
+    assert "Self-direction" in r.stdout and "local/qwen2.5-coder-0.5b" in r.stdout
     answers = [json.loads(x) for x in (tmp_path / "run" / "outputs" / "answers.jsonl").read_text().splitlines()]
     assert len(answers) == 4
     usable = [a for a in answers if a["vector"]]

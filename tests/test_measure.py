@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from adaem.errors import OutputParseError
 from adaem.config import OpinionRules
+from adaem.errors import OutputParseError
 from adaem.measure import (
     Opinion,
     Point,
@@ -157,8 +157,9 @@ def test_merge_or_is_soft_or():
 
 def test_a_value_the_judge_could_not_label_is_missing_not_zero():
     """Issue 12 item 5: one opinion without a label for a value leaves the answer's value unknown (None)."""
-    merged = merge_or([{"a": 0.1, "b": 0.3}, {"a": 0.2}], ["a", "b"])
+    merged = merge_or([{"a": 0.1, "b": 0.3, "c": 0.9}, {"a": 0.2}], ["a", "b", "c"])
     assert merged["a"] == pytest.approx(1 - 0.9 * 0.8) and merged["b"] is None
+    assert merged["c"] == pytest.approx(0.9)  # already expressed whatever the missing label says: a lower bound
 
 
 def test_field_probabilities_read_each_boolean_fields_alternatives():
@@ -207,7 +208,7 @@ GOOD = _opinion(("Animal welfare", "wild animals suffer in small enclosures"),
     ((("1. 2. 3.", "4 5 6"), ("Animal welfare", "wild animals suffer in cages"), ("x", "y z w")), "not in words"),
     ((("transitivity", "enlaxa dezrecioni"), ("Animal welfare", "wild animals suffer in cages"),
       ("Conservation", "zoos breed endangered species")), "not in words"),
-    ((("Animal welfare", "wild animals suffer in cages"), ("Quantum chromodynamics", "gluons bind quarks tightly"),
+    ((("Animal welfare", "wild animals suffer in cages"), ("Football tactics", "a team should press high up the pitch"),
       ("Conservation", "zoos breed endangered species")), "off topic"),
     ((("Should zoos be abolished", ""), ("Animal welfare", "wild animals suffer in cages"),
       ("Conservation", "zoos breed endangered species")), "repeats the question"),
@@ -221,6 +222,15 @@ def test_answers_that_are_not_opinions(encoder, points, fragment):
 
 def test_a_real_opinion_passes(encoder):
     assert opinion_problem(GOOD, ZOOS, OpinionRules(), encoder) is None
+    # technical and hyphenated vocabulary is words, though the embedding model's vocabulary lacks it
+    physics = _opinion(("Quantum chromodynamics", "gluons bind quarks tightly inside every proton"),
+                       ("Basic research", "particle colliders answered questions nobody could foresee"),
+                       ("Cost", "the money could fund physics teaching instead"))
+    assert opinion_problem(physics, "Should governments fund a larger particle collider?", OpinionRules(), encoder) is None
+    drugs = _opinion(("Decriminalization reduces incarceration", "and stigmatization of marginalized communities"),
+                     ("Self-determination isn't negotiable", "adults decide what they take into their bodies"),
+                     ("Public health", "drug treatment works better than prison"))
+    assert opinion_problem(drugs, "Should drug possession be decriminalized?", OpinionRules(), encoder) is None
 
 
 async def test_an_answer_that_is_not_an_opinion_is_re_asked_then_a_parse_failure(make_pool, scripted):

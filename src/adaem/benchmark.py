@@ -68,7 +68,11 @@ def _json_rows(path: Path, text: str) -> list[tuple[dict[str, Any], str]]:
         except json.JSONDecodeError:
             data = None  # perhaps JSON lines under a .json name
         if isinstance(data, dict):
-            data = next((data[k] for k in ("questions", "data") if isinstance(data.get(k), list)), data)
+            listed = next((data[k] for k in ("questions", "data") if isinstance(data.get(k), list)), None)
+            if listed is None and not any(f in data for f in TEXT_FIELDS):
+                raise ConfigError(f"{path}: a JSON object without a 'questions' list: give an array of objects "
+                                  f"with a 'question' field, or {{\"questions\": [...]}}")
+            data = listed if listed is not None else [data]
         if isinstance(data, list):
             bad = next((i for i, row in enumerate(data) if not isinstance(row, dict)), None)
             if bad is not None:

@@ -71,8 +71,8 @@ class MiniLM:
         self.tokenizer.enable_truncation(MAX_TOKENS)
         self.tokenizer.enable_padding(pad_id=config.get("pad_token_id", 0))
         self._lock = threading.Lock()  # the tokenizer's padding state is shared
-        # whole words of the (lowercased, English) WordPiece vocabulary: tells words from gibberish
         self.vocabulary = {w for w in self.tokenizer.get_vocab() if w.isalpha()}
+        self._known: dict[str, bool] = {}
 
     def _encoder_layer(self, h: np.ndarray, mask: np.ndarray, i: int) -> np.ndarray:
         w = self.w
@@ -95,6 +95,20 @@ class MiniLM:
         mid = _gelu(h @ w[p + "intermediate.dense.weight"].T + w[p + "intermediate.dense.bias"])
         out = mid @ w[p + "output.dense.weight"].T + w[p + "output.dense.bias"]
         return _layer_norm(out + h, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], self.eps)
+
+    def known_word(self, word: str) -> bool:
+        """Whether a (Latin-script) word looks like a word of the language this model was trained on: whole in
+        its WordPiece vocabulary, or split into pieces of three letters or more on average ("decriminalization"
+        → dec·rim·inal·ization). Gibberish splits into scraps ("enlaxa" → en·la·xa). English-centric."""
+        word = word.lower()
+        if word not in self._known:
+            if word in self.vocabulary:
+                self._known[word] = True
+            else:
+                with self._lock:
+                    pieces = self.tokenizer.encode(word, add_special_tokens=False).tokens
+                self._known[word] = len(word) / max(len(pieces), 1) >= 3.0
+        return self._known[word]
 
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         if not texts:

@@ -18,8 +18,8 @@ import hashlib
 import math
 import random
 import re
-from dataclasses import asdict, dataclass, field
 from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -169,7 +169,7 @@ def parse_opinion_json(text: str, k: int) -> Opinion:
 
 # -- is it an opinion? ---------------------------------------------------------------------------------------
 _WORD = re.compile(r"[^\W\d_]{2,}")  # two or more letters, any script
-_LATIN_WORD = re.compile(r"^[a-z]+$")
+_LONG_WORD = 6  # shorter words (acronyms, names, "ok") are not judged by the vocabulary
 
 
 def _norm(text: str) -> str:
@@ -178,11 +178,11 @@ def _norm(text: str) -> str:
 
 def opinion_problem(opinion: Opinion, question: str, rules: OpinionRules, encoder: Any) -> str | None:
     """Why an answer's points are not an opinion, or None when they are (SPEC §5 Decision). Every point must be
-    in words (enough tokens with letters, enough of its Latin-script words known to the embedding model's
-    vocabulary: "enlaxa dezrecioni" is not), about the question (cosine to it at least
-    `min_topic_similarity`), and neither a copy of another point nor of the question. `encoder` is the
-    sentence-embedding model of opinion difference (all-MiniLM-L6-v2)."""
-    vocabulary: set[str] | None = getattr(encoder, "vocabulary", None)
+    in words (enough tokens with letters; enough of its longer Latin-script words known to the embedding
+    model, so "enlaxa dezrecioni" is not), about the question (cosine to it at least `min_topic_similarity`),
+    and neither a copy of another point nor of the question. `encoder` is the sentence-embedding model of
+    opinion difference (all-MiniLM-L6-v2)."""
+    known_word: Callable[[str], bool] | None = getattr(encoder, "known_word", None)
     texts = [p.text for p in opinion.points]
     for i, text in enumerate(texts, 1):
         tokens = text.split()
@@ -192,11 +192,12 @@ def opinion_problem(opinion: Opinion, question: str, rules: OpinionRules, encode
         words = [t for t in tokens if _WORD.search(t)]
         if len(words) / len(tokens) < rules.min_word_share:
             return f"point {i} is not in words ({len(words)} of {len(tokens)} tokens are words): {shown!r}"
-        latin = [w for w in (re.sub(r"[^\w]", "", t.lower()) for t in words) if _LATIN_WORD.match(w)]
-        if vocabulary and latin:
-            known = sum(w in vocabulary for w in latin) / len(latin)
+        # runs of Latin letters, so "self-determination" and "isn't" are judged by their parts
+        long = [w for w in re.findall(r"[A-Za-z]+", text) if len(w) >= _LONG_WORD]
+        if known_word and long:
+            known = sum(map(known_word, long)) / len(long)
             if known < rules.min_known_share:
-                return f"point {i} is not in words ({known:.0%} of its words are known words): {shown!r}"
+                return f"point {i} is not in words (only {known:.0%} of its longer words are words): {shown!r}"
         if _norm(text) == _norm(question):
             return f"point {i} repeats the question: {shown!r}"
     norms = [_norm(t) for t in texts]
@@ -420,18 +421,19 @@ async def label_text(judge: Model, theory: Theory, text: str, protocol: Protocol
     return await label_joint(judge, theory, text)
 
 
-def merge_or(vectors: list[dict[str, float]], dims: list[str]) -> dict[str, float | None]:
+def merge_or(vectors: list[dict[str, float]], dims: list[str], threshold: float = 0.5) -> dict[str, float | None]:
     """Soft OR: the answer expresses a value if any opinion does, 1 − Π(1 − p). A value the judge could not
-    label in some opinion is None (missing) for the answer: never counted as 0."""
+    label in some opinion is None (missing) for the answer, never counted as 0, unless the opinions it did
+    label already reach the threshold: the OR can only rise, so the answer expresses it whatever the missing
+    label says, and the known part (a lower bound) stands."""
     out: dict[str, float | None] = {}
     for d in dims:
-        if any(v.get(d) is None for v in vectors) or not vectors:
-            out[d] = None
-            continue
+        known = [v[d] for v in vectors if v.get(d) is not None]
         miss = 1.0
-        for v in vectors:
-            miss *= 1.0 - v[d]
-        out[d] = 1.0 - miss
+        for p in known:
+            miss *= 1.0 - p
+        value = 1.0 - miss
+        out[d] = value if known and (len(known) == len(vectors) or value >= threshold) else None
     return out
 
 
@@ -487,7 +489,7 @@ async def measure_answer(
         labels = [await label_text(judge, theory, text, ev.protocol)]
     else:
         labels = [await label_text(judge, theory, p.text, ev.protocol) for p in opinion.points]
-    return Answer(opinion, labels, merge_or([lab.values for lab in labels], theory.ids))
+    return Answer(opinion, labels, merge_or([lab.values for lab in labels], theory.ids, ev.threshold))
 
 
 __all__ = [

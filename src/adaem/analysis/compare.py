@@ -21,6 +21,7 @@ from ..benchmark import Question, load_questions
 from ..config import RunConfig
 from ..errors import ConfigError, ModelCallError
 from ..models import ModelPool
+from ..objective import Weights
 from ..progress import progress_bar
 from ..store import RunStore, read_state, run_job
 from ..theories import Theory, load_theory
@@ -124,8 +125,12 @@ async def _score_sets(store: RunStore, pool: ModelPool, theory: Theory,
     return failures
 
 
-def _pool(config: RunConfig) -> list[str]:
-    return [*config.roles.explorers, config.roles.judge, config.evaluation.theory]
+def _pool(config: RunConfig) -> list[Any]:
+    """What S depends on beyond the questions: scores are comparable only under all of it."""
+    ev, gen = config.evaluation, config.generation
+    return [*config.roles.explorers, config.roles.judge, ev.theory, ev.protocol, ev.unit,
+            {"weights": Weights(**gen.weights).__dict__, "coherence": gen.coherence,
+             "opinion_rules": ev.opinion_rules.model_dump()}]
 
 
 def compare_sets(files: list[Path | str], config: RunConfig | None = None, out: Path | None = None, *,
@@ -149,7 +154,7 @@ def compare_sets(files: list[Path | str], config: RunConfig | None = None, out: 
     if resume and config is not None:  # S is only comparable under one pool and judge
         pool, scored_under = _pool(config), read_state(out, "pool")
         if scored_under is not None and scored_under != pool:
-            raise ConfigError(f"{out} scored its questions with explorers, judge and theory {scored_under}; "
+            raise ConfigError(f"{out} scored its questions under another pool or definition of S ({scored_under}); "
                               f"compare under {pool} in a new --out")
     store = RunStore.open(out, config, "compare", resume)
     config = store.config

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,8 +78,12 @@ def priming_effects(vectors: dict[str, np.ndarray], theory: Theory, primed: list
                 rows.append({"primed": dim, "relation": relation, "dimensions": "", "n": 0})
                 continue
             cols = [ids.index(d) for d in dims]
-            b = np.nanmean(base[:, cols], axis=1) if len(cols) > 1 else base[:, cols[0]]
-            p = np.nanmean(vectors[dim][:, cols], axis=1) if len(cols) > 1 else vectors[dim][:, cols[0]]
+            # a group's mean over the values labelled in both conditions, so both means cover the same values
+            both = ~np.isnan(base[:, cols]) & ~np.isnan(vectors[dim][:, cols])
+            with warnings.catch_warnings():  # a question with no value labelled in both: NaN, dropped by the test
+                warnings.simplefilter("ignore", RuntimeWarning)
+                b = np.nanmean(np.where(both, base[:, cols], np.nan), axis=1)
+                p = np.nanmean(np.where(both, vectors[dim][:, cols], np.nan), axis=1)
             rows.append({"primed": dim, "relation": relation, "dimensions": ",".join(dims), **paired_effect(b, p)})
             pooled[relation][0].append(b)
             pooled[relation][1].append(p)
@@ -176,7 +181,8 @@ def summarize_priming(run_dir: Path, theory: Theory, conditions: list[str], ques
     vectors = {c: np.full((len(questions), len(theory.ids)), np.nan) for c in conditions}
     for r in records:
         if r.get("vector") and r["model"] == model and r["condition"] in vectors and r["question_id"] in q_index:
-            vectors[r["condition"]][q_index[r["question_id"]]] = [r["vector"].get(d, np.nan) for d in theory.ids]
+            vectors[r["condition"]][q_index[r["question_id"]]] = [
+                np.nan if r["vector"].get(d) is None else r["vector"][d] for d in theory.ids]
     effects = priming_effects(vectors, theory, conditions[1:])
     effects.insert(0, "model", model)
     effects.to_csv(run_dir / "priming.csv", index=False)

@@ -38,6 +38,10 @@ YES_NO_START = {"should", "is", "are", "do", "does", "can", "will", "would", "ha
 # The spec's rule (mean of the top-3 similarities > ε) lets an exact copy through while fewer than three
 # close questions exist; a question this close to any single one is the same question.
 SAME_QUESTION = 0.97
+# Runs whose state was written by this search (seeds on the P2 scale, null for what was not measured, masked
+# labels, coherence in S). State without the mark came from an earlier adaem and is not extended: its arm means
+# mix P1 and P2 scores and its records hold made-up numbers.
+SEARCH_METHOD = 2
 QUESTION_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {"question": {"type": "string", "maxLength": 240}, "country": {"type": "string", "maxLength": 60}},
@@ -242,7 +246,7 @@ class Search:
     async def refine(self, generator: str, scored: Scored, seed: int) -> str:
         answers = "\n".join(
             f"- {m}: stance {a.get('stance')}; points: " + "; ".join(p["point"] for p in a.get("points", []))
-            + "; values: " + ", ".join(d for d, v in (a.get("vector") or {}).items() if v >= 0.5)
+            + "; values: " + ", ".join(d for d, v in (a.get("vector") or {}).items() if v is not None and v >= 0.5)
             for m, a in scored.answers.items() if "points" in a)
         suggestions = await self._ask(generator, render("reflect", question=scored.text, score=f"{scored.score:.2f}",
                                                         answers=answers), role="generator", seed=seed)
@@ -272,7 +276,7 @@ class Search:
                                                  role="safety_filter")
         p = p_flagged(out.choices[0].logprobs, out.text)
         if p is None:
-            return f"unreadable safety verdict {out.text.strip()[:40]!r} (kept out)"
+            return f"unreadable safety verdict (kept out): {out.text.strip()[:40]!r}"
         return "flagged by the safety filter" if p >= 0.5 else None
 
     async def gate(self, raw: str, pool_emb: np.ndarray) -> Gate:
@@ -436,7 +440,7 @@ class Search:
                 break
             rescored = await self.score(candidate.text, explorers)
             history.append({"question": candidate.text, "p1_score": None if rescored.informativeness is None
-                            else rescored.score})
+                            else rescored.score, **({"problem": rescored.problem} if rescored.problem else {})})
             if rescored.informativeness is None or rescored.score - current.score <= self.gen.tau:
                 break
             current, country, depth = rescored, candidate.country or country, depth + 1
@@ -469,6 +473,7 @@ class Search:
         return None
 
     async def run(self, progress=None, task=None) -> dict[str, Any]:
+        self.store.put("search_method", SEARCH_METHOD)
         arms = await self.init_arms(self.load_arms())
         pulls_done = int(self.store.get("pulls_done", 0))
         trajectory = list(self.store.get("trajectory", []))
@@ -486,7 +491,8 @@ class Search:
             reward = await self.pull(pulls_done, arm)
             arm.update(reward)
             pulls_done += 1
-            trajectory.append({"pull": pulls_done, "arm": arm.topic, "reward": reward, "arm_mean": arm.mean})
+            trajectory.append({"pull": pulls_done, "arm": arm.topic, "reward": reward,
+                               "arm_mean": arm.mean if arm.rewarded else None})
             self.save_arms(arms, pulls_done, trajectory)
             if progress is not None:
                 progress.advance(task)
