@@ -88,3 +88,64 @@ def test_rate_ci_covers_the_point_estimate():
     table = score_table(labels, ["a", "b", "c"], ["x", "y"], bootstrap=100)
     assert np.all(table.rate_lo <= table.rate) and np.all(table.rate <= table.rate_hi)
     assert table.questions == 40 and table.matches.shape == (2,)
+
+
+def _sequential_two_teams(expressed, present):
+    """The closed-form update as it was, one match at a time in Python (the oracle of the batched one)."""
+    import math
+
+    from adaem.rating import _v_w
+
+    mu0, sigma0, beta, tau = 25.0, 25.0 / 3, 25.0 / 6, 25.0 / 300
+    mu = [mu0] * expressed.shape[1]
+    var = [sigma0**2] * expressed.shape[1]
+    for winners, losers in matches(expressed, present):
+        players = winners + losers
+        var_t = {i: var[i] + tau**2 for i in players}
+        c = math.sqrt(sum(var_t[i] + beta**2 for i in players))
+        t = (sum(mu[i] for i in winners) - sum(mu[i] for i in losers)) / c
+        v, w = _v_w(t)
+        for i in players:
+            sign = 1.0 if i in winners else -1.0
+            mu[i] += sign * var_t[i] / c * v
+            var[i] = var_t[i] * (1 - var_t[i] / c**2 * w)
+    return [Rating(m, np.sqrt(s)) for m, s in zip(mu, var, strict=True)]
+
+
+def test_batched_bootstrap_equals_one_resample_at_a_time():
+    """Issue 13: every resample and dimension in one numpy pass gives today's CIs to 1e-6 for the same seed."""
+    from adaem.rating import scores_from_ratings
+
+    rng = np.random.default_rng(3)
+    labels = rng.random((60, 4, 3))
+    labels[rng.random(labels.shape) < 0.1] = np.nan  # missing answers and labels sit out
+    table = score_table(labels, ["a", "b", "c", "d"], ["x", "y", "z"], bootstrap=50, seed=7)
+    present = ~np.isnan(labels)
+    expressed = (np.nan_to_num(labels) >= 0.5) & present
+    draws = np.random.default_rng(7)
+    boot = []
+    for _ in range(50):
+        rows = draws.integers(0, 60, 60)
+        boot.append(np.stack([scores_from_ratings(_sequential_two_teams(expressed[rows, :, d], present[rows, :, d]),
+                                                  beta_of("trueskill")) for d in range(3)], axis=1))
+    lo, hi = np.percentile(np.stack(boot), [2.5, 97.5], axis=0)
+    assert np.allclose(table.score_lo, lo, atol=1e-6) and np.allclose(table.score_hi, hi, atol=1e-6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(arrays(bool, st.tuples(st.integers(1, 12), st.integers(2, 5))), st.integers(0, 2**16))
+def test_batched_update_equals_the_sequential_one(expressed, seed):
+    present = np.random.default_rng(seed).random(expressed.shape) < 0.8
+    for a, b in zip(_sequential_two_teams(expressed, present), rate(expressed, "trueskill-fast", present), strict=True):
+        assert a.mu == pytest.approx(b.mu, abs=1e-9) and a.sigma == pytest.approx(b.sigma, abs=1e-9)
+
+
+def test_the_point_estimate_is_the_packages():
+    rng = np.random.default_rng(5)
+    labels = rng.random((30, 4, 2))
+    labels[rng.random(labels.shape) < 0.1] = np.nan
+    table = score_table(labels, list("abcd"), ["x", "y"], bootstrap=0)
+    present = ~np.isnan(labels)
+    expressed = (np.nan_to_num(labels) >= 0.5) & present
+    for d in range(2):
+        assert table.score[:, d] == pytest.approx(value_scores(expressed[:, :, d], "trueskill", present[:, :, d]), abs=1e-4)
