@@ -31,7 +31,8 @@ def generator(messages, config):
 def config(args) -> RunConfig:
     return RunConfig.model_validate({
         "roles": {"explorers": args.explorers.split(","), "generators": ["mock/gen"], "judge": "mock/j"},
-        "generation": {"arms": 3, "budget": args.budget, "width": 2, "depth": 1, "tau": args.tau},
+        "generation": {"arms": 3, "budget": args.budget, "width": 2, "depth": 1, "tau": args.tau,
+                       "parallel_pulls": getattr(args, "parallel", None)},
         "evaluation": {"unit": "opinion"},
     })
 
@@ -43,6 +44,7 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=4)
     parser.add_argument("--tau", type=float, default=-100.0)
     parser.add_argument("--explorers", default="mock/a,mock/b")
+    parser.add_argument("--parallel", type=int, default=None, help="generation.parallel_pulls (default: auto)")
     args = parser.parse_args()
     register_mock("gen", generator)
     result = generate(config(args), args.out, resume=args.resume)

@@ -60,3 +60,19 @@ def test_arms_saved_before_rewards_were_counted_apart_load_as_all_rewarded():
     assert arm.rewarded == 3
     arm.update(6.0)
     assert arm.mean == pytest.approx(3.0)
+
+
+def test_virtual_visits_spread_concurrent_selections_over_arms():
+    """Issue 13: pulls started at once do not all take the current maximum."""
+    arms = [Arm(f"t{i}", "c", pulls=4, mean=m) for i, m in enumerate([1.0, 0.9, 0.8, 0.2])]
+    in_flight: dict[int, int] = {}
+    picked = []
+    for _ in range(3):
+        i = ucb_select(arms, c=0.5, in_flight=in_flight)
+        picked.append(i)
+        in_flight[i] = in_flight.get(i, 0) + 1
+    assert picked[0] == 0 and len(set(picked)) >= 2 and 3 not in picked  # spread, yet not to the worst arm
+    assert [ucb_select(arms, c=0.5) for _ in range(3)] == [0, 0, 0]  # without virtual visits: all the same
+    # an arm never pulled is first, and only once while its pull is in flight
+    arms.append(Arm("new", "c"))
+    assert ucb_select(arms, 0.5) == 4 and ucb_select(arms, 0.5, in_flight={4: 1}) != 4

@@ -188,19 +188,20 @@ def _run(out: Path, *extra: str) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
 
 
-def test_kill_9_then_resume_ends_like_an_uninterrupted_run(tmp_path):
-    clean = _run(tmp_path / "clean")
+@pytest.mark.parametrize("parallel", [[], ["--parallel", "1"]], ids=["pulls-at-once", "one-pull"])
+def test_kill_9_then_resume_ends_like_an_uninterrupted_run(tmp_path, parallel):
+    clean = _run(tmp_path / "clean", *parallel)
     assert clean.wait(300) == 0
     run = tmp_path / "run"
     bench = run / "outputs" / "benchmark.jsonl"
     for target in (1, 4):
-        proc = _run(run, *(["--resume"] if run.exists() else []))
+        proc = _run(run, *(["--resume"] if run.exists() else []), *parallel)
         deadline = time.time() + 120
         while (not bench.exists() or len(bench.read_text().splitlines()) < target) and time.time() < deadline:
             time.sleep(0.01)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    finished = _run(run, "--resume")
+    finished = _run(run, "--resume", *parallel)
     assert finished.wait(300) == 0
     a = [json.loads(x) for x in (run / "benchmark.jsonl").read_text().splitlines()]
     b = [json.loads(x) for x in (tmp_path / "clean" / "benchmark.jsonl").read_text().splitlines()]
@@ -466,3 +467,31 @@ def test_summary_counts_refinements_kept_out_and_arms_without_reward_have_no_mea
         unregister_mock("gen")
     assert all(a["mean"] is None and a["rewarded"] == 0 for a in result.summary["arms"])
     assert result.summary["trajectory"][0]["arm_mean"] is None
+
+
+def _replay_ucb(summary: dict, seeds: dict[str, float], c: float) -> None:
+    """Every pull of a one-at-a-time run took the arm sequential UCB takes, given the rewards before it."""
+    from adaem.generate.bandit import Arm, ucb_select
+
+    arms = [Arm(a["topic"], a["category"]) for a in summary["arms"]]
+    for arm in arms:
+        arm.update(seeds.get(arm.topic))
+    for step in summary["trajectory"]:
+        assert arms[ucb_select(arms, c)].topic == step["arm"]
+        next(a for a in arms if a.topic == step["arm"]).update(step["reward"])
+
+
+def test_one_pull_in_flight_is_the_papers_sequential_ucb(tmp_path, scripted_generator):
+    """Issue 13: parallel_pulls=1 is today's algorithm: pull ids in order, each arm the UCB maximum."""
+    result = generate(cfg(budget=6, parallel_pulls=1, depth=0), tmp_path / "run")
+    seeds = {json.loads(x)["key"]: json.loads(x)["score"]
+             for x in (tmp_path / "run" / "outputs" / "seed_scores.jsonl").read_text().splitlines()}
+    assert [t["id"] for t in result.summary["trajectory"]] == list(range(6))
+    _replay_ucb(result.summary, seeds, 1.0)
+
+
+def test_pulls_in_flight_spread_over_arms(tmp_path, scripted_generator):
+    result = generate(cfg(budget=3, parallel_pulls=3, depth=0), tmp_path / "run")
+    # started at once, with nothing learnt in between: plain UCB would take the maximum three times
+    assert len({t["arm"] for t in result.summary["trajectory"]}) >= 2
+    assert sorted(t["id"] for t in result.summary["trajectory"]) == [0, 1, 2]

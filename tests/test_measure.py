@@ -111,12 +111,16 @@ async def test_per_value_protocol_one_call_per_dimension(make_pool, scripted):
 @pytest.mark.parametrize("reuses_prefix", [True, False])
 async def test_a_prefix_reusing_judge_labels_one_text_at_a_time(make_pool, scripted, reuses_prefix):
     """Two texts labelled at once: a judge that keeps its KV state gets each text's ten calls back to back (so
-    it evaluates only each value's tokens); any other judge stays concurrent."""
+    it evaluates only each value's tokens); any other judge gets all twenty at once."""
     order: list[str] = []
+    now = {"in": 0, "peak": 0}
 
     async def judge(messages, config):
         order.append("A" if "text A" in messages[-1].content else "B")
+        now["in"] += 1
+        now["peak"] = max(now["peak"], now["in"])
         await asyncio.sleep(0.001)
+        now["in"] -= 1
         return "No"
 
     scripted("judge", judge)
@@ -125,7 +129,26 @@ async def test_a_prefix_reusing_judge_labels_one_text_at_a_time(make_pool, scrip
     theory = load_theory("schwartz10")
     await asyncio.gather(*(label_per_value(model, theory, f"text {t}", logprobs=False) for t in "AB"))
     runs = sum(1 for i in range(1, len(order)) if order[i] != order[i - 1]) + 1
-    assert len(order) == 20 and (runs == 2 if reuses_prefix else runs > 2)
+    assert len(order) == 20 and (runs == 2 and now["peak"] == 1 if reuses_prefix else now["peak"] == 20)
+
+
+@pytest.mark.parametrize("reuses_prefix", [True, False])
+async def test_a_remote_judge_gets_one_texts_values_at_once(make_pool, scripted, reuses_prefix):
+    """Issue 13: without prefix reuse the ten per-value calls of one text go out concurrently."""
+    now = {"in": 0, "peak": 0}
+
+    async def judge(messages, config):
+        now["in"] += 1
+        now["peak"] = max(now["peak"], now["in"])
+        await asyncio.sleep(0.01)
+        now["in"] -= 1
+        return "Yes"
+
+    scripted("judge", judge)
+    model = make_pool().get("mock/judge")
+    model.provider.reuses_prefix = reuses_prefix
+    labels = await label_per_value(model, load_theory("schwartz10"), "One text.", logprobs=False)
+    assert len(labels.values) == 10 and now["peak"] == (1 if reuses_prefix else 10)
 
 
 async def test_joint_protocol_shuffles_and_validates(make_pool, scripted):

@@ -218,6 +218,10 @@ class Generation(BaseModel):
     )
     screen_answers: bool = Field(False, description="also screen the respondents' answers with the safety filter")
     arm_selection: Literal["ucb", "random"] = "ucb"
+    parallel_pulls: int | None = Field(
+        None, ge=1, description="pulls in flight at once (UCB counts them as visits); None: 1 when a role is an "
+        "embedded model (they share the CPU), else half the smallest concurrency limit of the roles, at most 32",
+    )
     generator_temperature: float | None = Field(
         None, ge=0, le=2, description="generators' sampling temperature; None: sampling.temperature. Lets greedy "
         "respondents (sampling.temperature=0, a deterministic S) meet generators that still vary their questions",

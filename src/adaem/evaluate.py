@@ -73,7 +73,7 @@ async def run_evaluation(store: RunStore, pool: ModelPool, questions: list[Quest
     await pool.preflight([*targets, config.roles.judge])
     failures: list[dict[str, Any]] = []
     total = len(questions) * (len(targets) + 1)
-    with progress_bar(pool.ledger) as progress:
+    with progress_bar(pool.ledger, in_flight=pool.in_flight) as progress:
         task = progress.add_task("evaluate: answer + judge", total=total,
                                  completed=total - len(todo) - len(todo_q))
 

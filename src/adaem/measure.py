@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
 import random
@@ -342,22 +343,25 @@ class Labels:
 
 
 async def label_per_value(judge: Model, theory: Theory, text: str, *, logprobs: bool = True) -> Labels:
-    """One yes/no call per dimension. The shared prefix (instructions + text) comes first so a local judge
-    reuses its KV state and pays only for each value's own tokens."""
-    values: dict[str, float] = {}
-    failures: list[str] = []
+    """One yes/no call per dimension. A judge that reuses its prompt prefix (the embedded ones) takes a text's
+    values back to back, the shared prefix (instructions + text) first, so it pays only for each value's own
+    tokens; any other judge (a remote API) gets a text's values all at once."""
     config = GenerateConfig(temperature=0.0, max_tokens=3, seed=0, logprobs=logprobs, top_logprobs=10 if logprobs else 0)
+
+    async def one(dim: Any) -> tuple[str, float | None, str]:
+        messages = [{"role": "system", "content": render("judge_system")},
+                    {"role": "user", "content": render("judge_value", text=text, name=dim.name,
+                                                       definition=dim.definition)}]
+        out = await judge.generate(messages, config, role="judge")
+        return dim.id, p_yes(out.choices[0].logprobs, out.text), out.text
+
     async with judge.session():  # the values of one text back to back, not interleaved with another text's
-        for dim in theory.dimensions:
-            messages = [{"role": "system", "content": render("judge_system")},
-                        {"role": "user", "content": render("judge_value", text=text, name=dim.name,
-                                                           definition=dim.definition)}]
-            out = await judge.generate(messages, config, role="judge")
-            p = p_yes(out.choices[0].logprobs, out.text)
-            if p is None:
-                failures.append(f"{dim.id}: judge answered {out.text[:40]!r}, not yes/no")
-                continue
-            values[dim.id] = p
+        if judge.provider.reuses_prefix:
+            answers = [await one(dim) for dim in theory.dimensions]
+        else:
+            answers = await asyncio.gather(*(one(dim) for dim in theory.dimensions))
+    values = {d: p for d, p, _ in answers if p is not None}
+    failures = [f"{d}: judge answered {text[:40]!r}, not yes/no" for d, p, text in answers if p is None]
     if not values:
         raise OutputParseError(f"judge {judge.name} gave no yes/no answer for any value: {failures[:2]}")
     return Labels(values, calls=len(theory.dimensions), protocol="per-value", parse_failures=failures)
@@ -487,8 +491,8 @@ async def measure_answer(
     if ev.unit == "answer":
         text = " ".join(f"({i + 1}) {p.text}" for i, p in enumerate(opinion.points))
         labels = [await label_text(judge, theory, text, ev.protocol)]
-    else:
-        labels = [await label_text(judge, theory, p.text, ev.protocol) for p in opinion.points]
+    else:  # a judge that reuses its prompt prefix still takes one text at a time (its session)
+        labels = list(await asyncio.gather(*(label_text(judge, theory, p.text, ev.protocol) for p in opinion.points)))
     return Answer(opinion, labels, merge_or([lab.values for lab in labels], theory.ids, ev.threshold))
 
 

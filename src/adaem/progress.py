@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
@@ -35,13 +35,16 @@ class RateColumn(ProgressColumn):
 class CallsColumn(ProgressColumn):
     """Live model-layer figures, read from the ledger at each refresh."""
 
-    def __init__(self, ledger: Ledger):
+    def __init__(self, ledger: Ledger, in_flight: Callable[[], int] | None = None):
         super().__init__()
         self.ledger = ledger
+        self.in_flight = in_flight
 
     def render(self, task: Task) -> Text:
         t = self.ledger.total()
         text = f"{t.calls} calls · {t.cache_hits} cached"
+        if self.in_flight is not None:
+            text += f" · {self.in_flight()} in flight"
         if t.retries:
             text += f" · {t.retries} retries"
         if t.errors:
@@ -52,7 +55,8 @@ class CallsColumn(ProgressColumn):
 
 
 @contextmanager
-def progress_bar(ledger: Ledger, *, transient: bool = False) -> Iterator[Progress]:
+def progress_bar(ledger: Ledger, *, transient: bool = False,
+                 in_flight: Callable[[], int] | None = None) -> Iterator[Progress]:
     progress = Progress(
         SpinnerColumn(),
         TextColumn("[bold]{task.description}"),
@@ -62,7 +66,7 @@ def progress_bar(ledger: Ledger, *, transient: bool = False) -> Iterator[Progres
         TimeElapsedColumn(),
         TextColumn("ETA"),
         TimeRemainingColumn(),
-        CallsColumn(ledger),
+        CallsColumn(ledger, in_flight),
         console=console,
         transient=transient,
         refresh_per_second=4,

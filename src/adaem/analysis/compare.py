@@ -105,7 +105,7 @@ async def _score_sets(store: RunStore, pool: ModelPool, theory: Theory,
     todo = [u for u in units if _key(u[0], u[1].id, u[2]) not in done]
     await pool.preflight([*models, config.roles.judge])
     failures: list[dict[str, Any]] = []
-    with progress_bar(pool.ledger) as progress:
+    with progress_bar(pool.ledger, in_flight=pool.in_flight) as progress:
         task = progress.add_task("compare: score questions", total=len(units), completed=len(units) - len(todo))
 
         async def one(name: str, q: Question, draw: int) -> None:

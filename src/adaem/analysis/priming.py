@@ -112,7 +112,7 @@ async def _measure(store: RunStore, pool: ModelPool, theory: Theory, model: str,
     total = len(conditions) * len(questions)
     await pool.preflight([model, config.roles.judge])
     failures: list[dict[str, Any]] = []
-    with progress_bar(pool.ledger) as progress:
+    with progress_bar(pool.ledger, in_flight=pool.in_flight) as progress:
         task = progress.add_task(f"prime: {model}", total=total, completed=total - len(todo))
 
         async def one(condition: str, q: Question) -> None:

@@ -44,14 +44,21 @@ def ucb_score(mean: float, pulls: int, total_pulls: int, c: float) -> float:
     return mean + c * math.sqrt(2 * math.log(max(total_pulls, 1)) / pulls)
 
 
-def ucb_select(arms: list[Arm], c: float, exclude: set[int] | None = None) -> int:
-    """Index of the arm with the highest UCB score (ties: the lowest index, so runs are reproducible)."""
-    total = sum(a.pulls for a in arms)
+def ucb_select(arms: list[Arm], c: float, exclude: set[int] | None = None,
+               in_flight: dict[int, int] | None = None) -> int:
+    """Index of the arm with the highest UCB score (ties: the lowest index, so runs are reproducible).
+
+    `in_flight` (arm index → pulls started but not finished) counts as visits, "virtual visits": an arm's
+    exploration bonus shrinks as soon as a pull of it starts, its mean only when the reward arrives. So pulls
+    running at once spread over arms instead of all taking the current maximum; with none in flight this is
+    plain UCB."""
+    in_flight = in_flight or {}
+    total = sum(a.pulls for a in arms) + sum(in_flight.values())
     best, best_score = -1, -math.inf
     for i, arm in enumerate(arms):
         if exclude and i in exclude:
             continue
-        score = ucb_score(arm.mean, arm.pulls, total, c)
+        score = ucb_score(arm.mean, arm.pulls + in_flight.get(i, 0), total, c)
         if score > best_score:
             best, best_score = i, score
     if best < 0:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -35,11 +36,17 @@ def check_config(config: RunConfig) -> None:
     load_theory(config.evaluation.theory)
 
 
+def question_order(qid: str) -> tuple[int, ...]:
+    """p12-w1-g0 → (12, 1, 0): questions by pull, then tree width, then generator."""
+    return tuple(int(x) for x in re.findall(r"\d+", qid)) or (0,)
+
+
 def write_outputs(store_path: Path, result: dict[str, Any], config: RunConfig) -> dict[str, Any]:
     """benchmark.jsonl and .parquet (loadable with datasets.load_dataset("parquet", ...)) and summary.json."""
     outputs = store_path / "outputs"
     questions = [json.loads(x) for x in (outputs / "benchmark.jsonl").read_text().splitlines()] \
         if (outputs / "benchmark.jsonl").exists() else []
+    questions.sort(key=lambda q: question_order(q["id"]))  # pulls finish in any order when several run at once
     flat = [{"id": q["id"], "question": q["question"], "topic": q["topic"], "category": q["category"],
              "country": q["country"], "parent": q["parent"], "depth": q["depth"], "generator": q["generator"],
              "p1_score": q["p1_score"], "p2_score": q["p2_score"],
@@ -100,7 +107,7 @@ def generate(config: RunConfig | None, out: Path, *, resume: bool = False) -> Ge
 
     async def work(pool) -> dict[str, Any]:
         await pool.preflight(list(config.roles.all_models()))
-        with progress_bar(pool.ledger) as progress:
+        with progress_bar(pool.ledger, in_flight=pool.in_flight) as progress:
             arms_total = len(pick_arms(seeds, config.generation.arms, config.sampling.seed or 0))
             arms_task = progress.add_task("generate: score seed arms", total=arms_total,
                                           completed=len(list(store.records("seed_scores"))))

@@ -153,11 +153,13 @@ async def score_question(pool: ModelPool, config: RunConfig, theory: Theory, enc
         except OutputParseError as exc:
             return f"{name}: {exc}"
 
-    results = await asyncio.gather(*(one(m) for m in models))
-    try:
-        question_values: dict[str, float] | None = (await label_text(judge, theory, text, ev.protocol)).values
-    except OutputParseError:  # the question's own values unknown: disentanglement is not measured
-        question_values = None
+    async def question_labels() -> dict[str, float] | None:
+        try:
+            return (await label_text(judge, theory, text, ev.protocol)).values
+        except OutputParseError:  # the question's own values unknown: disentanglement is not measured
+            return None
+
+    *results, question_values = await asyncio.gather(*(one(m) for m in models), question_labels())
     dims = theory.ids
     usable = {m: a for m, a in zip(models, results, strict=True) if isinstance(a, Answer)}
     answers = {m: ({"stance": a.opinion.stance, "points": [asdict(p) for p in a.opinion.points],
@@ -188,6 +190,22 @@ async def score_question(pool: ModelPool, config: RunConfig, theory: Theory, enc
     return scored
 
 
+def parallelism(config: RunConfig, pool: ModelPool) -> tuple[int, bool]:
+    """(pulls in flight, whether a pull's questions run at once). Embedded models share the CPU, so a run with
+    one in any role takes one pull and one question at a time. Remote models: `generation.parallel_pulls`, or
+    by default as many pulls as keep every model's connections busy without queueing far past them (half the
+    smallest concurrency limit among the roles, at most 32)."""
+    r = config.roles
+    names = [*r.explorers, *r.scorers, *r.generators, r.judge, *([r.safety_filter] if r.safety_filter else [])]
+    models = [pool.get(name) for name in dict.fromkeys(names)]
+    if any(m.provider.shares_cpu for m in models):
+        return config.generation.parallel_pulls or 1, False
+    if config.generation.parallel_pulls:
+        return config.generation.parallel_pulls, True
+    limit = min(m.limits.max_concurrency or m.provider.default_concurrency for m in models)
+    return max(1, min(32, limit // 2)), True
+
+
 @dataclass
 class Gate:
     """A candidate question after the gates every version must pass (format → near-duplicate → safety):
@@ -213,6 +231,12 @@ class Search:
         self.on_step = on_step or (lambda kind: None)
         self.previous = store.previous_usage()
         self._embedded: dict[str, np.ndarray] = {}
+        self.benchmark: dict[str, dict[str, Any]] = {}
+        self.seed_records: dict[str, dict[str, Any]] = {}
+        self._rejected: set[str] = set()
+        self._pool_emb = np.zeros((0, 384), np.float32)
+        self._given: dict[int, list[str]] = {}  # pull id → the candidate ids it was started with
+        self.parallel_pulls, self.concurrent = parallelism(self.config, pool)
         g = self.gen.generator_temperature
         self.generator_temperature = self.config.sampling.temperature if g is None else g
 
@@ -279,19 +303,16 @@ class Search:
             return f"unreadable safety verdict (kept out): {out.text.strip()[:40]!r}"
         return "flagged by the safety filter" if p >= 0.5 else None
 
-    async def gate(self, raw: str, pool_emb: np.ndarray) -> Gate:
-        """Format, then near-duplicate against `pool_emb` (every question accepted so far, seeds included),
-        then the safety filter: the gates of every version of a question, first proposal and refinements."""
+    async def gate(self, raw: str) -> Gate:
+        """Format, then near-duplicate against every question accepted so far (seeds included), then the safety
+        filter: the gates of every version of a question, first proposal and refinements."""
         parsed = self._parse_question(raw)
         if isinstance(parsed, str):
             return Gate(raw[:200], stage="format", reason=parsed)
         text, country = parsed
-        vector = self.embed([text])[0]
-        similarity = top3_similarity(vector, pool_emb)
-        closest = float(np.max(pool_emb @ vector)) if len(pool_emb) else 0.0
-        if similarity > self.gen.epsilon or closest > SAME_QUESTION:
-            return Gate(text, country, "dedupe",
-                        f"near-duplicate (top-3 similarity {similarity:.2f}, closest {closest:.2f})")
+        why = self.near_duplicate(text)
+        if why:
+            return Gate(text, country, "dedupe", why)
         why = await self.screen(text)
         if why:
             return Gate(text, country, "safety", why)
@@ -318,16 +339,28 @@ class Search:
         saved = self.store.get("arms")
         return [Arm(**a) for a in saved] if saved else []
 
-    def save_arms(self, arms: list[Arm], pulls_done: int, trajectory: list[dict[str, Any]]) -> None:
+    def save_state(self, arms: list[Arm], pulls_done: int, trajectory: list[dict[str, Any]],
+                   in_flight: dict[int, int], started: int) -> None:
+        """The bandit after every finished pull, and the pulls still running (pull id → arm index): a resume
+        restarts exactly those, with the same ids, arms and seeds."""
         self.store.put("arms", [asdict(a) for a in arms])
         self.store.put("pulls_done", pulls_done)
         self.store.put("trajectory", trajectory)
+        self.store.put("in_flight", [{"pull": t, "arm": arms[i].topic, "examples": self._given.get(t, [])}
+                                     for t, i in sorted(in_flight.items())])
+        self.store.put("pulls_started", started)
 
-    def questions(self) -> list[dict[str, Any]]:
-        return list(self.store.records("benchmark"))
+    def load_questions(self) -> None:
+        """What the run has accepted so far, in memory: the benchmark, the seeds, and the near-duplicate pool."""
+        self.benchmark = {r["id"]: r for r in self.store.records("benchmark")}
+        self.seed_records = {r["key"]: r for r in self.store.records("seed_scores")}
+        self._rejected = self.store.done_keys("rejected")
+        texts = [r["question"] for r in self.benchmark.values()] + [r["question"] for r in self.seed_records.values()]
+        self._pool_emb = self.embed(texts)
 
     def reject(self, key: str, text: str, reason: str, **extra: Any) -> None:
-        if key not in self.store.done_keys("rejected"):  # a pull redone after an interruption rejects again
+        if key not in self._rejected:  # a pull redone after an interruption rejects again
+            self._rejected.add(key)
             self.store.append("rejected", {"key": key, "question": text, "reason": reason, **extra})
 
     def embed(self, texts: list[str]) -> np.ndarray:
@@ -336,6 +369,27 @@ class Search:
         if new:
             self._embedded.update(zip(new, self.encoder.encode(new), strict=True))
         return np.array([self._embedded[t] for t in texts]) if texts else np.zeros((0, 384), np.float32)
+
+    def near_duplicate(self, text: str) -> str | None:
+        """Why `text` is a near-duplicate of a question accepted so far (SPEC §6 step 3), or None."""
+        vector = self.embed([text])[0]
+        similarity = top3_similarity(vector, self._pool_emb)
+        closest = float(np.max(self._pool_emb @ vector)) if len(self._pool_emb) else 0.0
+        if similarity > self.gen.epsilon or closest > SAME_QUESTION:
+            return f"near-duplicate (top-3 similarity {similarity:.2f}, closest {closest:.2f})"
+        return None
+
+    def accept(self, record: dict[str, Any]) -> str | None:
+        """Enter a finished question into the benchmark, unless a question accepted meanwhile (a sibling, or
+        another pull's) makes it a near-duplicate. No await inside: with pulls and siblings running at once,
+        this check-and-add is the one lock every question passes."""
+        why = self.near_duplicate(record["question"])
+        if why:
+            return why
+        self.store.append("benchmark", record)
+        self.benchmark[record["id"]] = record
+        self._pool_emb = np.vstack([self._pool_emb, self.embed([record["question"]])])
+        return None
 
     # -- arms ----------------------------------------------------------------------------------------
     async def init_arms(self, arms: list[Arm]) -> list[Arm]:
@@ -363,43 +417,49 @@ class Search:
             arms.append(arm)
         return arms
 
-    def examples(self, arm: Arm, benchmark: dict[str, dict], seed_record: dict | None) -> list[dict[str, Any]]:
-        """The arm's questions, best first (its seed question included as a candidate)."""
-        own = [benchmark[q] for q in arm.questions if q in benchmark]
-        if seed_record is not None:
-            own.append({"id": f"seed:{arm.topic}", "question": seed_record["question"],
-                        "p2_score": seed_record["score"] if seed_record["score"] is not None else 0.0, "depth": -1})
+    def examples(self, arm: Arm, ids: list[str] | None = None) -> list[dict[str, Any]]:
+        """The arm's questions, best first (its seed question included as a candidate); `ids` gives a list taken
+        earlier (a pull restarted after an interruption builds on what it was given when it first started)."""
+        seed = self.seed_records.get(arm.topic)
+        known = {**self.benchmark}
+        if seed is not None:
+            known[f"seed:{arm.topic}"] = {"id": f"seed:{arm.topic}", "question": seed["question"], "depth": -1,
+                                          "p2_score": seed["score"] if seed["score"] is not None else 0.0}
+        if ids is not None:
+            return [known[i] for i in ids if i in known]
+        own = [known[q] for q in [*arm.questions, f"seed:{arm.topic}"] if q in known]
         return sorted(own, key=lambda r: -r["p2_score"])
 
     # -- one pull ------------------------------------------------------------------------------------
-    async def pull(self, t: int, arm: Arm) -> float | None:
-        """N2 questions from this arm; returns the reward: the mean P2 score of the accepted ones, None when
-        every candidate was kept out (a visit without a reward)."""
-        benchmark = {r["id"]: r for r in self.questions()}
-        seed_records = {r["key"]: r for r in self.store.records("seed_scores")}
-        candidates = self.examples(arm, benchmark, seed_records.get(arm.topic))
-        existing = [r for qid, r in benchmark.items() if not qid.startswith(f"p{t}-")]
-        pool_texts = [r["question"] for r in existing] + [s["question"] for s in seed_records.values()]
-        pool_emb = self.embed(pool_texts)
-        rewards: list[float] = []
-        for w in range(self.gen.width):
-            base = candidates[w % len(candidates)]
-            shots = [c for c in candidates if not c["id"].startswith("seed:")][: self.gen.n_shot]
-            for g, generator in enumerate(self.config.roles.generators):
-                qid = f"p{t}-w{w}-g{g}"
-                if qid in benchmark:  # finished before an interruption: restore what accepting it did
-                    record = benchmark[qid]
-                else:
-                    seed = (self.config.sampling.seed or 0) * 100_003 + t * 1000 + w * 10 + g
-                    record = await self._one_question(qid, generator, arm, base, shots, seed, pool_emb)
-                    if record is None:
-                        continue
-                    self.store.append("benchmark", record)
-                    self.on_step("question")
-                arm.questions.append(qid)
-                rewards.append(record["p2_score"])
-                pool_emb = np.vstack([pool_emb, self.embed([record["question"]])])
-        return float(np.mean(rewards)) if rewards else None
+    async def pull(self, t: int, arm: Arm, candidates: list[dict[str, Any]]) -> float | None:
+        """N2 questions from this arm, each generator's (run at once when the models are remote), built on
+        `candidates` (the arm's questions when the pull started, best first); returns the reward: the mean P2
+        score of the accepted ones, None when every candidate was kept out (a visit without a reward)."""
+        shots = [c for c in candidates if not c["id"].startswith("seed:")][: self.gen.n_shot]
+
+        async def one(w: int, g: int, generator: str) -> dict[str, Any] | None:
+            qid = f"p{t}-w{w}-g{g}"
+            if qid in self.benchmark:  # accepted before an interruption
+                return self.benchmark[qid]
+            seed = (self.config.sampling.seed or 0) * 100_003 + t * 1000 + w * 10 + g
+            record = await self._one_question(qid, generator, arm, candidates[w % len(candidates)], shots, seed)
+            if record is None:
+                return None
+            why = self.accept(record)
+            if why:
+                self.reject(qid, record["question"], why, stage="dedupe", arm=arm.topic, at="acceptance")
+                return None
+            self.on_step("question")
+            return record
+
+        units = [(w, g, gen) for w in range(self.gen.width) for g, gen in enumerate(self.config.roles.generators)]
+        if self.concurrent:
+            records = await asyncio.gather(*(one(*u) for u in units))
+        else:  # embedded models share the CPU: one question after another, as the paper's loop
+            records = [await one(*u) for u in units]
+        accepted = [r for r in records if r is not None]
+        arm.questions.extend(r["id"] for r in accepted)
+        return float(np.mean([r["p2_score"] for r in accepted])) if accepted else None
 
     def _parse_question(self, raw: str) -> tuple[str, str | None] | str:
         try:
@@ -415,13 +475,13 @@ class Search:
             return problem
         return text, (None if country.lower() in ("", "none", "n/a", "global", "worldwide") else country)
 
-    async def _one_question(self, qid: str, generator: str, arm: Arm, base: dict, shots: list[dict], seed: int,
-                            pool_emb: np.ndarray) -> dict[str, Any] | None:
+    async def _one_question(self, qid: str, generator: str, arm: Arm, base: dict, shots: list[dict],
+                            seed: int) -> dict[str, Any] | None:
         """Propose, gate, score with P1, reflect-and-refine while the gain exceeds τ (every refinement passes
         the same gates; one that fails is recorded in `refinements` and the last accepted version stands),
         score the final version with P2. None (and a recorded rejection) when it does not enter."""
         fact, raw = await self.propose(generator, arm, base, shots, seed)
-        first = await self.gate(raw, pool_emb)
+        first = await self.gate(raw)
         if first.stage:
             self.reject(qid, first.text, first.reason or "", stage=first.stage, arm=arm.topic)
             return None
@@ -434,7 +494,7 @@ class Search:
         depth = 0
         while depth < self.gen.depth:
             raw = await self.refine(generator, current, seed + 7 * (depth + 1))
-            candidate = await self.gate(raw, pool_emb)
+            candidate = await self.gate(raw)
             if candidate.stage:
                 history.append({"question": candidate.text, "rejected": candidate.reason, "stage": candidate.stage})
                 break
@@ -473,29 +533,71 @@ class Search:
         return None
 
     async def run(self, progress=None, task=None) -> dict[str, Any]:
+        """Pulls until the budget: up to `parallel_pulls` at once, each arm chosen by UCB with the pulls in flight
+        as virtual visits (one in flight: the paper's algorithm exactly). State is saved whenever a pull ends."""
         self.store.put("search_method", SEARCH_METHOD)
         arms = await self.init_arms(self.load_arms())
+        self.load_questions()
         pulls_done = int(self.store.get("pulls_done", 0))
         trajectory = list(self.store.get("trajectory", []))
-        self.save_arms(arms, pulls_done, trajectory)
+        started = int(self.store.get("pulls_started", pulls_done))
+        index = {a.topic: i for i, a in enumerate(arms)}
+        resumed = [(r["pull"], index[r["arm"]], r.get("examples")) for r in self.store.get("in_flight", [])
+                   if r["arm"] in index]
+        running: dict[asyncio.Task, tuple[int, int]] = {}
+        in_flight: dict[int, int] = {}  # pull id → arm index
         stopped = None
-        while pulls_done < self.gen.budget:
-            stopped = self.out_of_budget()
-            if stopped:
-                break
-            if self.gen.arm_selection == "random":
-                index = random.Random(f"{self.config.sampling.seed}-{pulls_done}").randrange(len(arms))
-            else:
-                index = ucb_select(arms, self.gen.exploration)
-            arm = arms[index]
-            reward = await self.pull(pulls_done, arm)
-            arm.update(reward)
-            pulls_done += 1
-            trajectory.append({"pull": pulls_done, "arm": arm.topic, "reward": reward,
-                               "arm_mean": arm.mean if arm.rewarded else None})
-            self.save_arms(arms, pulls_done, trajectory)
+
+        def start(t: int, i: int, ids: list[str] | None = None) -> None:
+            candidates = self.examples(arms[i], ids)
+            self._given[t] = [c["id"] for c in candidates]
+            running[asyncio.ensure_future(self.pull(t, arms[i], candidates))] = (t, i)
+            in_flight[t] = i
+
+        def describe() -> None:
             if progress is not None:
-                progress.advance(task)
+                progress.update(task, description=f"generate: pulls ({len(running)} in flight)")
+
+        for t, i, ids in resumed:  # pulls cut short by an interruption: the same pull again (calls are cached)
+            start(t, i, ids)
+        self.save_state(arms, pulls_done, trajectory, in_flight, started)
+        try:
+            while True:
+                while not stopped and len(running) < self.parallel_pulls and started < self.gen.budget:
+                    stopped = self.out_of_budget()
+                    if stopped:
+                        break
+                    if self.gen.arm_selection == "random":
+                        i = random.Random(f"{self.config.sampling.seed}-{started}").randrange(len(arms))
+                    else:
+                        visits: dict[int, int] = {}
+                        for j in in_flight.values():
+                            visits[j] = visits.get(j, 0) + 1
+                        i = ucb_select(arms, self.gen.exploration, in_flight=visits)
+                    start(started, i)
+                    started += 1
+                    self.save_state(arms, pulls_done, trajectory, in_flight, started)
+                describe()
+                if not running:
+                    break
+                done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for finished in sorted(done, key=lambda f: running[f][0]):
+                    t, i = running.pop(finished)
+                    reward = finished.result()  # a pull that failed for good raises here
+                    del in_flight[t]
+                    self._given.pop(t, None)
+                    arms[i].update(reward)
+                    pulls_done += 1
+                    trajectory.append({"pull": pulls_done, "id": t, "arm": arms[i].topic, "reward": reward,
+                                       "arm_mean": arms[i].mean if arms[i].rewarded else None})
+                    self.save_state(arms, pulls_done, trajectory, in_flight, started)
+                    if progress is not None:
+                        progress.advance(task)
+        finally:  # a failure or an interrupt: the pulls still running stop; the state names them for --resume
+            for pending in running:
+                pending.cancel()
+            if running:
+                await asyncio.gather(*running, return_exceptions=True)
         return {"arms": arms, "pulls": pulls_done, "trajectory": trajectory, "stopped": stopped}
 
 

@@ -82,6 +82,10 @@ class ModelPool:
             self._models[name] = model
         return model
 
+    def in_flight(self) -> int:
+        """Calls being made right now, over every model (for progress and benchmarks)."""
+        return sum(m.in_flight for m in self._models.values())
+
     def _event(self, kind: str) -> None:
         if self.on_event is not None:
             self.on_event(kind)
