@@ -19,7 +19,7 @@ import hashlib
 import math
 import random
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -169,6 +169,13 @@ def parse_opinion_json(text: str, k: int) -> Opinion:
 
 
 # -- is it an opinion? ---------------------------------------------------------------------------------------
+async def embed(encoder: Any, texts: list[str]) -> np.ndarray:
+    """Sentence embeddings without blocking the event loop (the encoder's own worker thread if it has one)."""
+    if hasattr(encoder, "aencode"):
+        return await encoder.aencode(texts)
+    return await asyncio.to_thread(encoder.encode, texts)
+
+
 _WORD = re.compile(r"[^\W\d_]{2,}")  # two or more letters, any script
 _LONG_WORD = 6  # shorter words (acronyms, names, "ok") are not judged by the vocabulary
 
@@ -177,7 +184,8 @@ def _norm(text: str) -> str:
     return " ".join(re.findall(r"\w+", text.lower()))
 
 
-def opinion_problem(opinion: Opinion, question: str, rules: OpinionRules, encoder: Any) -> str | None:
+def opinion_problem(opinion: Opinion, question: str, rules: OpinionRules, encoder: Any,
+                    vectors: np.ndarray | None = None) -> str | None:
     """Why an answer's points are not an opinion, or None when they are (SPEC §5 Decision). Every point must be
     in words (enough tokens with letters; enough of its longer Latin-script words known to the embedding
     model, so "enlaxa dezrecioni" is not), about the question (cosine to it at least `min_topic_similarity`),
@@ -204,7 +212,8 @@ def opinion_problem(opinion: Opinion, question: str, rules: OpinionRules, encode
     norms = [_norm(t) for t in texts]
     if len(set(norms)) < len(norms):
         return "two points are the same text"
-    vectors = encoder.encode([question, *texts])
+    if vectors is None:
+        vectors = encoder.encode([question, *texts])
     to_question = vectors[1:] @ vectors[0]
     for i, sim in enumerate(to_question, 1):
         if sim < rules.min_topic_similarity:
@@ -258,7 +267,7 @@ async def elicit_opinion(
     max_attempts: int = 3,
     system: str | None = None,
     role: str = "target",
-    check: Callable[[Opinion], str | None] | None = None,
+    check: Callable[[Opinion], Awaitable[str | None]] | None = None,
     logprobs: bool = False,
 ) -> Opinion:
     """The model's opinion; a parse failure, or an answer `check` finds is not an opinion, is retried with the
@@ -284,7 +293,7 @@ async def elicit_opinion(
         except OutputParseError as exc:
             failures.append(str(exc))
             continue
-        problem = check(opinion) if check else None
+        problem = await check(opinion) if check else None
         if problem:
             failures.append(f"not an opinion: {problem}")
             continue
@@ -484,7 +493,10 @@ async def measure_answer(
 
             encoder = default_encoder()
         rules = ev.opinion_rules
-        check = lambda opinion: opinion_problem(opinion, question, rules, encoder)  # noqa: E731
+
+        async def check(opinion: Opinion) -> str | None:  # embedded off the event loop, which keeps serving calls
+            vectors = await embed(encoder, [question, *(p.text for p in opinion.points)])
+            return opinion_problem(opinion, question, rules, encoder, vectors)
     opinion = await elicit_opinion(model, question, k=ev.key_points, words=ev.word_limit, fmt=ev.format,
                                    sampling=sampling, max_attempts=ev.max_parse_attempts, system=system, role=role,
                                    check=check, logprobs=logprobs)

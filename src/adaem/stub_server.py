@@ -10,6 +10,8 @@ chosen by the requested model name, so one server covers every case:
     truncated     announces a longer body than it sends, then closes the connection
     garbage       200 with a body that is not JSON
     echo-auth     401 whose message repeats the Authorization header (to prove keys are scrubbed)
+    sim*          plausible answers to every step of adaem (verdicts, opinions, questions), different per
+                  model name (`sim-a`, `sim-b`, ...): a whole `adaem generate` can run against the server
 
 Run it alone: python -m adaem.stub_server --port 8765 --latency 0.1
 """
@@ -108,7 +110,17 @@ class StubServer:
     def _completion(request: dict) -> dict:
         messages = request.get("messages") or [{"content": ""}]
         last = str(messages[-1].get("content", ""))
-        text = json.dumps({"stance": "yes"}) if request.get("response_format") else f"stub answer to: {last[:60]}"
+        model = str(request.get("model", "ok"))
+        if model.startswith("sim"):
+            from .models.providers.mock import simulated
+            from .models.types import ChatMessage
+
+            format_ = request.get("response_format") or {}
+            schema = (format_.get("json_schema") or {}).get("schema") or format_.get("schema")
+            chat = [ChatMessage(role=m.get("role", "user"), content=str(m.get("content", ""))) for m in messages]
+            text = simulated(model, chat, schema, request.get("seed"))
+        else:
+            text = json.dumps({"stance": "yes"}) if request.get("response_format") else f"stub answer to: {last[:60]}"
         return {
             "id": "chatcmpl-stub",
             "object": "chat.completion",

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import random
 import re
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -24,7 +25,7 @@ import numpy as np
 
 from ..config import RunConfig
 from ..errors import ModelCallError, OutputParseError
-from ..measure import Answer, label_text, measure_answer, p_flagged
+from ..measure import Answer, embed, label_text, measure_answer, p_flagged
 from ..models import GenerateConfig, ModelPool
 from ..objective import Informativeness, Weights, informativeness
 from ..prompts import render
@@ -177,7 +178,7 @@ async def score_question(pool: ModelPool, config: RunConfig, theory: Theory, enc
     vectors = np.array([_array(a.vector, dims) for a in usable.values()])
     qvec = None if question_values is None else _array(question_values, dims)
     points = [[p.text for p in a.opinion.points] for a in usable.values()]
-    encoded = encoder.encode([text, *(t for group in points for t in group)])
+    encoded = await embed(encoder, [text, *(t for group in points for t in group)])
     bounds = np.cumsum([1, *(len(g) for g in points)])
     embeddings = [encoded[bounds[i]:bounds[i + 1]] for i in range(len(points))]
     point_vectors = None
@@ -547,6 +548,7 @@ class Search:
         running: dict[asyncio.Task, tuple[int, int]] = {}
         in_flight: dict[int, int] = {}  # pull id → arm index
         stopped = None
+        began = time.monotonic()
 
         def start(t: int, i: int, ids: list[str] | None = None) -> None:
             candidates = self.examples(arms[i], ids)
@@ -589,7 +591,8 @@ class Search:
                     arms[i].update(reward)
                     pulls_done += 1
                     trajectory.append({"pull": pulls_done, "id": t, "arm": arms[i].topic, "reward": reward,
-                                       "arm_mean": arms[i].mean if arms[i].rewarded else None})
+                                       "arm_mean": arms[i].mean if arms[i].rewarded else None,
+                                       "seconds": round(time.monotonic() - began, 3)})  # into this session
                     self.save_state(arms, pulls_done, trajectory, in_flight, started)
                     if progress is not None:
                         progress.advance(task)

@@ -95,6 +95,37 @@ def schema_instance(schema: dict[str, Any], seed: bytes = b"", words: tuple[str,
     return "mock " + " ".join(picked)
 
 
+_PLACES = ("Kenya", "Japan", "Brazil", "France", "India", "Canada", "Egypt", "Norway", "Chile", "Vietnam")
+
+
+def simulated(name: str, messages: list[ChatMessage], schema: dict[str, Any] | None, seed: Any = None) -> str:
+    """A plausible answer to every step of adaem, for benchmarks against a server (the stub's `sim*` models):
+    a yes/no verdict to the judge, a stance with three key points about the question's words to the opinion
+    prompt (as free text, or as JSON under its schema), a new yes/no question about a place to the
+    generator, a sentence otherwise. Deterministic in (name, messages, seed); models with other names differ."""
+    digest = _digest(name, [m.model_dump() for m in messages], seed)
+    last = messages[-1].content if messages else ""
+    words = topic_words(messages) or ("policy",)
+    if "answer yes or no" in last.lower():
+        return "Yes" if digest[0] % 3 == 0 else "No"
+    if schema is not None and "question" in (schema.get("properties") or {}):
+        place = _PLACES[digest[1] % len(_PLACES)]
+        topic = " ".join(words[:2])
+        return json.dumps({"question": f"Should {place} restrict {topic} for group {digest[2]} by {1990 + digest[3] % 40}?",
+                           "country": place})
+    if schema is not None:
+        return json.dumps(schema_instance(schema, digest, words))
+    if "give your own opinion" in last.lower():
+        stance = ("Yes", "No", "Neutral")[digest[0] % 3]
+        points = []
+        for i in range(3):
+            a, b = words[digest[4 + i] % len(words)], _WORDS[digest[8 + i] % len(_WORDS)]
+            points.append(f"{i + 1}. The {a} question and {b}: it matters for {_WORDS[digest[12 + i] % len(_WORDS)]} "
+                          f"and {words[digest[16 + i] % len(words)]} in everyday life")
+        return f"Stance: {stance}\n" + "\n".join(points)
+    return default_text(name, messages, GenerateConfig(seed=seed if isinstance(seed, int) else None))
+
+
 class MockProvider(Provider):
     provider = "mock"
     default_concurrency = 64
