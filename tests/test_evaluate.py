@@ -200,6 +200,28 @@ def test_a_file_that_is_not_text_or_repeats_questions_gets_one_error_line(tmp_pa
     assert len((tmp_path / "r2" / "outputs" / "answers.jsonl").read_text().splitlines()) == 2 * 3
 
 
+def test_a_cost_cap_stops_cleanly_and_resume_goes_on_without_paying_twice(tmp_path, bench, monkeypatch):
+    """Issue 13: evaluation.max_cost stops the run (no call goes out once the cap is reached, queued ones
+    included); --resume with a higher cap finishes it, every call already paid coming from the cache."""
+    log = tmp_path / "calls.log"
+    monkeypatch.setenv("ADAEM_MOCK_CALL_LOG", str(log))
+    prices = {m: {"input": 100.0, "output": 100.0} for m in ("mock/a", "mock/b", "mock/c", "mock/j")}
+    capped = RunConfig.model_validate({"roles": {"explorers": ["mock/a", "mock/b", "mock/c"], "judge": "mock/j"},
+                                       "prices": prices, "evaluation": {"bootstrap": 0, "max_cost": 0.05}})
+    first = evaluate(bench, capped, tmp_path / "run")
+    assert first.stopped and "cost cap reached" in first.stopped and first.left > 0 and not first.failures
+    paid = log.read_text().splitlines()
+    from adaem.store import read_usage
+
+    spent = sum(u["cost"] for u in read_usage(tmp_path / "run"))
+    assert 0.05 <= spent < 0.1, spent  # the calls in flight when the cap was reached finish; no more go out
+    uncapped = capped.model_copy(update={"evaluation": capped.evaluation.model_copy(update={"max_cost": None})})
+    second = evaluate(bench, uncapped, tmp_path / "run", resume=True)
+    assert second.stopped is None and len(second.answers) == 9
+    repeated = set(paid) & set(log.read_text().splitlines()[len(paid):])
+    assert not repeated
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(1800)  # a hang guard, not a speed test: minutes of real-model work on a shared machine
 def test_cli_end_to_end_on_the_embedded_models(tmp_path, bench):

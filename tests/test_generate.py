@@ -495,3 +495,45 @@ def test_pulls_in_flight_spread_over_arms(tmp_path, scripted_generator):
     # started at once, with nothing learnt in between: plain UCB would take the maximum three times
     assert len({t["arm"] for t in result.summary["trajectory"]}) >= 2
     assert sorted(t["id"] for t in result.summary["trajectory"]) == [0, 1, 2]
+
+
+def test_a_cost_cap_stops_generate_and_resume_continues(tmp_path, scripted_generator):
+    prices = {m: {"input": 100.0, "output": 100.0} for m in ("mock/a", "mock/b", "mock/gen", "mock/j")}
+    config = RunConfig.model_validate({**cfg(budget=6, depth=0, parallel_pulls=1, max_cost=0.02).model_dump(),
+                                       "prices": prices})
+    first = generate(config, tmp_path / "run")
+    assert first.summary["pulls"] < 6 and first.summary["stopped"].startswith("cost budget reached")
+    more = config.model_copy(update={"generation": config.generation.model_copy(update={"max_cost": None})})
+    second = generate(more, tmp_path / "run", resume=True)
+    assert second.summary["pulls"] == 6
+
+
+def test_the_estimate_is_within_a_quarter_of_the_calls_a_run_makes(tmp_path, scripted_generator):
+    """Issue 13: `adaem estimate` / --dry-run from the config alone, against a small mock run."""
+    from adaem.estimate import estimate_evaluate, estimate_generate, totals
+    from adaem.evaluate import evaluate
+    from adaem.store import read_usage
+
+    config = cfg(budget=4, depth=1, tau=100.0, parallel_pulls=1)  # one refinement tried, not continued
+    result = generate(config, tmp_path / "run")
+    made = sum(u["calls"] for u in read_usage(tmp_path / "run"))
+    expected = totals(estimate_generate(config, len(load_seeds()))).calls
+    assert abs(expected - made) <= 0.25 * made, (expected, made)
+    assert result.questions
+    evaluation = evaluate(tmp_path / "run" / "benchmark.jsonl", config.model_copy(update={
+        "evaluation": config.evaluation.model_copy(update={"bootstrap": 0})}), tmp_path / "eval")
+    made = sum(u["calls"] for u in read_usage(tmp_path / "eval"))
+    expected = totals(estimate_evaluate(config, len(result.questions))).calls
+    assert abs(expected - made) <= 0.25 * made, (expected, made)
+    assert len(evaluation.answers) == 2 * len(result.questions)
+
+
+def test_dry_run_prints_the_estimate_and_runs_nothing(tmp_path):
+    r = run_cli("generate", "--dry-run", "--out", str(tmp_path / "run"), "--set", "roles.explorers=mock/a,mock/b",
+                "--set", "roles.judge=mock/j", "--set", "roles.generators=mock/g", "--set",
+                "prices={mock/j: {input: 2.5, output: 10}}")
+    assert r.returncode == 0, r.stderr
+    assert "Expected model calls" in r.stdout and "mock/j" in r.stdout and not (tmp_path / "run").exists()
+    r = run_cli("estimate", "evaluate", "--benchmark", "examples/sample_benchmark.jsonl", "--models", "mock/a,mock/b",
+                "--judge", "mock/j")
+    assert r.returncode == 0 and "target" in r.stdout

@@ -32,6 +32,7 @@ SetOpt = Annotated[list[str] | None, typer.Option("--set", help="override a conf
 
 PresetOpt = Annotated[str | None, typer.Option("--preset", help="start from a preset: paper (Table 6 of the paper)")]
 DedupeOpt = Annotated[bool, typer.Option("--dedupe", help="keep the first of each repeated question")]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="print the expected calls, tokens and cost; run nothing")]
 
 
 def _config(config: Path | None, overrides: list[str] | None, extra: list[str] | None = None,
@@ -128,6 +129,7 @@ def evaluate(
     out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="run directory")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="continue the run in --out")] = False,
     dedupe: DedupeOpt = False,
+    dry_run: DryRunOpt = False,
 ) -> None:
     """Value profiles of the target models on a benchmark: answers, judge labels, TrueSkill scores, charts."""
     from .evaluate import evaluate as run_evaluate
@@ -135,6 +137,14 @@ def evaluate(
     flags = _flags(roles__targets=models_, roles__judge=judge, evaluation__theory=theory,
                    evaluation__protocol=protocol)
     cfg = _run_config(config, set_, flags, resume, out_dir)
+    if dry_run:
+        from .benchmark import load_questions
+        from .estimate import estimate_evaluate
+
+        count = len(load_questions(benchmark, dedupe=dedupe))
+        _print_estimate(estimate_evaluate(cfg or load_config(None), count), cfg or load_config(None),
+                        f"adaem evaluate of {count} questions", "evaluate")
+        return
     run_dir = out_dir or default_run_dir("evaluate")
     result = run_evaluate(benchmark, cfg, run_dir, resume=resume, dedupe=dedupe)
     profile = result.scores
@@ -156,6 +166,9 @@ def evaluate(
     out.print(f"{len(answers)} answers ({parse_failed} parse failures) · files: {run_dir}/scores.csv, scores.json, "
               f"radar.png, heatmap.png, outputs/answers.jsonl")
     _print_usage(read_usage(run_dir))
+    if result.stopped:
+        err.print(f"stopped with {result.left} unit(s) left: {result.stopped} (continue with --resume --out {run_dir}); "
+                  "the scores above are from the answers so far", highlight=False, soft_wrap=True)
     _exit_on_failures(result.failures, run_dir)
 
 
@@ -168,12 +181,16 @@ def generate(
     resume: Annotated[bool, typer.Option("--resume", help="continue (or extend) the run in --out")] = False,
     seeds: Annotated[Path | None, typer.Option(help="seed file (JSONL/CSV/parquet with a question column)")] = None,
     preset: PresetOpt = None,
+    dry_run: DryRunOpt = False,
 ) -> None:
     """Search for questions on which the models express different values; write a benchmark."""
     from .generate.job import generate as run_generate
 
     cfg = _run_config(config, set_, _flags(generation__budget=budget, generation__seeds=seeds), resume, out_dir,
                       preset)
+    if dry_run:
+        _estimate_generate(cfg or load_config(None))
+        return
     run_dir = out_dir or default_run_dir("generate")
     result = run_generate(cfg, run_dir, resume=resume)
     table = Table(title=f"Generated questions — {run_dir}")
@@ -193,6 +210,57 @@ def generate(
         err.print(Text("failed: ", style="bold red") + Text(result.failure), soft_wrap=True)
         err.print(f"the run stopped after pull {summary['pulls']}; continue with --resume --out {run_dir}")
         raise typer.Exit(1)
+
+
+def _estimate_generate(cfg: RunConfig) -> None:
+    from .estimate import estimate_generate
+    from .generate.seeds import load_seeds
+
+    seeds = len(load_seeds(cfg.generation.seeds))
+    g = cfg.generation
+    _print_estimate(estimate_generate(cfg, seeds), cfg, f"adaem generate: {min(g.arms or seeds, seeds)} seed arms, "
+                    f"{g.budget} pulls × {g.width} × {len(cfg.roles.generators)} generator(s), depth ≤ {g.depth}")
+
+
+def _print_estimate(rows, cfg: RunConfig, title: str, job: str = "generate") -> None:
+    from .estimate import assumptions, totals
+
+    table = Table(title=f"Expected model calls — {title}")
+    for col in ("model", "role", "calls", "tokens in", "tokens out", "cost $"):
+        table.add_column(col, justify="left" if col in ("model", "role") else "right")
+    for r in [*rows, totals(rows)]:
+        table.add_row(r.model, r.role, f"{r.calls:,.0f}", f"{r.input_tokens:,.0f}", f"{r.output_tokens:,.0f}",
+                      f"{r.cost:,.2f}")
+    out.print(table)
+    for note in assumptions(cfg, job):
+        out.print(f"assumes: {note}", highlight=False)
+
+
+@app.command()
+def estimate(
+    job: Annotated[str, typer.Argument(help="generate or evaluate")],
+    benchmark: Annotated[Path | None, typer.Option("--benchmark", "-b", help="evaluate: the questions")] = None,
+    models_: Annotated[str | None, typer.Option("--models", "-m", help="evaluate: comma-separated targets")] = None,
+    judge: Annotated[str | None, typer.Option(help="judge model")] = None,
+    budget: Annotated[int | None, typer.Option(min=1, help="generate: pulls")] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    preset: PresetOpt = None,
+) -> None:
+    """Expected calls, tokens and USD (from `prices:`) per model and role of a run, before paying for it."""
+    if job == "generate":
+        _estimate_generate(_config(config, set_, _flags(generation__budget=budget, roles__judge=judge), preset))
+    elif job == "evaluate":
+        from .benchmark import load_questions
+        from .estimate import estimate_evaluate
+
+        if benchmark is None:
+            raise ConfigError("estimate evaluate needs --benchmark FILE")
+        cfg = _config(config, set_, _flags(roles__targets=models_, roles__judge=judge), preset)
+        count = len(load_questions(benchmark, dedupe=True))
+        _print_estimate(estimate_evaluate(cfg, count), cfg, f"adaem evaluate of {count} questions", "evaluate")
+    else:
+        raise ConfigError(f"estimate: the job is generate or evaluate, not '{job}'")
 
 
 FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table, csv or json")]

@@ -181,6 +181,8 @@ class Evaluation(BaseModel):
     rating: Literal["trueskill", "openskill"] = "trueskill"
     threshold: float = Field(0.5, gt=0, lt=1, description="a soft label at or above this counts as expressed")
     bootstrap: int = Field(200, ge=0, description="resamples of the questions for confidence intervals")
+    max_cost: float | None = Field(None, gt=0, description="USD (from `prices:`): start no more units once this run "
+                                   "has spent it; --resume with a higher cap continues")
     confidence: float = Field(0.95, gt=0, lt=1)
 
 
@@ -196,6 +198,8 @@ class Generation(BaseModel):
     budget: int = Field(3, ge=1, description="pulls B (paper: 1,500)")
     max_calls: int | None = Field(None, ge=1, description="also stop after this many model calls")
     max_tokens: int | None = Field(None, ge=1, description="also stop after this many tokens")
+    max_cost: float | None = Field(None, gt=0, description="also stop after this many USD (from `prices:`); pulls "
+                                   "already running finish")
     width: int = Field(1, ge=1, description="questions per pull, N2 (paper: 3)")
     depth: int = Field(1, ge=0, description="refinement steps at most (paper: 3)")
     tau: float = Field(0.5, description="keep refining while the score gains more than this")

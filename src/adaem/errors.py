@@ -20,6 +20,10 @@ class ModelCallError(AdaemError):
         self.status = status
 
 
+class BudgetReached(ModelCallError):
+    """A spending cap of the run was reached: the call was not made; a --resume with a higher cap goes on."""
+
+
 class TransientError(ModelCallError):
     """A failure that may pass: rate limit, 5xx, timeout, dropped connection, truncated body."""
 

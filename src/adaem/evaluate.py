@@ -7,7 +7,6 @@ that never parses is recorded as a parse failure (with its raw text) and sits ou
 
 from __future__ import annotations
 
-import asyncio
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,13 +16,14 @@ import numpy as np
 
 from .benchmark import Question, load_questions
 from .config import RunConfig
-from .errors import ConfigError, ModelCallError, OutputParseError
+from .errors import ConfigError, OutputParseError
 from .measure import label_text, measure_answer
 from .models import GenerateConfig, ModelPool
 from .progress import progress_bar
 from .rating import score_table
 from .store import RunStore, run_job
 from .theories import Theory, load_theory
+from .units import Unit, UnitsResult, run_units
 
 
 def _sampling(config: RunConfig) -> GenerateConfig:
@@ -63,7 +63,18 @@ async def _question_unit(pool: ModelPool, config: RunConfig, theory: Theory, q: 
     return record
 
 
-async def run_evaluation(store: RunStore, pool: ModelPool, questions: list[Question], theory: Theory) -> list[dict]:
+def spent(store: RunStore, pool: ModelPool) -> float:
+    """USD recorded by this run, every session (prices from the config; 0 without them)."""
+    return store.previous_usage()["cost"] + pool.ledger.total().cost
+
+
+def unit_workers(config: RunConfig, pool: ModelPool, models: list[str]) -> int:
+    """Units in flight: enough to keep every model's connections busy (a unit waits on one model at a time)."""
+    return 2 * max(pool.get(m).limits.max_concurrency or pool.get(m).provider.default_concurrency for m in models)
+
+
+async def run_evaluation(store: RunStore, pool: ModelPool, questions: list[Question],
+                         theory: Theory) -> UnitsResult:
     config = store.config
     targets = config.roles.targets
     done = store.done_keys("answers")
@@ -71,28 +82,29 @@ async def run_evaluation(store: RunStore, pool: ModelPool, questions: list[Quest
     todo = [(m, q) for q in questions for m in targets if f"{m}|{q.id}" not in done]
     todo_q = [q for q in questions if q.id not in done_q]
     await pool.preflight([*targets, config.roles.judge])
-    failures: list[dict[str, Any]] = []
+    cap = config.evaluation.max_cost
+
+    def stop() -> str | None:
+        if cap is not None and (cost := spent(store, pool)) >= cap:
+            return f"cost cap reached (${cost:.4f} ≥ ${cap}): raise evaluation.max_cost and --resume"
+        return None
+
+    pool.spend_gate = stop  # calls queued behind the limits stop too, not only units not yet started
+    units = [Unit("answers", f"{m}|{q.id}", lambda m=m, q=q: _answer_unit(pool, config, theory, m, q))
+             for m, q in todo]
+    units += [Unit("question_labels", q.id, lambda q=q: _question_unit(pool, config, theory, q)) for q in todo_q]
     total = len(questions) * (len(targets) + 1)
     with progress_bar(pool.ledger, in_flight=pool.in_flight) as progress:
-        task = progress.add_task("evaluate: answer + judge", total=total,
-                                 completed=total - len(todo) - len(todo_q))
+        task = progress.add_task("evaluate: answer + judge", total=total, completed=total - len(units))
 
-        async def guarded(stream: str, key: str, coro) -> None:
-            try:
-                store.append(stream, await coro)
-            except ModelCallError as exc:  # not done: a resume retries it (finished calls come from the cache)
-                failure = {"key": key, "stream": stream, "error": str(exc)}
-                failures.append(failure)
-                store.append("failures", failure)
+        def advanced() -> None:
             progress.advance(task)
             store.save_usage(pool.ledger)
 
-        await asyncio.gather(
-            *(guarded("answers", f"{m}|{q.id}", _answer_unit(pool, config, theory, m, q)) for m, q in todo),
-            *(guarded("question_labels", q.id, _question_unit(pool, config, theory, q)) for q in todo_q),
-        )
+        result = await run_units(store, units, workers=unit_workers(config, pool, [*targets, config.roles.judge]),
+                                 on_done=advanced, stop=stop)
     store.save_usage(pool.ledger)
-    return failures
+    return result
 
 
 @dataclass
@@ -107,6 +119,8 @@ class Evaluation:
     answers: Any  # pandas.DataFrame: one row per (model, question)
     breakdowns: dict[str, Any]  # "category" / "country" -> long DataFrame with a `group` column
     failures: list[dict[str, Any]]
+    stopped: str | None = None  # why units were left for --resume (a cost cap)
+    left: int = 0
 
     def profile(self, column: str = "score") -> Any:
         """models × dimensions table of one column."""
@@ -153,7 +167,8 @@ def summarize(store_path: Path, config: RunConfig, questions: list[Question], th
     from .charts import heatmap, radar
 
     store_path = Path(store_path)
-    records = [json.loads(x) for x in (store_path / "outputs" / "answers.jsonl").read_text().splitlines() if x.strip()]
+    answers_file = store_path / "outputs" / "answers.jsonl"  # absent when a cap stopped the run before any answer
+    records = [json.loads(x) for x in answers_file.read_text().splitlines() if x.strip()] if answers_file.exists() else []
     models, dims, ev = config.roles.targets, theory.ids, config.evaluation
     labels = label_tensor(records, questions, models, dims)
     common = {"system": ev.rating, "threshold": ev.threshold, "confidence": ev.confidence}
@@ -244,5 +259,8 @@ def evaluate(
     if len(config.roles.targets) < 1:
         raise ConfigError("roles.targets: name at least one model to evaluate")
     store.put("benchmark", str(benchmark))
-    failures = run_job(store, lambda pool: run_evaluation(store, pool, questions, theory), bool)
-    return summarize(store.path, config, questions, theory, failures)
+    result = run_job(store, lambda pool: run_evaluation(store, pool, questions, theory),
+                     lambda r: bool(r.failures or r.stopped))
+    evaluation = summarize(store.path, config, questions, theory, result.failures)
+    evaluation.stopped, evaluation.left = result.stopped, result.left
+    return evaluation

@@ -144,14 +144,16 @@ class RunStore:
         self.state.executemany("INSERT INTO usage (session, model, role, tally) VALUES (?, ?, ?, ?)", rows)
         self.state.execute("COMMIT")
 
-    def previous_usage(self) -> dict[str, int]:
-        """Calls and tokens of the earlier sessions of this run (for budgets that span resumes)."""
+    def previous_usage(self) -> dict[str, float]:
+        """Calls, tokens and cost of the earlier sessions of this run (for budgets that span resumes)."""
         calls = tokens = 0
+        cost = 0.0
         for (tally,) in self.state.execute("SELECT tally FROM usage WHERE session != ?", (self.session,)):
             t = json.loads(tally)
             calls += t["calls"]
             tokens += t["input_tokens"] + t["output_tokens"]
-        return {"calls": calls, "tokens": tokens}
+            cost += t.get("cost", 0.0)
+        return {"calls": calls, "tokens": tokens, "cost": cost}
 
     def finish(self, status: str = "finished") -> None:
         self.state.execute("UPDATE sessions SET finished = ?, status = ? WHERE id = ?", (time.time(), status, self.session))

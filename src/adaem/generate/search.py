@@ -531,6 +531,9 @@ class Search:
             return f"call budget reached ({calls} ≥ {self.gen.max_calls})"
         if self.gen.max_tokens is not None and tokens >= self.gen.max_tokens:
             return f"token budget reached ({tokens} ≥ {self.gen.max_tokens})"
+        cost = previous["cost"] + total.cost
+        if self.gen.max_cost is not None and cost >= self.gen.max_cost:
+            return f"cost budget reached (${cost:.4f} ≥ ${self.gen.max_cost})"
         return None
 
     async def run(self, progress=None, task=None) -> dict[str, Any]:

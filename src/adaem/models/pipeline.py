@@ -16,6 +16,7 @@ from .accounting import Ledger
 from .cache import CallCache
 from .providers.base import Completion, Provider
 from .types import (
+    BudgetReached,
     CallKey,
     ChatMessage,
     GenerateConfig,
@@ -59,6 +60,7 @@ class Model:
         ledger: Ledger,
         cpu_slots: LoopSemaphore | None = None,
         on_event: Callable[[str], None] | None = None,
+        spend_gate: Callable[[], str | None] | None = None,
     ):
         self.provider = provider
         self.limits = limits
@@ -68,6 +70,7 @@ class Model:
         self._cpu_slots = cpu_slots if provider.shares_cpu else None
         self._session = LoopSemaphore(1)
         self._on_event = on_event
+        self._spend_gate = spend_gate
         self.in_flight = 0
         self.peak_in_flight = 0
 
@@ -147,6 +150,8 @@ class Model:
         while True:
             try:
                 return await self._call_once(messages, config, role)
+            except BudgetReached:
+                raise
             except TransientError as exc:
                 if attempt >= self.limits.max_retries:
                     self.ledger.record_error(self.name, role)
@@ -168,6 +173,9 @@ class Model:
     async def _call_once(self, messages: list[ChatMessage], config: GenerateConfig, role: str) -> Completion:
         cpu = self._cpu_slots.get() if self._cpu_slots is not None else None
         async with self._slots.get():
+            why = self._spend_gate() if self._spend_gate is not None else None
+            if why:  # checked when the call would go out, so calls queued behind the limit stop too
+                raise BudgetReached(why)
             if cpu is not None:
                 await cpu.acquire()
             self.in_flight += 1

@@ -67,6 +67,7 @@ class ModelPool:
         self.on_event = on_event
         self._cpu_slots = LoopSemaphore(config.local.parallel_models)
         self._models: dict[str, Model] = {}
+        self.spend_gate: Callable[[], str | None] | None = None  # a job's cap: why no more calls may go out
 
     def get(self, name: str) -> Model:
         model = self._models.get(name)
@@ -78,6 +79,7 @@ class ModelPool:
                 ledger=self.ledger,
                 cpu_slots=self._cpu_slots,
                 on_event=self._event,
+                spend_gate=lambda: self.spend_gate() if self.spend_gate is not None else None,
             )
             self._models[name] = model
         return model

@@ -11,10 +11,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..errors import AdaemError, ConfigError, ModelCallError, OutputParseError, TransientError
+from ..errors import AdaemError, BudgetReached, ConfigError, ModelCallError, OutputParseError, TransientError
 
 __all__ = [
-    "AdaemError", "CallKey", "ChatMessage", "Choice", "ConfigError", "GenerateConfig", "ModelCallError",
+    "AdaemError", "BudgetReached", "CallKey", "ChatMessage", "Choice", "ConfigError", "GenerateConfig", "ModelCallError",
     "ModelOutput", "OutputParseError", "TokenLogprob", "TransientError", "Usage", "as_messages",
 ]
 

@@ -1,0 +1,166 @@
+"""What a run will cost before it starts: calls, tokens and USD per model and role, from the config alone.
+
+The counts follow the code's own call pattern (SPEC §4–§7); what a config cannot know is assumed and said:
+every answer parses at the first attempt, a refinement is tried once per question and not continued (the gain
+rarely exceeds τ), no candidate is kept out, and a prompt or answer has one token per four characters of text.
+P2 scores a question with the explorers' answers already in the cache, so only scorers outside P1 add calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .config import RunConfig
+from .prompts import render
+from .theories import Theory, load_theory
+
+QUESTION = "Should payday lenders be banned in Kenya, where mobile loans trap many farmers in debt?"
+TOKENS_PER_CHAR = 0.25
+
+
+def _tokens(text: str) -> int:
+    return max(1, round(len(text) * TOKENS_PER_CHAR))
+
+
+@dataclass
+class Estimate:
+    model: str
+    role: str
+    calls: float = 0.0
+    input_tokens: float = 0.0
+    output_tokens: float = 0.0
+    cost: float = 0.0
+
+
+class Tally:
+    """Calls accumulated per (model, role), each with its prompt and answer size."""
+
+    def __init__(self, config: RunConfig):
+        self.config = config
+        self.rows: dict[tuple[str, str], Estimate] = {}
+
+    def add(self, model: str, role: str, calls: float, prompt: str, output_tokens: float) -> None:
+        row = self.rows.setdefault((model, role), Estimate(model, role))
+        row.calls += calls
+        row.input_tokens += calls * _tokens(prompt)
+        row.output_tokens += calls * output_tokens
+
+    def result(self) -> list[Estimate]:
+        for row in self.rows.values():
+            price = self.config.prices.get(row.model)
+            if price is not None:
+                row.cost = row.input_tokens / 1e6 * price.input + row.output_tokens / 1e6 * price.output
+        return sorted(self.rows.values(), key=lambda r: (r.role, r.model))
+
+
+def _answer_tokens(config: RunConfig) -> float:
+    ev = config.evaluation
+    words = ev.word_limit * 1.3 + 6  # tokens of an answer at its word limit, stance line included
+    return words * 1.4 if ev.opinion_format == "json" else words
+
+
+def _judge_texts(config: RunConfig) -> float:
+    """Texts the judge labels per answer: the answer whole, or each of its k points."""
+    return 1.0 if config.evaluation.unit == "answer" else float(config.evaluation.key_points)
+
+
+def _label(tally: Tally, config: RunConfig, theory: Theory, texts: float, role: str = "judge") -> None:
+    judge, text = config.roles.judge, "x" * int(_answer_tokens(config) / TOKENS_PER_CHAR)
+    if config.evaluation.protocol == "per-value":
+        dim = theory.dimensions[0]
+        prompt = render("judge_system") + render("judge_value", text=text, name=dim.name, definition=dim.definition)
+        tally.add(judge, role, texts * len(theory.dimensions), prompt, 2)
+    else:
+        definitions = "\n".join(f"- {d.id}: {d.name}, {d.definition}" for d in theory.dimensions)
+        prompt = render("judge_system") + render("judge_joint", text=text, definitions=definitions)
+        tally.add(judge, role, texts, prompt, 6 * len(theory.dimensions))
+
+
+def _score(tally: Tally, config: RunConfig, theory: Theory, models: list[str], role: str, times: float,
+           question: bool = True) -> None:
+    """Calls of scoring `times` questions under `models` (their opinions, labels, the question's own labels
+    unless already cached)."""
+    ev = config.evaluation
+    prompt = render("opinion_system") + render("opinion", question=QUESTION, k=ev.key_points, words=ev.word_limit)
+    for model in models:
+        tally.add(model, role, times, prompt, _answer_tokens(config))
+    _label(tally, config, theory, times * (len(models) * _judge_texts(config) + question))
+    if config.generation.screen_answers and config.roles.safety_filter:
+        tally.add(config.roles.safety_filter, "safety_filter", times * len(models),
+                  render("safety_answer", question=QUESTION, answer="x" * 400), 3)
+
+
+def estimate_generate(config: RunConfig, seeds: int) -> list[Estimate]:
+    """A whole `adaem generate` run from scratch: the seed arms scored, then `budget` pulls."""
+    from .generate.seeds import load_seeds
+
+    gen, roles = config.generation, config.roles
+    theory = load_theory(config.evaluation.theory)
+    arms = min(gen.arms or seeds, seeds)
+    tally = Tally(config)
+    _score(tally, config, theory, roles.scorers, "explorer" if roles.scorers == roles.explorers else "scorer", arms)
+    questions = gen.budget * gen.width * len(roles.generators)
+    refinements = questions if gen.depth > 0 else 0
+    example = load_seeds(gen.seeds)[0]
+    for generator in roles.generators:
+        per = questions / len(roles.generators)
+        tally.add(generator, "generator", per, render("generate_system")
+                  + render("generate_fact", topic=example.topic, question=example.question, examples="x" * 600), 40)
+        tally.add(generator, "generator", per, render("generate_system")
+                  + render("generate_question", topic=example.topic, question=example.question, fact="x" * 160), 45)
+        if gen.depth > 0:
+            tally.add(generator, "generator", per, render("generate_system")
+                      + render("reflect", question=QUESTION, score="1.00", answers="x" * 500), 80)
+            tally.add(generator, "generator", per, render("generate_system")
+                      + render("refine", question=QUESTION, suggestions="x" * 320), 45)
+    if roles.safety_filter:
+        tally.add(roles.safety_filter, "safety_filter", questions + refinements, render("safety", question=QUESTION), 3)
+    _score(tally, config, theory, roles.explorers, "explorer", questions + refinements)
+    extra = [m for m in roles.scorers if m not in roles.explorers]
+    if extra:
+        _score(tally, config, theory, extra, "scorer", questions, question=False)
+    return tally.result()
+
+
+def estimate_evaluate(config: RunConfig, questions: int) -> list[Estimate]:
+    """`adaem evaluate` of the target models on `questions` questions."""
+    theory = load_theory(config.evaluation.theory)
+    tally = Tally(config)
+    ev = config.evaluation
+    prompt = render("opinion_system") + render("opinion", question=QUESTION, k=ev.key_points, words=ev.word_limit)
+    for model in config.roles.targets:
+        tally.add(model, "target", questions, prompt, _answer_tokens(config))
+    _label(tally, config, theory, questions * (len(config.roles.targets) * _judge_texts(config) + 1))
+    return tally.result()
+
+
+def assumptions(config: RunConfig, job: str = "generate") -> list[str]:
+    gen = config.generation
+    notes = [
+        "every answer parses at its first attempt (each re-ask adds an opinion call and its labels)",
+        "one token per four characters of prompt or answer; answers at the word limit",
+    ]
+    if job == "evaluate":
+        return notes + ([] if config.prices else ["no `prices:` in the config: cost is 0"])
+    notes.append("no question kept out by a gate (a rejection saves its scoring)")
+    if gen.depth > 0:
+        notes.append(f"one refinement tried per question; each further step (up to depth {gen.depth}) repeats "
+                     "reflect, refine and P1 scoring, taken only while the gain exceeds τ")
+    if gen.max_calls or gen.max_tokens or gen.max_cost:
+        notes.append("generation.max_calls / max_tokens / max_cost would stop the run earlier")
+    if not config.prices:
+        notes.append("no `prices:` in the config: cost is 0 (USD per million input / output tokens per model)")
+    return notes
+
+
+def totals(rows: list[Estimate]) -> Estimate:
+    out = Estimate("all", "all")
+    for r in rows:
+        out.calls += r.calls
+        out.input_tokens += r.input_tokens
+        out.output_tokens += r.output_tokens
+        out.cost += r.cost
+    return out
+
+
+__all__ = ["Estimate", "assumptions", "estimate_evaluate", "estimate_generate", "totals"]
