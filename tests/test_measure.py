@@ -108,47 +108,42 @@ async def test_per_value_protocol_one_call_per_dimension(make_pool, scripted):
     assert {d for d, v in labels.values.items() if v == 1.0} == {"benevolence", "power"}
 
 
-@pytest.mark.parametrize("reuses_prefix", [True, False])
-async def test_a_prefix_reusing_judge_labels_one_text_at_a_time(make_pool, scripted, reuses_prefix):
-    """Two texts labelled at once: a judge that keeps its KV state gets each text's ten calls back to back (so
-    it evaluates only each value's tokens); any other judge gets all twenty at once."""
-    order: list[str] = []
-    now = {"in": 0, "peak": 0}
+def _watched_judge(scripted, make_pool, reuses_prefix: bool, answer: str):
+    """A scripted judge that records which text each call is about and the most calls it had at once."""
+    seen = {"order": [], "in": 0, "peak": 0}
 
     async def judge(messages, config):
-        order.append("A" if "text A" in messages[-1].content else "B")
-        now["in"] += 1
-        now["peak"] = max(now["peak"], now["in"])
-        await asyncio.sleep(0.001)
-        now["in"] -= 1
-        return "No"
+        seen["order"].append("A" if "text A" in messages[-1].content else "B")
+        seen["in"] += 1
+        seen["peak"] = max(seen["peak"], seen["in"])
+        await asyncio.sleep(0.005)
+        seen["in"] -= 1
+        return answer
 
     scripted("judge", judge)
     model = make_pool().get("mock/judge")
     model.provider.reuses_prefix = reuses_prefix
+    return model, seen
+
+
+@pytest.mark.parametrize("reuses_prefix", [True, False])
+async def test_a_prefix_reusing_judge_labels_one_text_at_a_time(make_pool, scripted, reuses_prefix):
+    """Two texts labelled at once: a judge that keeps its KV state gets each text's ten calls back to back (so
+    it evaluates only each value's tokens); any other judge gets all twenty at once."""
+    model, seen = _watched_judge(scripted, make_pool, reuses_prefix, "No")
     theory = load_theory("schwartz10")
     await asyncio.gather(*(label_per_value(model, theory, f"text {t}", logprobs=False) for t in "AB"))
+    order = seen["order"]
     runs = sum(1 for i in range(1, len(order)) if order[i] != order[i - 1]) + 1
-    assert len(order) == 20 and (runs == 2 and now["peak"] == 1 if reuses_prefix else now["peak"] == 20)
+    assert len(order) == 20 and (runs == 2 and seen["peak"] == 1 if reuses_prefix else seen["peak"] == 20)
 
 
 @pytest.mark.parametrize("reuses_prefix", [True, False])
 async def test_a_remote_judge_gets_one_texts_values_at_once(make_pool, scripted, reuses_prefix):
     """Issue 13: without prefix reuse the ten per-value calls of one text go out concurrently."""
-    now = {"in": 0, "peak": 0}
-
-    async def judge(messages, config):
-        now["in"] += 1
-        now["peak"] = max(now["peak"], now["in"])
-        await asyncio.sleep(0.01)
-        now["in"] -= 1
-        return "Yes"
-
-    scripted("judge", judge)
-    model = make_pool().get("mock/judge")
-    model.provider.reuses_prefix = reuses_prefix
+    model, seen = _watched_judge(scripted, make_pool, reuses_prefix, "Yes")
     labels = await label_per_value(model, load_theory("schwartz10"), "One text.", logprobs=False)
-    assert len(labels.values) == 10 and now["peak"] == (1 if reuses_prefix else 10)
+    assert len(labels.values) == 10 and seen["peak"] == (1 if reuses_prefix else 10)
 
 
 async def test_joint_protocol_shuffles_and_validates(make_pool, scripted):
