@@ -87,12 +87,32 @@ def test_stats_bad_files_name_the_problem(tmp_path, content, fragment):
 
 
 # -- reliability ---------------------------------------------------------------------------------------------
-def test_cronbach_alpha_on_the_textbook_example_and_by_hand():
-    import pingouin as pg
+# Shrout & Fleiss (1979), Table 2: six targets rated by four judges; their ICC(1,1) .17, ICC(2,1) .29,
+# ICC(3,1) .71 and ICC(1,4) .44
+SHROUT_FLEISS = np.array([[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9], [6, 2, 4, 7]], float)
+# a random 12 × 3 matrix, and what pingouin 0.6.1 (the library these functions replace) gave on it
+RANDOM = np.array([[-0.1684, 0.3076, -0.1836], [-2.9512, -0.7427, -1.2017], [-0.3695, 0.7486, 0.532],
+                   [0.4031, 0.1374, 0.6557], [-1.9638, -1.3903, -1.7095], [-0.0844, -0.6435, -0.9757],
+                   [-0.854, -0.3292, -0.0639], [-1.2204, 0.3493, 0.062], [-2.8094, -1.9873, -0.273],
+                   [-0.3267, 0.3091, 0.3128], [2.1534, -1.0764, -0.342], [1.5365, 0.1404, 0.1568]])
 
-    data = pg.read_dataset("cronbach_alpha").pivot(index="Subj", columns="Items", values="Scores").to_numpy()
-    alpha, lo, hi = cronbach_alpha(data)
-    assert alpha == pytest.approx(0.5917, abs=1e-4) and lo < alpha < hi  # pingouin's documented example
+
+def test_iccs_against_the_published_example_and_pingouin():
+    from adaem.analysis.psychometrics import icc
+
+    r = icc(SHROUT_FLEISS)
+    assert (round(r.icc1, 2), round(r.icc2, 2), round(r.icc3, 2), round(r.icc1k, 2)) == (0.17, 0.29, 0.71, 0.44)
+    r = icc(RANDOM)
+    assert r.icc1 == pytest.approx(0.4104457376037758, abs=1e-9) and r.icc1k == pytest.approx(0.6762276772540632)
+    assert r.icc2 == pytest.approx(0.4041928815591395) and r.icc3 == pytest.approx(0.39172876880754676)
+    assert (round(r.icc1_lo, 2), round(r.icc1_hi, 2)) == (0.06, 0.75)
+    with pytest.raises(ConfigError, match="at least 2 subjects"):
+        icc(np.ones((1, 3)))
+
+
+def test_cronbach_alpha_against_pingouin_and_by_hand():
+    alpha, lo, hi = cronbach_alpha(RANDOM)
+    assert alpha == pytest.approx(0.6589370824012688) and (round(lo, 3), round(hi, 3)) == (0.097, 0.893)
     m = np.array([[2, 3, 3], [4, 4, 5], [3, 3, 3], [5, 4, 5], [1, 2, 2]], float)
     k = m.shape[1]
     by_hand = k / (k - 1) * (1 - m.var(axis=0, ddof=1).sum() / m.sum(axis=1).var(ddof=1))

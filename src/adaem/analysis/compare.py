@@ -69,23 +69,17 @@ class Comparison:
 
 
 def retest_reliability(draws: Any) -> dict[str, float] | None:
-    """One-way random-effects ICC of S over (question × draw) (pingouin): ICC1 is the share of one draw's
-    variance that belongs to the question, ICC1k the reliability of the mean over k draws. None when fewer
-    than 3 questions were scored on every draw, or there is only one draw."""
-    import pingouin as pg
+    """One-way random-effects ICC of S over (question × draw): ICC1 is the share of one draw's variance that
+    belongs to the question, ICC1k the reliability of the mean over k draws. None when fewer than 3 questions
+    were scored on every draw, or there is only one draw."""
+    from .psychometrics import icc
 
     wide = draws.pivot_table(index="question", columns="draw", values="score").dropna()
     if wide.shape[1] < 2 or wide.shape[0] < 3:
         return None
-    long = wide.reset_index().melt(id_vars="question", var_name="draw", value_name="score")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        icc = pg.intraclass_corr(data=long, targets="question", raters="draw", ratings="score").set_index("Type")
-    one = icc.loc["ICC(1,1)" if "ICC(1,1)" in icc.index else "ICC1"]
-    k = icc.loc["ICC(1,k)" if "ICC(1,k)" in icc.index else "ICC1k"]
-    ci = one["CI95" if "CI95" in one.index else "CI95%"]  # pingouin ≥ 0.6 dropped the %
-    return {"questions": int(wide.shape[0]), "draws": int(wide.shape[1]), "icc1": float(one["ICC"]),
-            "icc1_lo": float(ci[0]), "icc1_hi": float(ci[1]), "icc1k": float(k["ICC"])}
+    r = icc(wide.to_numpy(float))
+    return {"questions": int(wide.shape[0]), "draws": int(wide.shape[1]), "icc1": r.icc1,
+            "icc1_lo": r.icc1_lo, "icc1_hi": r.icc1_hi, "icc1k": r.icc1k}
 
 
 def _key(name: str, qid: str, draw: int) -> str:

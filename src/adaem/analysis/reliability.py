@@ -1,7 +1,7 @@
 """Reliability of value scores (SPEC §8): Cronbach's α over k-fold splits of the questions, the coefficient of
 variation across folds, and ICC / Pearson / Spearman between two benchmarks' profiles of the same models.
 
-The statistics come from maintained libraries: α and ICC from pingouin, correlations from scipy.
+α and the ICCs come from `psychometrics` (numpy/scipy, checked against published values), correlations from scipy.
 The "subjects" of α are the (model, dimension) scores and its "items" are the folds: α is high when every fold
 of questions ranks the models' values the same way, i.e. when the benchmark measures something stable.
 """
@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
+from .psychometrics import cronbach_alpha, icc
 from ..rating import RatingSystem, score_table
 
 
@@ -34,17 +35,6 @@ def fold_scores(labels: np.ndarray, models: list[str], dims: list[str], folds: i
                      for idx in parts])
 
 
-def cronbach_alpha(items: np.ndarray, confidence: float = 0.95) -> tuple[float, float, float]:
-    """α of a subjects × items matrix (pingouin), with its confidence interval."""
-    import pandas as pd
-    import pingouin as pg
-
-    if items.ndim != 2 or items.shape[0] < 2 or items.shape[1] < 2:
-        raise ConfigError(f"Cronbach's α needs at least 2 subjects and 2 items, got shape {items.shape}")
-    alpha, ci = pg.cronbach_alpha(data=pd.DataFrame(items), ci=confidence)
-    return float(alpha), float(ci[0]), float(ci[1])
-
-
 def coefficient_of_variation(values: np.ndarray, axis: int = 0) -> np.ndarray:
     """std / mean along an axis (sample std); NaN where the mean is 0."""
     mean = values.mean(axis=axis)
@@ -53,9 +43,7 @@ def coefficient_of_variation(values: np.ndarray, axis: int = 0) -> np.ndarray:
 
 
 def profile_agreement(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
-    """ICC(2,1) = ICC(A,1) and ICC(3,1) = ICC(C,1) (pingouin), Pearson and Spearman (scipy) between two flattened profiles."""
-    import pandas as pd
-    import pingouin as pg
+    """ICC(2,1) = ICC(A,1) and ICC(3,1) = ICC(C,1), Pearson and Spearman (scipy) between two flattened profiles."""
     from scipy import stats
 
     x, y = np.asarray(a, float).ravel(), np.asarray(b, float).ravel()
@@ -63,15 +51,13 @@ def profile_agreement(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
     x, y = x[keep], y[keep]
     if len(x) < 3:
         raise ConfigError(f"profile agreement needs at least 3 shared (model, value) scores, got {len(x)}")
-    long = pd.DataFrame({"target": np.tile(np.arange(len(x)), 2), "rater": np.repeat(["a", "b"], len(x)),
-                         "score": np.concatenate([x, y])})
-    with warnings.catch_warnings():  # identical profiles have no residual variance: ICC is 1, said without noise
-        warnings.simplefilter("ignore")  # and pingouin's own pandas deprecation notices
-        icc = pg.intraclass_corr(data=long, targets="target", raters="rater", ratings="score").set_index("Type")
+    agreement = icc(np.stack([x, y], axis=1))
+    with warnings.catch_warnings():  # identical profiles: a constant input, said without noise
+        warnings.simplefilter("ignore")
         pearson, spearman = stats.pearsonr(x, y), stats.spearmanr(x, y)
-    # pingouin ≥ 0.6 names them ICC(A,1) (two-way, absolute agreement) and ICC(C,1) (consistency); older: ICC2/ICC3
-    icc2 = icc.loc["ICC(A,1)" if "ICC(A,1)" in icc.index else "ICC2", "ICC"]
-    icc3 = icc.loc["ICC(C,1)" if "ICC(C,1)" in icc.index else "ICC3", "ICC"]
+    # identical profiles have no residual variance: their agreement is perfect, not undefined
+    icc2 = 1.0 if np.allclose(x, y) else agreement.icc2
+    icc3 = 1.0 if np.allclose(x, y) else agreement.icc3
     return {"pairs": int(len(x)), "icc2": float(icc2), "icc3": float(icc3),
             "pearson_r": float(pearson.statistic), "pearson_p": float(pearson.pvalue),
             "spearman_rho": float(spearman.statistic), "spearman_p": float(spearman.pvalue)}
