@@ -90,7 +90,7 @@ def test_stats_bad_files_name_the_problem(tmp_path, content, fragment):
 # Shrout & Fleiss (1979), Table 2: six targets rated by four judges; their ICC(1,1) .17, ICC(2,1) .29,
 # ICC(3,1) .71 and ICC(1,4) .44
 SHROUT_FLEISS = np.array([[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9], [6, 2, 4, 7]], float)
-# a random 12 × 3 matrix, and what pingouin 0.6.1 (the library these functions replace) gave on it
+# a random 12 × 3 matrix, and what pingouin 0.7.0 (the library these functions replace) gave on it
 RANDOM = np.array([[-0.1684, 0.3076, -0.1836], [-2.9512, -0.7427, -1.2017], [-0.3695, 0.7486, 0.532],
                    [0.4031, 0.1374, 0.6557], [-1.9638, -1.3903, -1.7095], [-0.0844, -0.6435, -0.9757],
                    [-0.854, -0.3292, -0.0639], [-1.2204, 0.3493, 0.062], [-2.8094, -1.9873, -0.273],
