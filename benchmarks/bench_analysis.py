@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from adaem.analysis.stats import _bleu, distinct_n, self_bleu
-from adaem.generate.seeds import load_seeds
+from adaem.generation.seeds import load_seeds
 from adaem.report import render_report
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))

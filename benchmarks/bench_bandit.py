@@ -19,7 +19,7 @@ import random
 import numpy as np
 
 from adaem.analysis.compare import bootstrap_mean_ci
-from adaem.generate.bandit import Arm, ucb_select
+from adaem.generation.bandit import Arm, ucb_select
 
 
 def simulate(means: np.ndarray, budget: int, in_flight: int, policy: str, c: float, noise: float,

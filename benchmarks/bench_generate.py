@@ -28,7 +28,7 @@ import numpy as np
 
 from adaem.analysis.compare import bootstrap_mean_ci, compare_means
 from adaem.config import RunConfig
-from adaem.generate.job import generate
+from adaem.generation.job import generate
 
 
 def variant_dir(out: Path, name: str) -> Path:
@@ -88,7 +88,7 @@ def main() -> None:
 def retest(base: RunConfig, args: argparse.Namespace, names: list[str]) -> None:
     """Held-out scores: the seeds and each variant's questions on fresh draws (draws 1..N of the base seed)."""
     from adaem.analysis.compare import compare_sets
-    from adaem.generate.search import draw_seed
+    from adaem.generation.search import draw_seed
 
     files = []
     first = variant_dir(args.out, names[0])

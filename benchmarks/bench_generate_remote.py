@@ -9,7 +9,7 @@ judge's mean, whose calls dominate), and calls per question.
 
     .venv/bin/python benchmarks/bench_generate_remote.py [--latency 0.5] [--parallel 1,8,32] [--pulls-per-slot 2]
 
-`--legacy` runs `adaem.generate.job.generate` whole with no parallel settings (for a checkout before pulls in
+`--legacy` runs `adaem.generation.job.generate` whole with no parallel settings (for a checkout before pulls in
 flight existed): questions per minute over the whole run, seed scoring included.
 """
 
@@ -43,8 +43,8 @@ def config(url: str, arms: int, budget: int, parallel: int | None) -> RunConfig:
 
 async def pulls_phase(cfg: RunConfig, out: Path) -> dict[str, float]:
     """Score the seed arms, then time the pulls alone while sampling the requests in flight every 20 ms."""
-    from adaem.generate.search import Search
-    from adaem.generate.seeds import load_seeds
+    from adaem.generation.search import Search
+    from adaem.generation.seeds import load_seeds
     from adaem.models import ModelPool
     from adaem.store import RunStore
     from adaem.theories import load_theory
@@ -84,7 +84,7 @@ async def pulls_phase(cfg: RunConfig, out: Path) -> dict[str, float]:
 
 
 def legacy(cfg: RunConfig, out: Path) -> dict[str, float]:
-    from adaem.generate.job import generate
+    from adaem.generation.job import generate
 
     start = time.perf_counter()
     result = generate(cfg, out)

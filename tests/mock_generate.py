@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from adaem.config import RunConfig
-from adaem.generate.job import generate
+from adaem.generation.job import generate
 from adaem.models.providers.mock import register_mock
 
 TOPICS = ["cars", "guns", "meat", "zoos", "loans", "exams", "prisons", "drones", "taxes", "borders"]

@@ -20,8 +20,8 @@ from adaem.analysis.reliability import (
 from adaem.analysis.stats import _bleu, distinct_n, mean_pairwise_similarity, question_set_stats, self_bleu
 from adaem.config import RunConfig
 from adaem.errors import ConfigError
-from adaem.evaluate import evaluate
-from adaem.generate.seeds import load_seeds
+from adaem.evaluation import evaluate
+from adaem.generation.seeds import load_seeds
 from adaem.theories import load_theory
 
 SEED_QUESTIONS = [s.question for s in load_seeds(None)]

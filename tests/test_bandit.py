@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adaem.generate.bandit import Arm, ucb_score, ucb_select
+from adaem.generation.bandit import Arm, ucb_score, ucb_select
 
 
 def test_update_is_the_running_mean():

@@ -10,7 +10,7 @@ from conftest import run_cli
 from adaem.benchmark import load_questions
 from adaem.config import RunConfig
 from adaem.errors import ConfigError
-from adaem.evaluate import evaluate
+from adaem.evaluation import evaluate
 from adaem.models.providers.mock import register_mock, unregister_mock
 
 QUESTIONS = [

@@ -18,9 +18,9 @@ from conftest import run_cli
 
 from adaem.config import RunConfig
 from adaem.errors import ConfigError
-from adaem.generate.job import generate
-from adaem.generate.search import pick_arms, question_problem, top3_similarity
-from adaem.generate.seeds import CATEGORIES, load_seeds
+from adaem.generation.job import generate
+from adaem.generation.search import pick_arms, question_problem, top3_similarity
+from adaem.generation.seeds import CATEGORIES, load_seeds
 from adaem.models.providers.mock import register_mock, unregister_mock
 
 HERE = Path(__file__).parent
@@ -86,7 +86,7 @@ def test_generate_writes_a_benchmark_with_everything_behind_each_question(tmp_pa
     assert len(summary["trajectory"]) == 3 and summary["calls_per_question"] > 0
     assert set(summary["calls_per_role"]) >= {"explorer", "generator", "judge"}
     # the benchmark feeds straight into evaluate
-    from adaem.evaluate import evaluate
+    from adaem.evaluation import evaluate
 
     evaluation = evaluate(tmp_path / "run" / "benchmark.jsonl",
                           cfg().model_copy(update={"evaluation": cfg().evaluation.model_copy(update={"bootstrap": 5})}),
@@ -476,7 +476,7 @@ def test_summary_counts_refinements_kept_out_and_arms_without_reward_have_no_mea
 
 def _replay_ucb(summary: dict, seeds: dict[str, float], c: float) -> None:
     """Every pull of a one-at-a-time run took the arm sequential UCB takes, given the rewards before it."""
-    from adaem.generate.bandit import Arm, ucb_select
+    from adaem.generation.bandit import Arm, ucb_select
 
     arms = [Arm(a["topic"], a["category"]) for a in summary["arms"]]
     for arm in arms:
@@ -516,7 +516,7 @@ def test_a_cost_cap_stops_generate_and_resume_continues(tmp_path, scripted_gener
 def test_the_estimate_is_within_a_quarter_of_the_calls_a_run_makes(tmp_path, scripted_generator):
     """Issue 13: `adaem estimate` / --dry-run from the config alone, against a small mock run."""
     from adaem.estimate import estimate_evaluate, estimate_generate, totals
-    from adaem.evaluate import evaluate
+    from adaem.evaluation import evaluate
     from adaem.store import read_usage
 
     config = cfg(budget=4, depth=1, tau=100.0, parallel_pulls=1)  # one refinement tried, not continued

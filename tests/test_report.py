@@ -10,7 +10,7 @@ import pytest
 from conftest import free_port, run_cli
 
 from adaem.config import RunConfig
-from adaem.evaluate import evaluate
+from adaem.evaluation import evaluate
 from adaem.models.providers.mock import register_mock, unregister_mock
 from adaem.report import collect_run, render_report
 from adaem.report.collect import RunData

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from adaem.errors import ConfigError
-from adaem.generate.seeds import CATEGORIES, Seed, dedupe_seeds, load_seeds, near_duplicates
+from adaem.generation.seeds import CATEGORIES, Seed, dedupe_seeds, load_seeds, near_duplicates
 
 
 def test_shipped_seeds_cover_every_category():
@@ -48,7 +48,7 @@ def test_user_seed_files(tmp_path):
 
 
 async def test_expand_keeps_new_yes_no_questions_and_drops_duplicates(make_pool):
-    from adaem.generate.seeds import expand_seeds
+    from adaem.generation.seeds import expand_seeds
     from adaem.models.providers.mock import register_mock, unregister_mock
 
     fresh = iter([

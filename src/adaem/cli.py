@@ -132,7 +132,7 @@ def evaluate(
     dry_run: DryRunOpt = False,
 ) -> None:
     """Value profiles of the target models on a benchmark: answers, judge labels, TrueSkill scores, charts."""
-    from .evaluate import evaluate as run_evaluate
+    from .evaluation import evaluate as run_evaluate
 
     flags = _flags(roles__targets=models_, roles__judge=judge, evaluation__theory=theory,
                    evaluation__protocol=protocol)
@@ -184,7 +184,7 @@ def generate(
     dry_run: DryRunOpt = False,
 ) -> None:
     """Search for questions on which the models express different values; write a benchmark."""
-    from .generate.job import generate as run_generate
+    from .generation.job import generate as run_generate
 
     cfg = _run_config(config, set_, _flags(generation__budget=budget, generation__seeds=seeds), resume, out_dir,
                       preset)
@@ -214,7 +214,7 @@ def generate(
 
 def _estimate_generate(cfg: RunConfig) -> None:
     from .estimate import estimate_generate
-    from .generate.seeds import load_seeds
+    from .generation.seeds import load_seeds
 
     seeds = len(load_seeds(cfg.generation.seeds))
     g = cfg.generation
@@ -461,7 +461,7 @@ def seeds_expand(
     import asyncio
     import json
 
-    from .generate.seeds import expand_seeds, load_seeds
+    from .generation.seeds import expand_seeds, load_seeds
     from .models import CallCache, ModelPool
     from .progress import progress_bar
 

@@ -92,7 +92,7 @@ def _score(tally: Tally, config: RunConfig, theory: Theory, models: list[str], r
 
 def estimate_generate(config: RunConfig, seeds: int) -> list[Estimate]:
     """A whole `adaem generate` run from scratch: the seed arms scored, then `budget` pulls."""
-    from .generate.seeds import load_seeds
+    from .generation.seeds import load_seeds
 
     gen, roles = config.generation, config.roles
     theory = load_theory(config.evaluation.theory)

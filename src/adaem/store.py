@@ -21,7 +21,8 @@ import os
 import sqlite3
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -163,18 +164,25 @@ class RunStore:
         self.state.close()
 
 
-def run_job(store: RunStore, work: Callable[[ModelPool], Awaitable[T]], failed: Callable[[T], bool]) -> T:
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion from sync code, also where an event loop is already running (Jupyter):
+    there it runs on a fresh loop in a worker thread, since asyncio.run() cannot nest."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="adaem-run") as worker:
+        return worker.submit(asyncio.run, coro).result()
+
+
+async def run_job_async(store: RunStore, work: Callable[[ModelPool], Awaitable[T]], failed: Callable[[T], bool]) -> T:
     """Run a job's async work over a pool on the store's cache; record how the session ended, close the store."""
     pool = ModelPool(store.config, cache=store.cache)
-
-    async def main() -> T:
+    try:
         try:
-            return await work(pool)
+            result = await work(pool)
         finally:
             await pool.aclose()
-
-    try:
-        result = asyncio.run(main())
     except BaseException:
         store.finish("interrupted")
         store.close()
@@ -182,6 +190,10 @@ def run_job(store: RunStore, work: Callable[[ModelPool], Awaitable[T]], failed: 
     store.finish("finished with failures" if failed(result) else "finished")
     store.close()
     return result
+
+
+def run_job(store: RunStore, work: Callable[[ModelPool], Awaitable[T]], failed: Callable[[T], bool]) -> T:
+    return run_sync(run_job_async(store, work, failed))
 
 
 def _read(path: Path, sql: str, params: tuple = ()) -> list[tuple]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,7 +88,7 @@ def _key(name: str, qid: str, draw: int) -> str:
 async def _score_sets(store: RunStore, pool: ModelPool, theory: Theory,
                       sets: list[tuple[str, list[Question]]], draws: int) -> list[dict[str, Any]]:
     from ..embeddings import default_encoder
-    from ..generate.search import score_question
+    from ..generation.search import score_question
 
     config = store.config
     models = config.roles.explorers

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
-from .psychometrics import cronbach_alpha, icc
 from ..rating import RatingSystem, score_table
+from .psychometrics import cronbach_alpha, icc
 
 
 def fold_scores(labels: np.ndarray, models: list[str], dims: list[str], folds: int = 5, *, seed: int = 0,
@@ -75,7 +75,7 @@ def reliability(run_dir: Path | str, folds: int = 5, *, against: Path | str | No
     """Reliability of an evaluate run; with `against`, agreement with another run's profiles of the same models."""
     import pandas as pd
 
-    from ..evaluate import read_evaluation
+    from ..evaluation import read_evaluation
 
     run = read_evaluation(run_dir)
     ev = run.config.evaluation

@@ -175,7 +175,7 @@ def _question_stats(texts: list[str], similarity: bool) -> dict[str, Any] | None
 
 
 def _collect_evaluate(path: Path, config, theory, data: RunData) -> None:
-    from ..evaluate import read_evaluation
+    from ..evaluation import read_evaluation
     from ..rating import score_table
 
     run = read_evaluation(path)
