@@ -21,7 +21,7 @@ from .measure import label_text, measure_answer
 from .models import GenerateConfig, ModelPool
 from .progress import progress_bar
 from .rating import score_table
-from .store import RunStore, run_job
+from .store import RunStore, run_job_async, run_sync
 from .theories import Theory, load_theory
 from .units import Unit, UnitsResult, run_units
 
@@ -240,16 +240,16 @@ def read_evaluation(run_dir: Path | str) -> EvaluationRun:
     return EvaluationRun(path, config, load_theory(config.evaluation.theory), list(questions.values()), records)
 
 
-def evaluate(
-    benchmark: Path | str,
-    config: RunConfig | None = None,
-    out: Path | None = None,
-    *,
-    resume: bool = False,
-    dedupe: bool = False,
-) -> Evaluation:
+def evaluate(benchmark: Path | str, config: RunConfig | None = None, out: Path | None = None, *,
+             resume: bool = False, dedupe: bool = False) -> Evaluation:
     """Evaluate config.roles.targets on a benchmark file; returns DataFrames, writes files and charts to `out`.
     `dedupe` keeps the first of each repeated question (a file with repeats is an error otherwise)."""
+    return run_sync(evaluate_async(benchmark, config, out, resume=resume, dedupe=dedupe))
+
+
+async def evaluate_async(benchmark: Path | str, config: RunConfig | None = None, out: Path | None = None, *,
+                         resume: bool = False, dedupe: bool = False) -> Evaluation:
+    """`evaluate` for code already in an event loop."""
     questions = load_questions(benchmark, dedupe=dedupe)
     if config is not None:
         load_theory(config.evaluation.theory)  # a bad theory fails before a run directory is made
@@ -259,8 +259,28 @@ def evaluate(
     if len(config.roles.targets) < 1:
         raise ConfigError("roles.targets: name at least one model to evaluate")
     store.put("benchmark", str(benchmark))
-    result = run_job(store, lambda pool: run_evaluation(store, pool, questions, theory),
-                     lambda r: bool(r.failures or r.stopped))
+    result = await run_job_async(store, lambda pool: run_evaluation(store, pool, questions, theory),
+                                 lambda r: bool(r.failures or r.stopped))
     evaluation = summarize(store.path, config, questions, theory, result.failures)
     evaluation.stopped, evaluation.left = result.stopped, result.left
     return evaluation
+
+
+def load_evaluation(run_dir: Path | str) -> Evaluation:
+    """An evaluate run's result from its files: scores.csv when it finished, else scores of the answers so far
+    (no confidence intervals); no model call, no file written."""
+    import pandas as pd
+
+    run = read_evaluation(run_dir)
+    path, theory = run.path, run.theory
+    if (path / "scores.csv").exists():
+        scores = pd.read_csv(path / "scores.csv")
+    else:
+        ev = run.config.evaluation
+        table = score_table(run.labels(), run.models, theory.ids, system=ev.rating, threshold=ev.threshold, bootstrap=0)
+        scores = pd.DataFrame(_long(table, theory))
+    breakdowns = {attr: pd.read_csv(path / f"scores_by_{attr}.csv") for attr in ("category", "country")
+                  if (path / f"scores_by_{attr}.csv").exists()}
+    failures = [json.loads(x) for x in (path / "outputs" / "failures.jsonl").read_text().splitlines() if x.strip()] \
+        if (path / "outputs" / "failures.jsonl").exists() else []
+    return Evaluation(path, run.config, theory, run.models, scores, pd.DataFrame(run.records), breakdowns, failures)

@@ -22,7 +22,7 @@ from ..errors import ConfigError, ModelCallError
 from ..models import ModelPool
 from ..objective import Weights
 from ..progress import progress_bar
-from ..store import RunStore, read_state, run_job
+from ..store import RunStore, read_state, run_job_async, run_sync
 from ..theories import Theory, load_theory
 
 
@@ -60,11 +60,14 @@ def sample_questions(questions: list[Question], limit: int | None, seed: int) ->
 
 @dataclass
 class Comparison:
+    """Scores of question sets under one pool, and the run directory they are in."""
+
     scores: Any  # DataFrame: one row per (set, question): S and its components, means over the draws
     summary: Any  # DataFrame: one row per set: n, mean, CI, tests against the first set, test–retest ICC
     failures: list[dict[str, Any]]
     models: list[str]
     retest: dict[str, float] | None = None  # over every set's questions, when scored twice or more
+    run_dir: Path | None = None
 
 
 def retest_reliability(draws: Any) -> dict[str, float] | None:
@@ -129,6 +132,14 @@ def _pool(config: RunConfig) -> list[Any]:
 def compare_sets(files: list[Path | str], config: RunConfig | None = None, out: Path | None = None, *,
                  limit: int | None = None, resume: bool = False, seed: int = 0, draws: int = 1,
                  dedupe: bool = False) -> Comparison:
+    """Informativeness S of every question of each file under one pool (see `compare_sets_async`)."""
+    return run_sync(compare_sets_async(files, config, out, limit=limit, resume=resume, seed=seed, draws=draws,
+                                       dedupe=dedupe))
+
+
+async def compare_sets_async(files: list[Path | str], config: RunConfig | None = None, out: Path | None = None, *,
+                             limit: int | None = None, resume: bool = False, seed: int = 0, draws: int = 1,
+                             dedupe: bool = False) -> Comparison:
     """Score every question of each file (at most `limit` per file, a seeded sample) under config.roles.explorers,
     `draws` times with independent answers: a question's S is the mean over its draws, and with two or more draws
     the summary says how much of S's spread is the question's rather than the sampling (test–retest ICC)."""
@@ -154,7 +165,7 @@ def compare_sets(files: list[Path | str], config: RunConfig | None = None, out: 
     theory = load_theory(config.evaluation.theory)
     store.put("pool", _pool(config))
     store.put("sets", {name: str(f) for name, f in zip(names, files, strict=True)})
-    failures = run_job(store, lambda pool: _score_sets(store, pool, theory, sets, draws), bool)
+    failures = await run_job_async(store, lambda pool: _score_sets(store, pool, theory, sets, draws), bool)
     return summarize_comparison(Path(store.path), names, config.roles.explorers, config.evaluation.confidence,
                                 failures, draws)
 
@@ -193,7 +204,7 @@ def summarize_comparison(run_dir: Path, names: list[str], models: list[str], con
     (run_dir / "compare.json").write_text(json.dumps({"sets": json.loads(summary.to_json(orient="records")),
                                                       "retest": retest}, indent=1))
     _chart(scores, names, run_dir / "compare.png")
-    return Comparison(scores, summary, failures or [], models, retest)
+    return Comparison(scores, summary, failures or [], models, retest, Path(run_dir))
 
 
 def _chart(scores: Any, names: list[str], path: Path) -> None:
@@ -212,3 +223,17 @@ def _chart(scores: Any, names: list[str], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
+
+
+def load_comparison(run_dir: Path | str) -> Comparison:
+    """A compare run's result from its CSVs and compare.json (no model call)."""
+    import pandas as pd
+
+    from ..config import load_config
+
+    path = Path(run_dir)
+    if not (path / "compare_summary.csv").exists():
+        raise ConfigError(f"{path} holds no finished comparison (no compare_summary.csv): resume it first")
+    retest = json.loads((path / "compare.json").read_text()).get("retest") if (path / "compare.json").exists() else None
+    return Comparison(pd.read_csv(path / "compare_scores.csv"), pd.read_csv(path / "compare_summary.csv"), [],
+                      load_config(path / "config.yaml").roles.explorers, retest, path)

@@ -29,7 +29,7 @@ from ..measure import measure_answer
 from ..models import GenerateConfig, ModelPool
 from ..progress import progress_bar
 from ..prompts import render
-from ..store import RunStore, run_job
+from ..store import RunStore, run_job_async, run_sync
 from ..theories import Theory, load_theory
 
 BASELINE = "baseline"
@@ -99,6 +99,7 @@ class Priming:
     effects: Any  # DataFrame: model, primed, relation, dimensions, n, base_mean, primed_mean, change, change_pct, t, p, cohen_d
     answers: Any  # DataFrame: one row per (condition, question)
     failures: list[dict[str, Any]]
+    run_dir: Path | None = None
 
 
 async def _measure(store: RunStore, pool: ModelPool, theory: Theory, model: str, conditions: list[str],
@@ -145,6 +146,14 @@ def priming(benchmark: Path | str, config: RunConfig | None = None, out: Path | 
             resume: bool = False, seed: int = 0, dedupe: bool = False) -> Priming:
     """Prime `model` (default: the first target) towards each value in `dimensions` (default: all) on at most
     `limit` questions of the benchmark (a seeded sample), and measure how its profile moves."""
+    return run_sync(priming_async(benchmark, config, out, model=model, dimensions=dimensions, limit=limit,
+                                  resume=resume, seed=seed, dedupe=dedupe))
+
+
+async def priming_async(benchmark: Path | str, config: RunConfig | None = None, out: Path | None = None, *,
+                        model: str | None = None, dimensions: list[str] | None = None, limit: int | None = 10,
+                        resume: bool = False, seed: int = 0, dedupe: bool = False) -> Priming:
+    """`priming` for code already in an event loop."""
     questions = load_questions(benchmark, dedupe=dedupe)
     if limit is not None and len(questions) > limit:
         questions = [questions[i] for i in sorted(random.Random(seed).sample(range(len(questions)), limit))]
@@ -159,7 +168,8 @@ def priming(benchmark: Path | str, config: RunConfig | None = None, out: Path | 
     model = model or store.get("model") or config.roles.targets[0]
     store.put("model", model)  # a resume with another --model adds that model's answers beside the first's
     conditions = [BASELINE, *primed]
-    failures = run_job(store, lambda pool: _measure(store, pool, theory, model, conditions, questions), bool)
+    failures = await run_job_async(store, lambda pool: _measure(store, pool, theory, model, conditions, questions),
+                                   bool)
     return summarize_priming(Path(store.path), theory, conditions, questions, model, failures)
 
 
@@ -188,7 +198,7 @@ def summarize_priming(run_dir: Path, theory: Theory, conditions: list[str], ques
     effects.to_csv(run_dir / "priming.csv", index=False)
     (run_dir / "priming.json").write_text(effects.to_json(orient="records", indent=1))
     _chart(effects, theory, run_dir / "priming.png", model)
-    return Priming(effects, pd.DataFrame([r for r in records if r["model"] == model]), failures or [])
+    return Priming(effects, pd.DataFrame([r for r in records if r["model"] == model]), failures or [], Path(run_dir))
 
 
 def _chart(effects: Any, theory: Theory, path: Path, model: str) -> None:
@@ -214,3 +224,14 @@ def _chart(effects: Any, theory: Theory, path: Path, model: str) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
+
+
+def load_priming(run_dir: Path | str) -> Priming:
+    """A prime run's result from priming.csv and its answers (no model call)."""
+    import pandas as pd
+
+    path = Path(run_dir)
+    if not (path / "priming.csv").exists():
+        raise ConfigError(f"{path} holds no finished priming (no priming.csv): resume it first")
+    answers = [json.loads(x) for x in (path / "outputs" / "answers.jsonl").read_text().splitlines() if x.strip()]
+    return Priming(pd.read_csv(path / "priming.csv"), pd.DataFrame(answers), [], path)

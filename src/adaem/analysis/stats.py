@@ -143,8 +143,9 @@ def question_set_stats(name: str, texts: Sequence[str], encoder: Any | None = No
 
 
 def benchmark_stats(files: Sequence[Path | str], out: Path | None = None, *, similarity: bool = True,
-                    on_file=None, dedupe: bool = False) -> Any:
-    """One row per question file (our JSONL, CSV with a question column, parquet) → DataFrame; CSV/JSON/PNG to `out`."""
+                    on_file=None, dedupe: bool = False, names: Sequence[str] | None = None) -> Any:
+    """One row per question file (our JSONL, CSV with a question column, parquet) → DataFrame; CSV/JSON/PNG to
+    `out`. Rows are named by `names`, else by the files' paths."""
     import pandas as pd
 
     from ..embeddings import default_encoder
@@ -153,9 +154,10 @@ def benchmark_stats(files: Sequence[Path | str], out: Path | None = None, *, sim
         raise ConfigError("name at least one question file")
     encoder = default_encoder() if similarity else None
     rows = []
-    for f in files:
+    for i, f in enumerate(files):
         questions = load_questions(f, dedupe=dedupe, keep_repeats=True)  # repeats are what Self-BLEU sees
-        rows.append(asdict(question_set_stats(str(f), [q.text for q in questions], encoder)))
+        name = names[i] if names else str(f)
+        rows.append(asdict(question_set_stats(name, [q.text for q in questions], encoder)))
         if on_file:
             on_file(f)
     table = pd.DataFrame(rows)

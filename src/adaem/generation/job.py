@@ -12,7 +12,7 @@ from typing import Any
 from ..config import RunConfig
 from ..errors import ConfigError, ModelCallError
 from ..progress import progress_bar
-from ..store import RunStore, read_state, read_usage, run_job
+from ..store import RunStore, read_state, read_usage, run_job_async, run_sync
 from ..theories import load_theory
 from .search import SEARCH_METHOD, Search, pick_arms
 from .seeds import load_seeds
@@ -20,10 +20,19 @@ from .seeds import load_seeds
 
 @dataclass
 class GenerateResult:
+    """A generated benchmark: its questions (as written to benchmark.jsonl), the run's summary, its directory."""
+
     run_dir: Path
     questions: list[dict[str, Any]]
     summary: dict[str, Any]
     failure: str | None = None
+
+    @property
+    def benchmark(self) -> Any:
+        """The questions as a DataFrame: id, question, topic, category, country, P1/P2 scores and components."""
+        import pandas as pd
+
+        return pd.DataFrame(self.questions)
 
 
 def check_config(config: RunConfig) -> None:
@@ -93,6 +102,12 @@ def write_outputs(store_path: Path, result: dict[str, Any], config: RunConfig) -
 def generate(config: RunConfig | None, out: Path, *, resume: bool = False) -> GenerateResult:
     """Run, resume or extend a search in `out` (on resume, a config with more models or a larger budget
     continues from the saved arms and questions)."""
+    return run_sync(generate_async(config, out, resume=resume))
+
+
+async def generate_async(config: RunConfig | None, out: Path, *, resume: bool = False) -> GenerateResult:
+    """Run, resume or extend a search in `out` (on resume, a config with more models or a larger budget
+    continues from the saved arms and questions)."""
     if config is not None:
         check_config(config)
     if resume and read_state(out, "arms") and read_state(out, "search_method") != SEARCH_METHOD:
@@ -129,7 +144,16 @@ def generate(config: RunConfig | None, out: Path, *, resume: bool = False) -> Ge
         return result
 
     path = store.path
-    result = run_job(store, work, lambda r: bool(r.get("failure")))
+    result = await run_job_async(store, work, lambda r: bool(r.get("failure")))
     summary = write_outputs(path, result, config)
     questions = [json.loads(x) for x in (path / "benchmark.jsonl").read_text().splitlines() if x.strip()]
     return GenerateResult(path, questions, summary, result.get("failure"))
+
+
+def load_generation(run_dir: Path | str) -> GenerateResult:
+    """A generate run's result from its files (benchmark.jsonl and summary.json, written when a session ends)."""
+    path = Path(run_dir)
+    flat = path / "benchmark.jsonl"
+    questions = [json.loads(x) for x in flat.read_text().splitlines() if x.strip()] if flat.exists() else []
+    summary = json.loads((path / "summary.json").read_text()) if (path / "summary.json").exists() else {}
+    return GenerateResult(path, questions, summary)

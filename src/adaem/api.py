@@ -1,0 +1,240 @@
+"""The functions a researcher calls from a script or a notebook: `adaem.evaluate(...)` and the rest.
+
+Each takes models and settings as arguments (or a whole `RunConfig`, a YAML path or a dict as `config=`) and
+returns a typed result with pandas DataFrames and the run directory it came from. Every call gets a new run
+directory under ./runs unless `out=` names one (with `resume=True`, an existing run continues). The sync
+functions work from plain scripts and inside a running event loop (Jupyter); `*_async` twins are for async code.
+Settings beyond the named arguments are dotted config paths spelled with `__`: `evaluation__bootstrap=50`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .config import RunConfig, load_config, parse_config
+from .errors import ConfigError
+from .store import read_sessions, run_sync
+
+if TYPE_CHECKING:
+    from .analysis.compare import Comparison
+    from .analysis.priming import Priming
+    from .analysis.reliability import Reliability
+    from .evaluation import Evaluation
+    from .generation.job import GenerateResult
+
+_counter = itertools.count(1)
+
+
+def _run_dir(job: str, out: str | Path | None) -> Path:
+    """`out`, or a new directory per call (the same second and process included), said on stderr."""
+    if out is not None:
+        return Path(out)
+    path = Path("runs") / f"{job}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{next(_counter)}"
+    print(f"adaem: {job} run directory {path}", file=sys.stderr)
+    return path
+
+
+def _set(data: dict[str, Any], dotted: str, value: Any) -> None:
+    node = data
+    *parents, last = dotted.split(".")
+    for key in parents:
+        node = node.setdefault(key, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"{dotted}: '{key}' is not a section of the config")
+    node[last] = value
+
+
+def build_config(config: RunConfig | str | Path | dict[str, Any] | None, fields: dict[str, Any],
+                 settings: dict[str, Any]) -> RunConfig:
+    """A run's config from a base (RunConfig, YAML path, dict or the defaults), the named arguments (dotted path →
+    value; None means unchanged) and `settings` (`section__field` → value)."""
+    if isinstance(config, RunConfig):
+        data = config.model_dump(mode="json")
+    elif isinstance(config, dict):
+        data = json.loads(json.dumps(config))
+    elif config is not None:
+        data = load_config(Path(config)).model_dump(mode="json")
+    else:
+        data = {}
+    for dotted, value in fields.items():
+        if value is not None:
+            _set(data, dotted, [value] if dotted.endswith(("explorers", "scorers", "generators", "targets"))
+                 and isinstance(value, str) else value)
+    for key, value in settings.items():
+        _set(data, key.replace("__", "."), value)
+    return parse_config(data, "settings")
+
+
+def _questions_file(benchmark: Any, run_dir: Path, name: str = "input") -> Path:
+    """A benchmark given as data is written into the run directory (JSON lines), so the run can be resumed and
+    reported like any other; a path is used as it is."""
+    if isinstance(benchmark, str | Path):
+        return Path(benchmark)
+    if hasattr(benchmark, "to_dict"):  # a pandas DataFrame
+        rows = benchmark.to_dict(orient="records")
+    else:
+        rows = [{"question": b} if isinstance(b, str) else dict(b) for b in benchmark]
+    if not rows:
+        raise ConfigError("benchmark: no questions given")
+    path = run_dir / f"{name}.jsonl"
+    if not path.exists():  # a resumed run keeps the questions it started with
+        run_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows),
+                        encoding="utf-8")
+    return path
+
+
+# -- evaluate ------------------------------------------------------------------------------------------------
+async def evaluate_async(benchmark: Any, models: Sequence[str] | str | None = None, *, judge: str | None = None,
+                         theory: str | None = None, protocol: str | None = None, out: str | Path | None = None,
+                         resume: bool = False, dedupe: bool = False, config: Any = None,
+                         **settings: Any) -> Evaluation:
+    """`evaluate` for async code."""
+    from .evaluation import evaluate_async as run
+
+    cfg = build_config(config, {"roles.targets": models, "roles.judge": judge, "evaluation.theory": theory,
+                                "evaluation.protocol": protocol}, settings)
+    run_dir = _run_dir("evaluate", out)
+    return await run(_questions_file(benchmark, run_dir), cfg, run_dir, resume=resume, dedupe=dedupe)
+
+
+def evaluate(benchmark: Any, models: Sequence[str] | str | None = None, *, judge: str | None = None,
+             theory: str | None = None, protocol: str | None = None, out: str | Path | None = None,
+             resume: bool = False, dedupe: bool = False, config: Any = None, **settings: Any) -> Evaluation:
+    """Value profiles of `models` on a benchmark (a file path, a list of question strings or dicts, or a DataFrame
+    with a `question` column): `.scores` (long: model, dimension, score and rate with CIs), `.profile()` (models ×
+    values), `.answers` (one row per model and question), `.breakdowns`, `.run_dir`."""
+    return run_sync(evaluate_async(benchmark, models, judge=judge, theory=theory, protocol=protocol, out=out,
+                                   resume=resume, dedupe=dedupe, config=config, **settings))
+
+
+# -- generate ------------------------------------------------------------------------------------------------
+async def generate_async(models: Sequence[str] | None = None, *, scorers: Sequence[str] | None = None,
+                         generators: Sequence[str] | str | None = None, judge: str | None = None,
+                         budget: int | None = None, preset: str | None = None, seeds: str | Path | None = None,
+                         out: str | Path | None = None, resume: bool = False, config: Any = None,
+                         **settings: Any) -> GenerateResult:
+    """`generate` for async code."""
+    from .generation.job import generate_async as run
+
+    base = load_config(preset=preset).model_dump(mode="json") if preset and config is None else config
+    cfg = build_config(base, {"roles.explorers": models, "roles.scorers": scorers, "roles.generators": generators,
+                              "roles.judge": judge, "generation.budget": budget,
+                              "generation.seeds": str(seeds) if seeds else None}, settings)
+    return await run(cfg, _run_dir("generate", out), resume=resume)
+
+
+def generate(models: Sequence[str] | None = None, *, scorers: Sequence[str] | None = None,
+             generators: Sequence[str] | str | None = None, judge: str | None = None, budget: int | None = None,
+             preset: str | None = None, seeds: str | Path | None = None, out: str | Path | None = None,
+             resume: bool = False, config: Any = None, **settings: Any) -> GenerateResult:
+    """Search for questions on which `models` (the explorers, P1) express different values: `.benchmark` (a
+    DataFrame of the questions with their scores), `.summary`, `.run_dir`. `preset="paper"` starts from the
+    paper's settings; `resume=True` with `out=` continues or extends a run."""
+    return run_sync(generate_async(models, scorers=scorers, generators=generators, judge=judge, budget=budget,
+                                   preset=preset, seeds=seeds, out=out, resume=resume, config=config, **settings))
+
+
+# -- analyses ------------------------------------------------------------------------------------------------
+def stats(*benchmarks: Any, out: str | Path | None = None, similarity: bool = True, dedupe: bool = False) -> Any:
+    """Diversity statistics of question sets (no model calls): a DataFrame with one row per set."""
+    import tempfile
+
+    from .analysis.stats import benchmark_stats
+
+    with tempfile.TemporaryDirectory() as scratch:  # questions given as data need a file only for the moment
+        files = [_questions_file(b, Path(scratch), f"set-{i + 1}") for i, b in enumerate(benchmarks)]
+        names = [str(b) if isinstance(b, str | Path) else f"set-{i + 1}" for i, b in enumerate(benchmarks)]
+        return benchmark_stats(files, Path(out) if out is not None else None, similarity=similarity, dedupe=dedupe,
+                               names=names)
+
+
+async def compare_async(*benchmarks: Any, models: Sequence[str] | None = None, judge: str | None = None,
+                        limit: int | None = None, draws: int = 1, out: str | Path | None = None,
+                        resume: bool = False, dedupe: bool = False, config: Any = None,
+                        **settings: Any) -> Comparison:
+    """`compare` for async code."""
+    from .analysis.compare import compare_sets_async
+
+    cfg = build_config(config, {"roles.explorers": models, "roles.judge": judge}, settings)
+    run_dir = _run_dir("compare", out)
+    files = [_questions_file(b, run_dir, f"set-{i + 1}") for i, b in enumerate(benchmarks)]
+    return await compare_sets_async(files, cfg, run_dir, limit=limit, resume=resume, draws=draws, dedupe=dedupe)
+
+
+def compare(*benchmarks: Any, models: Sequence[str] | None = None, judge: str | None = None,
+            limit: int | None = None, draws: int = 1, out: str | Path | None = None, resume: bool = False,
+            dedupe: bool = False, config: Any = None, **settings: Any) -> Comparison:
+    """Informativeness S of two or more question sets under one pool (`models`): `.scores` (per question),
+    `.summary` (per set: mean, CI, tests against the first), `.retest` (with draws ≥ 2), `.run_dir`."""
+    return run_sync(compare_async(*benchmarks, models=models, judge=judge, limit=limit, draws=draws, out=out,
+                                  resume=resume, dedupe=dedupe, config=config, **settings))
+
+
+def reliability(run: str | Path, folds: int = 5, *, against: str | Path | None = None,
+                out: str | Path | None = None, seed: int = 0) -> Reliability:
+    """Cronbach's α over k folds of an evaluate run's questions, and agreement with another run (no model calls)."""
+    from .analysis.reliability import reliability as run_reliability
+
+    return run_reliability(run, folds, against=against, out=Path(out) if out else None, seed=seed)
+
+
+async def prime_async(benchmark: Any, model: str | None = None, *, dimensions: Sequence[str] | None = None,
+                      limit: int | None = 10, judge: str | None = None, theory: str | None = None,
+                      out: str | Path | None = None, resume: bool = False, dedupe: bool = False,
+                      config: Any = None, **settings: Any) -> Priming:
+    """`prime` for async code."""
+    from .analysis.priming import priming_async
+
+    cfg = build_config(config, {"roles.judge": judge, "evaluation.theory": theory}, settings)
+    run_dir = _run_dir("prime", out)
+    return await priming_async(_questions_file(benchmark, run_dir), cfg, run_dir, model=model,
+                               dimensions=list(dimensions) if dimensions else None, limit=limit, resume=resume,
+                               dedupe=dedupe)
+
+
+def prime(benchmark: Any, model: str | None = None, *, dimensions: Sequence[str] | None = None,
+          limit: int | None = 10, judge: str | None = None, theory: str | None = None,
+          out: str | Path | None = None, resume: bool = False, dedupe: bool = False, config: Any = None,
+          **settings: Any) -> Priming:
+    """Value priming of one model: `.effects` (per primed value and relation: change, t, p, Cohen's d)."""
+    return run_sync(prime_async(benchmark, model, dimensions=dimensions, limit=limit, judge=judge, theory=theory,
+                                out=out, resume=resume, dedupe=dedupe, config=config, **settings))
+
+
+# -- reading a run -------------------------------------------------------------------------------------------
+def load_run(path: str | Path) -> Evaluation | GenerateResult | Comparison | Priming:
+    """The result of a finished (or interrupted) run directory, read from its files without any model call."""
+    path = Path(path)
+    sessions = read_sessions(path)
+    if not sessions or not (path / "config.yaml").exists():
+        raise ConfigError(f"{path} is not an adaem run directory (no state.sqlite and config.yaml)")
+    job = sessions[0]["job"]
+    if job == "evaluate":
+        from .evaluation import load_evaluation
+
+        return load_evaluation(path)
+    if job == "generate":
+        from .generation.job import load_generation
+
+        return load_generation(path)
+    if job == "compare":
+        from .analysis.compare import load_comparison
+
+        return load_comparison(path)
+    if job == "prime":
+        from .analysis.priming import load_priming
+
+        return load_priming(path)
+    raise ConfigError(f"{path}: a '{job}' run has no result to load")
+
+
+__all__ = ["build_config", "compare", "compare_async", "evaluate", "evaluate_async", "generate", "generate_async",
+           "load_run", "prime", "prime_async", "reliability", "stats"]
