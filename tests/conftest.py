@@ -7,10 +7,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from stub_server import StubServer
 
 from adaem.config import RunConfig
 from adaem.models import CallCache, ModelPool
-from adaem.stub_server import StubServer
 
 
 @pytest.fixture
@@ -72,9 +72,11 @@ def run_cli(*args: str, env: dict | None = None, timeout: float = 300) -> subpro
 
 @contextmanager
 def serving(module: str, *args: str, seconds: float = 60):
-    """Run `python -m module --port P ...` on loopback until the block ends; yields its /v1 base URL."""
+    """Run `python -m module --port P ...` (or `python script.py ...`) on loopback until the block ends; yields
+    its /v1 base URL."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", module, "--port", str(port), *args],
+    target = [module] if module.endswith(".py") else ["-m", module]
+    proc = subprocess.Popen([sys.executable, *target, "--port", str(port), *args],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/v1"
     try:
@@ -88,5 +90,5 @@ def serving(module: str, *args: str, seconds: float = 60):
 @pytest.fixture(scope="module")
 def stub_process():
     """A stub server in its own process (for CLI subprocess tests)."""
-    with serving("adaem.stub_server") as url:
+    with serving(str(Path(__file__).parent / "stub_server.py")) as url:
         yield url

@@ -21,7 +21,7 @@ from .measure import label_text, measure_answer
 from .models import GenerateConfig, ModelPool
 from .progress import progress_bar
 from .rating import score_table
-from .store import RunStore, run_job_async, run_sync
+from .store import RunStore, read_jsonl, run_job_async, run_sync
 from .theories import Theory, load_theory
 from .units import Unit, UnitsResult, run_units
 
@@ -167,8 +167,7 @@ def summarize(store_path: Path, config: RunConfig, questions: list[Question], th
     from .charts import heatmap, radar
 
     store_path = Path(store_path)
-    answers_file = store_path / "outputs" / "answers.jsonl"  # absent when a cap stopped the run before any answer
-    records = [json.loads(x) for x in answers_file.read_text().splitlines() if x.strip()] if answers_file.exists() else []
+    records = read_jsonl(store_path / "outputs" / "answers.jsonl")  # none when a cap stopped it before any answer
     models, dims, ev = config.roles.targets, theory.ids, config.evaluation
     labels = label_tensor(records, questions, models, dims)
     common = {"system": ev.rating, "threshold": ev.threshold, "confidence": ev.confidence}
@@ -226,12 +225,7 @@ def read_evaluation(run_dir: Path | str) -> EvaluationRun:
     if not (path / "config.yaml").exists() or not answers.exists():
         raise ConfigError(f"{path} is not an evaluate run directory (no config.yaml and outputs/answers.jsonl)")
     config = load_config(path / "config.yaml")
-    records = []
-    for line in answers.read_text(encoding="utf-8").splitlines():
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:  # a torn last line of an interrupted run: that unit is simply not done
-            continue
+    records = read_jsonl(answers)
     questions: dict[str, Question] = {}
     for r in records:
         if r.get("question_id") and r["question_id"] not in questions:
@@ -281,6 +275,5 @@ def load_evaluation(run_dir: Path | str) -> Evaluation:
         scores = pd.DataFrame(_long(table, theory))
     breakdowns = {attr: pd.read_csv(path / f"scores_by_{attr}.csv") for attr in ("category", "country")
                   if (path / f"scores_by_{attr}.csv").exists()}
-    failures = [json.loads(x) for x in (path / "outputs" / "failures.jsonl").read_text().splitlines() if x.strip()] \
-        if (path / "outputs" / "failures.jsonl").exists() else []
+    failures = read_jsonl(path / "outputs" / "failures.jsonl")
     return Evaluation(path, run.config, theory, run.models, scores, pd.DataFrame(run.records), breakdowns, failures)

@@ -253,7 +253,7 @@ def points_logprob(logprobs: list[Any] | None, opinion: Opinion) -> float | None
 
 def default_format(model: Model) -> OpinionFormat:
     """Embedded models cannot keep a text format; they (and the mock) answer under a schema instead."""
-    return "json" if model.provider.provider in ("local", "mock") else "text"
+    return "json" if model.provider.schema_opinions else "text"
 
 
 async def elicit_opinion(

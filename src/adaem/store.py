@@ -113,7 +113,8 @@ class RunStore:
             fh.flush()
 
     def records(self, stream: str) -> Iterator[dict[str, Any]]:
-        """The whole lines of a stream. A torn last line (killed mid-write) is cut off the file."""
+        """The whole lines of a stream. A torn last line (killed mid-write) is cut off the file, so that the
+        next append starts on a line of its own."""
         path = self.stream_path(stream)
         if not path.exists():
             return
@@ -122,9 +123,7 @@ class RunStore:
         if end < len(data):
             with path.open("r+b") as fh:
                 fh.truncate(end)
-        for line in data[:end].splitlines():
-            if line.strip():
-                yield json.loads(line)
+        yield from _whole_lines(data)
 
     def done_keys(self, stream: str, field: str = "key") -> set[str]:
         return {r[field] for r in self.records(stream) if field in r}
@@ -194,6 +193,19 @@ async def run_job_async(store: RunStore, work: Callable[[ModelPool], Awaitable[T
 
 def run_job(store: RunStore, work: Callable[[ModelPool], Awaitable[T]], failed: Callable[[T], bool]) -> T:
     return run_sync(run_job_async(store, work, failed))
+
+
+def _whole_lines(data: bytes) -> list[dict[str, Any]]:
+    """The records of JSONL bytes: one per newline-terminated line. What follows the last newline is a line
+    being written (or torn by a kill) and is not a record yet."""
+    return [json.loads(line) for line in data[: data.rfind(b"\n") + 1].splitlines() if line.strip()]
+
+
+def read_jsonl(path: Path | str) -> list[dict[str, Any]]:
+    """Every record of a run's JSONL file (a stream under outputs/, or benchmark.jsonl), read-only, with the one
+    torn-line policy of `RunStore.records`; no file: no records."""
+    path = Path(path)
+    return _whole_lines(path.read_bytes()) if path.exists() else []
 
 
 def _read(path: Path, sql: str, params: tuple = ()) -> list[tuple]:

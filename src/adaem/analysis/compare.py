@@ -22,7 +22,7 @@ from ..errors import ConfigError, ModelCallError
 from ..models import ModelPool
 from ..objective import Weights
 from ..progress import progress_bar
-from ..store import RunStore, read_state, run_job_async, run_sync
+from ..store import RunStore, read_jsonl, read_state, run_job_async, run_sync
 from ..theories import Theory, load_theory
 
 
@@ -174,7 +174,7 @@ def summarize_comparison(run_dir: Path, names: list[str], models: list[str], con
                          failures: list[dict[str, Any]] | None = None, draws: int = 1) -> Comparison:
     import pandas as pd
 
-    records = [json.loads(x) for x in (run_dir / "outputs" / "scores.jsonl").read_text().splitlines() if x.strip()]
+    records = read_jsonl(run_dir / "outputs" / "scores.jsonl")
     rows = [{"set": r["set"], "question_id": r["question_id"], "draw": r.get("draw", 0), "question": r["question"],
              "score": r["score"], **(r["components"] or {}), "problem": r["problem"]}
             for r in records if r["set"] in names and r.get("draw", 0) < draws]

@@ -13,7 +13,6 @@ Resumable: one line per (condition, question) in outputs/answers.jsonl, every ca
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import warnings
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from ..measure import measure_answer
 from ..models import GenerateConfig, ModelPool
 from ..progress import progress_bar
 from ..prompts import render
-from ..store import RunStore, run_job_async, run_sync
+from ..store import RunStore, read_jsonl, run_job_async, run_sync
 from ..theories import Theory, load_theory
 
 BASELINE = "baseline"
@@ -186,7 +185,7 @@ def summarize_priming(run_dir: Path, theory: Theory, conditions: list[str], ques
                       model: str, failures: list[dict[str, Any]] | None = None) -> Priming:
     import pandas as pd
 
-    records = [json.loads(x) for x in (run_dir / "outputs" / "answers.jsonl").read_text().splitlines() if x.strip()]
+    records = read_jsonl(run_dir / "outputs" / "answers.jsonl")
     q_index = {q.id: i for i, q in enumerate(questions)}
     vectors = {c: np.full((len(questions), len(theory.ids)), np.nan) for c in conditions}
     for r in records:
@@ -233,5 +232,5 @@ def load_priming(run_dir: Path | str) -> Priming:
     path = Path(run_dir)
     if not (path / "priming.csv").exists():
         raise ConfigError(f"{path} holds no finished priming (no priming.csv): resume it first")
-    answers = [json.loads(x) for x in (path / "outputs" / "answers.jsonl").read_text().splitlines() if x.strip()]
+    answers = read_jsonl(path / "outputs" / "answers.jsonl")
     return Priming(pd.read_csv(path / "priming.csv"), pd.DataFrame(answers), [], path)

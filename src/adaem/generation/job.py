@@ -12,7 +12,7 @@ from typing import Any
 from ..config import RunConfig
 from ..errors import ConfigError, ModelCallError
 from ..progress import progress_bar
-from ..store import RunStore, read_state, read_usage, run_job_async, run_sync
+from ..store import RunStore, read_jsonl, read_state, read_usage, run_job_async, run_sync
 from ..theories import load_theory
 from .search import SEARCH_METHOD, Search, pick_arms
 from .seeds import load_seeds
@@ -53,8 +53,7 @@ def question_order(qid: str) -> tuple[int, ...]:
 def write_outputs(store_path: Path, result: dict[str, Any], config: RunConfig) -> dict[str, Any]:
     """benchmark.jsonl and .parquet (loadable with datasets.load_dataset("parquet", ...)) and summary.json."""
     outputs = store_path / "outputs"
-    questions = [json.loads(x) for x in (outputs / "benchmark.jsonl").read_text().splitlines()] \
-        if (outputs / "benchmark.jsonl").exists() else []
+    questions = read_jsonl(outputs / "benchmark.jsonl")
     questions.sort(key=lambda q: question_order(q["id"]))  # pulls finish in any order when several run at once
     flat = [{"id": q["id"], "question": q["question"], "topic": q["topic"], "category": q["category"],
              "country": q["country"], "parent": q["parent"], "depth": q["depth"], "generator": q["generator"],
@@ -68,8 +67,7 @@ def write_outputs(store_path: Path, result: dict[str, Any], config: RunConfig) -
         import pyarrow.parquet as pq
 
         pq.write_table(pa.Table.from_pylist(flat), store_path / "benchmark.parquet")
-    rejected = [json.loads(x) for x in (outputs / "rejected.jsonl").read_text().splitlines()] \
-        if (outputs / "rejected.jsonl").exists() else []
+    rejected = read_jsonl(outputs / "rejected.jsonl")
     usage = read_usage(store_path)
     per_role: dict[str, dict[str, int]] = {}
     for row in usage:
@@ -146,14 +144,13 @@ async def generate_async(config: RunConfig | None, out: Path, *, resume: bool = 
     path = store.path
     result = await run_job_async(store, work, lambda r: bool(r.get("failure")))
     summary = write_outputs(path, result, config)
-    questions = [json.loads(x) for x in (path / "benchmark.jsonl").read_text().splitlines() if x.strip()]
+    questions = read_jsonl(path / "benchmark.jsonl")
     return GenerateResult(path, questions, summary, result.get("failure"))
 
 
 def load_generation(run_dir: Path | str) -> GenerateResult:
     """A generate run's result from its files (benchmark.jsonl and summary.json, written when a session ends)."""
     path = Path(run_dir)
-    flat = path / "benchmark.jsonl"
-    questions = [json.loads(x) for x in flat.read_text().splitlines() if x.strip()] if flat.exists() else []
+    questions = read_jsonl(path / "benchmark.jsonl")
     summary = json.loads((path / "summary.json").read_text()) if (path / "summary.json").exists() else {}
     return GenerateResult(path, questions, summary)

@@ -98,11 +98,8 @@ class ModelPool:
         models = [self.get(n) for n in dict.fromkeys(names)]
 
         async def check(model: Model) -> None:
-            check_fn = getattr(model.provider, "preflight", None)
-            if check_fn is None:
-                return
             try:
-                result = check_fn()
+                result = model.provider.preflight()
                 if asyncio.iscoroutine(result):
                     await result
             except ModelCallError as exc:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
-from ..store import merged_usage, read_sessions, read_state, read_usage
+from ..store import merged_usage, read_jsonl, read_sessions, read_state, read_usage
 
 KINDS = ("evaluate", "generate", "compare", "prime", "smoke")
 SIMILARITY_SAMPLE = 1000  # questions embedded for the mean pairwise similarity of a large run
@@ -19,19 +19,6 @@ SIMILARITY_SAMPLE = 1000  # questions embedded for the mean pairwise similarity 
 
 def is_run_dir(path: Path) -> bool:
     return (Path(path) / "state.sqlite").exists() and (Path(path) / "config.yaml").exists()
-
-
-def _jsonl(path: Path) -> list[dict[str, Any]]:
-    """Whole lines only: a torn last line of an interrupted run is not an error here."""
-    if not path.exists():
-        return []
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return rows
 
 
 def _r(x: Any, digits: int = 3) -> Any:
@@ -137,7 +124,7 @@ def collect_run(run_dir: Path | str, *, similarity: bool = True) -> RunData:
         data.tables["compare"] = _csv(path / "compare_summary.csv")
         data.questions = [{"id": r["question_id"], "text": r["question"], "category": r["set"], "country": None,
                            "score": _r(r["score"]), "components": _components(r.get("components"))}
-                          for r in _jsonl(path / "outputs" / "scores.jsonl")]
+                          for r in read_jsonl(path / "outputs" / "scores.jsonl")]
     elif data.kind == "prime":
         data.tables["priming"] = _csv(path / "priming.csv")
     if data.questions:
@@ -272,7 +259,7 @@ def _benchmark_path(path: Path) -> Path | None:
 
 def _collect_generate(path: Path, config, theory, data: RunData) -> None:
     dims = theory.ids
-    records = _jsonl(path / "outputs" / "benchmark.jsonl")
+    records = read_jsonl(path / "outputs" / "benchmark.jsonl")
     data.models = list(config.roles.scorers)
     for r in records:
         p2 = r.get("p2") or {}
@@ -294,7 +281,7 @@ def _collect_generate(path: Path, config, theory, data: RunData) -> None:
     if summary is None:
         data.status = "partial"
         data.notes.append("no summary.json yet: the run stopped before writing its benchmark")
-    rejected = _jsonl(path / "outputs" / "rejected.jsonl")
+    rejected = read_jsonl(path / "outputs" / "rejected.jsonl")
     reasons: dict[str, int] = {}
     for r in rejected:
         reasons[r.get("reason", "?")] = reasons.get(r.get("reason", "?"), 0) + 1
@@ -305,7 +292,7 @@ def _collect_generate(path: Path, config, theory, data: RunData) -> None:
                  for a in (summary or {}).get("arms", [])],
         "stopped": (summary or {}).get("stopped"),
         "mean_p2_score": _r((summary or {}).get("mean_p2_score")),
-        "seed_mean": _r(np.mean([s["score"] for s in _jsonl(path / "outputs" / "seed_scores.jsonl")
+        "seed_mean": _r(np.mean([s["score"] for s in read_jsonl(path / "outputs" / "seed_scores.jsonl")
                                  if s.get("score") is not None]) if (path / "outputs" / "seed_scores.jsonl").exists()
                         else None),
         "rejected": reasons,

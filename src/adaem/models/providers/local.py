@@ -19,7 +19,7 @@ import numpy as np
 
 from ...config import LocalSettings
 from .. import embedded
-from ..types import ChatMessage, Choice, GenerateConfig, ModelCallError, TokenLogprob, Usage
+from ..types import ChatMessage, Choice, ConfigError, GenerateConfig, ModelCallError, TokenLogprob, Usage
 from .base import Completion, Provider
 
 
@@ -29,6 +29,7 @@ class LocalProvider(Provider):
     shares_cpu = True
     applies_timeout = False
     reuses_prefix = True
+    schema_opinions = True
 
     def __init__(self, model: str, settings: LocalSettings):
         self.model = model
@@ -37,6 +38,12 @@ class LocalProvider(Provider):
         self._lock = threading.Lock()
 
     def preflight(self) -> None:
+        try:
+            import llama_cpp  # noqa: F401
+        except ImportError:
+            raise ConfigError(f"local/{self.model} needs the embedded-model extra: pip install 'adaem[local]' "
+                              "(it builds llama-cpp-python; `bash scripts/setup.sh` builds it with the right flags "
+                              "and installs the weights)") from None
         embedded.weights_path(self.model)  # raises ConfigError: missing, corrupt or wrong-hash weights
 
     def _load(self) -> Any:

@@ -129,6 +129,7 @@ def simulated(name: str, messages: list[ChatMessage], schema: dict[str, Any] | N
 class MockProvider(Provider):
     provider = "mock"
     default_concurrency = 64
+    schema_opinions = True
 
     def __init__(self, model: str):
         self.model = model

@@ -13,7 +13,9 @@ chosen by the requested model name, so one server covers every case:
     sim*          plausible answers to every step of adaem (verdicts, opinions, questions), different per
                   model name (`sim-a`, `sim-b`, ...): a whole `adaem generate` can run against the server
 
-Run it alone: python -m adaem.stub_server --port 8765 --latency 0.1
+Run it alone: python tests/stub_server.py --port 8765 --latency 0.1
+
+It lives with the tests and benchmarks, not in the installed package.
 """
 
 from __future__ import annotations
@@ -112,8 +114,8 @@ class StubServer:
         last = str(messages[-1].get("content", ""))
         model = str(request.get("model", "ok"))
         if model.startswith("sim"):
-            from .models.providers.mock import simulated
-            from .models.types import ChatMessage
+            from adaem.models.providers.mock import simulated
+            from adaem.models.types import ChatMessage
 
             format_ = request.get("response_format") or {}
             schema = (format_.get("json_schema") or {}).get("schema") or format_.get("schema")
