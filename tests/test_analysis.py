@@ -343,3 +343,36 @@ def test_compare_resume_under_another_pool_is_refused(tmp_path, two_sets):
     other = RunConfig.model_validate({"roles": {"explorers": ["mock/a", "mock/z"], "judge": "mock/j"}})
     with pytest.raises(ConfigError, match="in a new --out"):
         compare_sets(list(two_sets), other, tmp_path / "cmp", limit=2, resume=True)
+
+
+@pytest.mark.parametrize("job,cap,part_way", [("compare", 0.02, False), ("compare", 2.0, True),
+                                              ("prime", 0.02, False), ("prime", 0.4, True)])
+def test_compare_and_prime_stop_at_a_cost_cap_and_resume_without_paying_twice(tmp_path, two_sets, monkeypatch, job,
+                                                                              cap, part_way):
+    """Issue 14: compare and prime run through the one unit loop, so evaluation.max_cost stops them cleanly
+    (what is done is summarised, the rest is left) and --resume finishes with no call made twice."""
+    log = tmp_path / "calls.log"
+    monkeypatch.setenv("ADAEM_MOCK_CALL_LOG", str(log))
+    prices = {m: {"input": 100.0, "output": 100.0} for m in ("mock/a", "mock/b", "mock/c", "mock/j")}
+    base = {"roles": {"explorers": ["mock/a", "mock/b", "mock/c"], "targets": ["mock/a"], "judge": "mock/j"},
+            "prices": prices, "evaluation": {"bootstrap": 0, "max_cost": cap}}
+    capped = RunConfig.model_validate(base)
+    uncapped = RunConfig.model_validate({**base, "evaluation": {"bootstrap": 0}})
+    bench = tmp_path / "b.jsonl"
+    bench.write_text("".join(json.dumps({"question": q}) + "\n" for q in SEED_QUESTIONS[:6]))
+
+    def run(config, resume=False):
+        if job == "compare":
+            return compare_sets(list(two_sets), config, tmp_path / "run", resume=resume)
+        return priming(bench, config, tmp_path / "run", dimensions=["benevolence", "power"], limit=4, resume=resume)
+
+    first = run(capped)
+    assert first.stopped and "cost cap reached" in first.stopped and first.left > 0 and not first.failures
+    total = 7 if job == "compare" else 3 * 4
+    done = first.summary.scored.sum() if job == "compare" else len(first.answers)
+    assert (0 < done < total) if part_way else done == 0  # what is done is summarised
+    paid = log.read_text().splitlines()
+    second = run(uncapped, resume=True)
+    assert second.stopped is None and second.left == 0
+    assert (second.summary.scored.sum() if job == "compare" else len(second.answers)) == total
+    assert not set(paid) & set(log.read_text().splitlines()[len(paid):])

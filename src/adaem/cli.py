@@ -166,10 +166,7 @@ def evaluate(
     out.print(f"{len(answers)} answers ({parse_failed} parse failures) · files: {run_dir}/scores.csv, scores.json, "
               f"radar.png, heatmap.png, outputs/answers.jsonl")
     _print_usage(read_usage(run_dir))
-    if result.stopped:
-        err.print(f"stopped with {result.left} unit(s) left: {result.stopped} (continue with --resume --out {run_dir}); "
-                  "the scores above are from the answers so far", highlight=False, soft_wrap=True)
-    _exit_on_failures(result.failures, run_dir)
+    _exit_on_failures(result.failures, run_dir, result.stopped, result.left)
 
 
 @app.command()
@@ -344,7 +341,7 @@ def compare(
                   f"ICC1k {r['icc1k']:.2f} (reliability of the mean over the draws)")
     out.print(f"files: {run_dir}/compare_summary.csv, compare_scores.csv, compare_draws.csv, compare.png")
     _print_usage(read_usage(run_dir))
-    _exit_on_failures(result.failures, run_dir)
+    _exit_on_failures(result.failures, run_dir, result.stopped, result.left)
 
 
 @app.command()
@@ -400,7 +397,7 @@ def prime(
                           f" — {run_dir}")
     out.print(f"files: {run_dir}/priming.csv, priming.json, priming.png, outputs/answers.jsonl")
     _print_usage(read_usage(run_dir))
-    _exit_on_failures(result.failures, run_dir)
+    _exit_on_failures(result.failures, run_dir, result.stopped, result.left)
 
 
 @app.command()
@@ -491,8 +488,12 @@ def seeds_expand(
         out.print(f"  [{s.category}] {s.question}", markup=False, highlight=False)
 
 
-def _exit_on_failures(failures: list[dict], run_dir: Path) -> None:
-    """Units whose model calls failed for good: show the distinct errors, say how to retry, exit 1."""
+def _exit_on_failures(failures: list[dict], run_dir: Path, stopped: str | None = None, left: int = 0) -> None:
+    """Units left by a cost cap: say how to continue. Units whose model calls failed for good: show the distinct
+    errors, say how to retry, exit 1."""
+    if stopped:
+        err.print(f"stopped with {left} unit(s) left: {stopped} (continue with --resume --out {run_dir}); "
+                  "the results above are from the units done so far", highlight=False, soft_wrap=True)
     if not failures:
         return
     for message in list(dict.fromkeys(f["error"] for f in failures))[:3]:

@@ -182,7 +182,7 @@ class Evaluation(BaseModel):
     threshold: float = Field(0.5, gt=0, lt=1, description="a soft label at or above this counts as expressed")
     bootstrap: int = Field(200, ge=0, description="resamples of the questions for confidence intervals")
     max_cost: float | None = Field(None, gt=0, description="USD (from `prices:`): start no more units once this run "
-                                   "has spent it; --resume with a higher cap continues")
+                                   "(evaluate, compare or prime) has spent it; --resume with a higher cap continues")
     confidence: float = Field(0.95, gt=0, lt=1)
 
 

@@ -19,11 +19,10 @@ from .config import RunConfig
 from .errors import ConfigError, OutputParseError
 from .measure import label_text, measure_answer
 from .models import GenerateConfig, ModelPool
-from .progress import progress_bar
 from .rating import score_table
 from .store import RunStore, read_jsonl, run_job_async, run_sync
 from .theories import Theory, load_theory
-from .units import Unit, UnitsResult, run_units
+from .units import Unit, UnitsResult, run_phase
 
 
 def _sampling(config: RunConfig) -> GenerateConfig:
@@ -63,48 +62,14 @@ async def _question_unit(pool: ModelPool, config: RunConfig, theory: Theory, q: 
     return record
 
 
-def spent(store: RunStore, pool: ModelPool) -> float:
-    """USD recorded by this run, every session (prices from the config; 0 without them)."""
-    return store.previous_usage()["cost"] + pool.ledger.total().cost
-
-
-def unit_workers(config: RunConfig, pool: ModelPool, models: list[str]) -> int:
-    """Units in flight: enough to keep every model's connections busy (a unit waits on one model at a time)."""
-    return 2 * max(pool.get(m).limits.max_concurrency or pool.get(m).provider.default_concurrency for m in models)
-
-
 async def run_evaluation(store: RunStore, pool: ModelPool, questions: list[Question],
                          theory: Theory) -> UnitsResult:
     config = store.config
-    targets = config.roles.targets
-    done = store.done_keys("answers")
-    done_q = store.done_keys("question_labels")
-    todo = [(m, q) for q in questions for m in targets if f"{m}|{q.id}" not in done]
-    todo_q = [q for q in questions if q.id not in done_q]
-    await pool.preflight([*targets, config.roles.judge])
-    cap = config.evaluation.max_cost
-
-    def stop() -> str | None:
-        if cap is not None and (cost := spent(store, pool)) >= cap:
-            return f"cost cap reached (${cost:.4f} ≥ ${cap}): raise evaluation.max_cost and --resume"
-        return None
-
-    pool.spend_gate = stop  # calls queued behind the limits stop too, not only units not yet started
     units = [Unit("answers", f"{m}|{q.id}", lambda m=m, q=q: _answer_unit(pool, config, theory, m, q))
-             for m, q in todo]
-    units += [Unit("question_labels", q.id, lambda q=q: _question_unit(pool, config, theory, q)) for q in todo_q]
-    total = len(questions) * (len(targets) + 1)
-    with progress_bar(pool.ledger, in_flight=pool.in_flight) as progress:
-        task = progress.add_task("evaluate: answer + judge", total=total, completed=total - len(units))
-
-        def advanced() -> None:
-            progress.advance(task)
-            store.save_usage(pool.ledger)
-
-        result = await run_units(store, units, workers=unit_workers(config, pool, [*targets, config.roles.judge]),
-                                 on_done=advanced, stop=stop)
-    store.save_usage(pool.ledger)
-    return result
+             for q in questions for m in config.roles.targets]
+    units += [Unit("question_labels", q.id, lambda q=q: _question_unit(pool, config, theory, q)) for q in questions]
+    return await run_phase(store, pool, units, label="evaluate: answer + judge",
+                           models=[*config.roles.targets, config.roles.judge], max_cost=config.evaluation.max_cost)
 
 
 @dataclass

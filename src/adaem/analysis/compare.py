@@ -7,7 +7,6 @@ A resumable job like every other: one line per scored question in outputs/scores
 
 from __future__ import annotations
 
-import asyncio
 import json
 import random
 from dataclasses import dataclass
@@ -18,12 +17,12 @@ import numpy as np
 
 from ..benchmark import Question, load_questions
 from ..config import RunConfig
-from ..errors import ConfigError, ModelCallError
+from ..errors import ConfigError
 from ..models import ModelPool
 from ..objective import Weights
-from ..progress import progress_bar
 from ..store import RunStore, read_jsonl, read_state, run_job_async, run_sync
 from ..theories import Theory, load_theory
+from ..units import Unit, UnitsResult, run_phase
 
 
 def bootstrap_mean_ci(values: np.ndarray, confidence: float = 0.95, n: int = 2000, seed: int = 0) -> tuple[float, float]:
@@ -68,6 +67,8 @@ class Comparison:
     models: list[str]
     retest: dict[str, float] | None = None  # over every set's questions, when scored twice or more
     run_dir: Path | None = None
+    stopped: str | None = None  # why units were left for --resume (a cost cap)
+    left: int = 0
 
 
 def retest_reliability(draws: Any) -> dict[str, float] | None:
@@ -89,36 +90,23 @@ def _key(name: str, qid: str, draw: int) -> str:
 
 
 async def _score_sets(store: RunStore, pool: ModelPool, theory: Theory,
-                      sets: list[tuple[str, list[Question]]], draws: int) -> list[dict[str, Any]]:
+                      sets: list[tuple[str, list[Question]]], draws: int) -> UnitsResult:
     from ..embeddings import default_encoder
     from ..generation.search import score_question
 
     config = store.config
     models = config.roles.explorers
     encoder = default_encoder()
-    done = store.done_keys("scores")
-    units = [(name, q, d) for name, qs in sets for q in qs for d in range(draws)]
-    todo = [u for u in units if _key(u[0], u[1].id, u[2]) not in done]
-    await pool.preflight([*models, config.roles.judge])
-    failures: list[dict[str, Any]] = []
-    with progress_bar(pool.ledger, in_flight=pool.in_flight) as progress:
-        task = progress.add_task("compare: score questions", total=len(units), completed=len(units) - len(todo))
 
-        async def one(name: str, q: Question, draw: int) -> None:
-            key = _key(name, q.id, draw)
-            try:
-                scored = await score_question(pool, config, theory, encoder, q.text, models, draw=draw)
-                store.append("scores", {"key": key, "set": name, "question_id": q.id, "draw": draw,
-                                        "question": q.text, **scored.as_record()})
-            except ModelCallError as exc:
-                failures.append({"key": key, "error": str(exc)})
-                store.append("failures", {"key": key, "stream": "scores", "error": str(exc)})
-            progress.advance(task)
-            store.save_usage(pool.ledger)
+    async def one(name: str, q: Question, draw: int) -> dict[str, Any]:
+        scored = await score_question(pool, config, theory, encoder, q.text, models, draw=draw)
+        return {"key": _key(name, q.id, draw), "set": name, "question_id": q.id, "draw": draw, "question": q.text,
+                **scored.as_record()}
 
-        await asyncio.gather(*(one(*u) for u in todo))
-    store.save_usage(pool.ledger)
-    return failures
+    units = [Unit("scores", _key(name, q.id, d), lambda name=name, q=q, d=d: one(name, q, d))
+             for name, qs in sets for q in qs for d in range(draws)]
+    return await run_phase(store, pool, units, label="compare: score questions", models=[*models, config.roles.judge],
+                           max_cost=config.evaluation.max_cost)
 
 
 def _pool(config: RunConfig) -> list[Any]:
@@ -165,9 +153,12 @@ async def compare_sets_async(files: list[Path | str], config: RunConfig | None =
     theory = load_theory(config.evaluation.theory)
     store.put("pool", _pool(config))
     store.put("sets", {name: str(f) for name, f in zip(names, files, strict=True)})
-    failures = await run_job_async(store, lambda pool: _score_sets(store, pool, theory, sets, draws), bool)
-    return summarize_comparison(Path(store.path), names, config.roles.explorers, config.evaluation.confidence,
-                                failures, draws)
+    result = await run_job_async(store, lambda pool: _score_sets(store, pool, theory, sets, draws),
+                                 lambda r: bool(r.failures or r.stopped))
+    comparison = summarize_comparison(Path(store.path), names, config.roles.explorers, config.evaluation.confidence,
+                                      result.failures, draws)
+    comparison.stopped, comparison.left = result.stopped, result.left
+    return comparison
 
 
 def summarize_comparison(run_dir: Path, names: list[str], models: list[str], confidence: float = 0.95,
@@ -178,7 +169,7 @@ def summarize_comparison(run_dir: Path, names: list[str], models: list[str], con
     rows = [{"set": r["set"], "question_id": r["question_id"], "draw": r.get("draw", 0), "question": r["question"],
              "score": r["score"], **(r["components"] or {}), "problem": r["problem"]}
             for r in records if r["set"] in names and r.get("draw", 0) < draws]
-    long = pd.DataFrame(rows)
+    long = pd.DataFrame(rows, columns=None if rows else ["set", "question_id", "draw", "question", "score", "problem"])
     numeric = [c for c in long.columns if c not in ("set", "question_id", "draw", "question", "problem")]
     scores = long.groupby(["set", "question_id"], sort=False).agg(
         question=("question", "first"), draws=("score", "count"), **{c: (c, "mean") for c in numeric},

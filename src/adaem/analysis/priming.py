@@ -12,7 +12,6 @@ Resumable: one line per (condition, question) in outputs/answers.jsonl, every ca
 
 from __future__ import annotations
 
-import asyncio
 import random
 import warnings
 from dataclasses import dataclass
@@ -23,13 +22,13 @@ import numpy as np
 
 from ..benchmark import Question, load_questions
 from ..config import RunConfig
-from ..errors import ConfigError, ModelCallError, OutputParseError
+from ..errors import ConfigError, OutputParseError
 from ..measure import measure_answer
 from ..models import GenerateConfig, ModelPool
-from ..progress import progress_bar
 from ..prompts import render
 from ..store import RunStore, read_jsonl, run_job_async, run_sync
 from ..theories import Theory, load_theory
+from ..units import Unit, UnitsResult, run_phase
 
 BASELINE = "baseline"
 RELATIONS = ("target", "same group", "opposite group")
@@ -99,45 +98,32 @@ class Priming:
     answers: Any  # DataFrame: one row per (condition, question)
     failures: list[dict[str, Any]]
     run_dir: Path | None = None
+    stopped: str | None = None  # why units were left for --resume (a cost cap)
+    left: int = 0
 
 
 async def _measure(store: RunStore, pool: ModelPool, theory: Theory, model: str, conditions: list[str],
-                   questions: list[Question]) -> list[dict[str, Any]]:
+                   questions: list[Question]) -> UnitsResult:
     config = store.config
     ev = config.evaluation
     sampling = GenerateConfig(temperature=config.sampling.temperature, top_p=config.sampling.top_p,
                               seed=config.sampling.seed)
-    done = store.done_keys("answers")
-    todo = [(c, q) for c in conditions for q in questions if f"{model}|{c}|{q.id}" not in done]
-    total = len(conditions) * len(questions)
-    await pool.preflight([model, config.roles.judge])
-    failures: list[dict[str, Any]] = []
-    with progress_bar(pool.ledger, in_flight=pool.in_flight) as progress:
-        task = progress.add_task(f"prime: {model}", total=total, completed=total - len(todo))
 
-        async def one(condition: str, q: Question) -> None:
-            key = f"{model}|{condition}|{q.id}"
-            record: dict[str, Any] = {"key": key, "condition": condition, "model": model, "question_id": q.id,
-                                      "question": q.text}
-            system = None if condition == BASELINE else prime_prompt(theory, condition)
-            try:
-                answer = await measure_answer(pool.get(model), pool.get(config.roles.judge), theory, q.text, ev,
-                                              sampling=sampling, system=system)
-                record.update({**answer.opinion.as_record(), "vector": answer.vector})
-            except OutputParseError as exc:
-                record.update({"vector": None, "parse_failure": str(exc)})
-            except ModelCallError as exc:
-                failures.append({"key": key, "error": str(exc)})
-                store.append("failures", {"key": key, "stream": "answers", "error": str(exc)})
-                progress.advance(task)
-                return
-            store.append("answers", record)
-            progress.advance(task)
-            store.save_usage(pool.ledger)
+    async def one(condition: str, q: Question) -> dict[str, Any]:
+        record: dict[str, Any] = {"key": f"{model}|{condition}|{q.id}", "condition": condition, "model": model,
+                                  "question_id": q.id, "question": q.text}
+        system = None if condition == BASELINE else prime_prompt(theory, condition)
+        try:
+            answer = await measure_answer(pool.get(model), pool.get(config.roles.judge), theory, q.text, ev,
+                                          sampling=sampling, system=system)
+            record.update({**answer.opinion.as_record(), "vector": answer.vector})
+        except OutputParseError as exc:
+            record.update({"vector": None, "parse_failure": str(exc)})
+        return record
 
-        await asyncio.gather(*(one(c, q) for c, q in todo))
-    store.save_usage(pool.ledger)
-    return failures
+    units = [Unit("answers", f"{model}|{c}|{q.id}", lambda c=c, q=q: one(c, q)) for c in conditions for q in questions]
+    return await run_phase(store, pool, units, label=f"prime: {model}", models=[model, config.roles.judge],
+                           max_cost=ev.max_cost)
 
 
 def priming(benchmark: Path | str, config: RunConfig | None = None, out: Path | None = None, *,
@@ -167,9 +153,11 @@ async def priming_async(benchmark: Path | str, config: RunConfig | None = None, 
     model = model or store.get("model") or config.roles.targets[0]
     store.put("model", model)  # a resume with another --model adds that model's answers beside the first's
     conditions = [BASELINE, *primed]
-    failures = await run_job_async(store, lambda pool: _measure(store, pool, theory, model, conditions, questions),
-                                   bool)
-    return summarize_priming(Path(store.path), theory, conditions, questions, model, failures)
+    result = await run_job_async(store, lambda pool: _measure(store, pool, theory, model, conditions, questions),
+                                 lambda r: bool(r.failures or r.stopped))
+    primed = summarize_priming(Path(store.path), theory, conditions, questions, model, result.failures)
+    primed.stopped, primed.left = result.stopped, result.left
+    return primed
 
 
 def _check_theory(theory: Theory, dimensions: list[str] | None) -> list[str]:
