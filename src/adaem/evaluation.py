@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -65,11 +66,12 @@ async def _question_unit(pool: ModelPool, config: RunConfig, theory: Theory, q: 
 async def run_evaluation(store: RunStore, pool: ModelPool, questions: list[Question],
                          theory: Theory) -> UnitsResult:
     config = store.config
-    units = [Unit("answers", f"{m}|{q.id}", lambda m=m, q=q: _answer_unit(pool, config, theory, m, q))
+    units = [Unit("answers", f"{m}|{q.id}", partial(_answer_unit, pool, config, theory, m, q))
              for q in questions for m in config.roles.targets]
-    units += [Unit("question_labels", q.id, lambda q=q: _question_unit(pool, config, theory, q)) for q in questions]
+    units += [Unit("question_labels", q.id, partial(_question_unit, pool, config, theory, q)) for q in questions]
     return await run_phase(store, pool, units, label="evaluate: answer + judge",
-                           models=[*config.roles.targets, config.roles.judge], max_cost=config.evaluation.max_cost)
+                           models=[*config.roles.targets, config.roles.judge], max_cost=config.evaluation.max_cost,
+                           embeddings=config.evaluation.opinion_rules.enabled)
 
 
 @dataclass
@@ -135,8 +137,8 @@ def summarize(store_path: Path, config: RunConfig, questions: list[Question], th
     records = read_jsonl(store_path / "outputs" / "answers.jsonl")  # none when a cap stopped it before any answer
     models, dims, ev = config.roles.targets, theory.ids, config.evaluation
     labels = label_tensor(records, questions, models, dims)
-    common = {"system": ev.rating, "threshold": ev.threshold, "confidence": ev.confidence}
-    table = score_table(labels, models, dims, bootstrap=ev.bootstrap, **common)
+    table = score_table(labels, models, dims, system=ev.rating, threshold=ev.threshold, confidence=ev.confidence,
+                        bootstrap=ev.bootstrap)
     scores = pd.DataFrame(_long(table, theory))
     breakdowns: dict[str, Any] = {}
     for attr in ("category", "country"):
@@ -144,7 +146,8 @@ def summarize(store_path: Path, config: RunConfig, questions: list[Question], th
         rows: list[dict[str, Any]] = []
         for group in groups:
             idx = [i for i, q in enumerate(questions) if getattr(q, attr) == group]
-            sub = score_table(labels[idx], models, dims, bootstrap=0, **common)
+            sub = score_table(labels[idx], models, dims, system=ev.rating, threshold=ev.threshold,
+                              confidence=ev.confidence, bootstrap=0)
             rows += _long(sub, theory, {"group": group})
         if rows:
             breakdowns[attr] = pd.DataFrame(rows)

@@ -85,7 +85,7 @@ def parse_stance(text: str) -> Stance | None:
         match = _STANCE_LINE.match(_plain(line))
         if match:
             words = {w.lower() for w in _STANCE_WORD.findall(match.group(2))}
-            return words.pop() if len(words) == 1 else None  # type: ignore[return-value]
+            return words.pop() if len(words) == 1 else None
     first = _plain(text.lstrip()).split(maxsplit=1)
     if first:
         word = first[0].strip(".,:;!").lower()

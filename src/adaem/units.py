@@ -54,7 +54,14 @@ async def run_units(store: RunStore, units: list[Unit], *, workers: int, on_done
                 store.append("failures", failure)
             on_done()
 
-    await asyncio.gather(*(worker() for _ in range(max(1, min(workers, len(units))))))
+    tasks = [asyncio.ensure_future(worker()) for _ in range(max(1, min(workers, len(units))))]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:  # one unit raised what is not a unit's failure (a bad config): stop the others first,
+        for task in tasks:  # so none is left calling models on a pool about to close
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
     result.left = len(queue)
     return result
 
@@ -70,10 +77,14 @@ def unit_workers(pool: ModelPool, models: list[str]) -> int:
 
 
 async def run_phase(store: RunStore, pool: ModelPool, units: list[Unit], *, label: str, models: list[str],
-                    max_cost: float | None, cap_field: str = "evaluation.max_cost") -> UnitsResult:
-    """Run a job's units that are not in its streams yet, with a progress bar over all of them, the models
-    checked first, and a cost cap (`max_cost`, USD over every session) that stops starting units and queued
-    calls alike, so what is left resumes."""
+                    max_cost: float | None, embeddings: bool, cap_field: str = "evaluation.max_cost") -> UnitsResult:
+    """Run a job's units that are not in its streams yet, with a progress bar over all of them, the models (and
+    the sentence-embedding model, if the units need it) checked first, and a cost cap (`max_cost`, USD over every
+    session) that stops starting units and queued calls alike, so what is left resumes."""
+    if embeddings:
+        from .embeddings import model_dir
+
+        model_dir()  # not installed: one line saying what to install, before any call is paid for
     done = {stream: store.done_keys(stream) for stream in {u.stream for u in units}}
     todo = [u for u in units if u.key not in done[u.stream]]
     await pool.preflight(list(dict.fromkeys(models)))

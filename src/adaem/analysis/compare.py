@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -103,10 +105,10 @@ async def _score_sets(store: RunStore, pool: ModelPool, theory: Theory,
         return {"key": _key(name, q.id, draw), "set": name, "question_id": q.id, "draw": draw, "question": q.text,
                 **scored.as_record()}
 
-    units = [Unit("scores", _key(name, q.id, d), lambda name=name, q=q, d=d: one(name, q, d))
+    units = [Unit("scores", _key(name, q.id, d), partial(one, name, q, d))
              for name, qs in sets for q in qs for d in range(draws)]
     return await run_phase(store, pool, units, label="compare: score questions", models=[*models, config.roles.judge],
-                           max_cost=config.evaluation.max_cost)
+                           max_cost=config.evaluation.max_cost, embeddings=True)
 
 
 def _pool(config: RunConfig) -> list[Any]:
@@ -117,7 +119,7 @@ def _pool(config: RunConfig) -> list[Any]:
              "opinion_rules": ev.opinion_rules.model_dump()}]
 
 
-def compare_sets(files: list[Path | str], config: RunConfig | None = None, out: Path | None = None, *,
+def compare_sets(files: Sequence[Path | str], config: RunConfig | None = None, out: Path | None = None, *,
                  limit: int | None = None, resume: bool = False, seed: int = 0, draws: int = 1,
                  dedupe: bool = False) -> Comparison:
     """Informativeness S of every question of each file under one pool (see `compare_sets_async`)."""
@@ -125,7 +127,7 @@ def compare_sets(files: list[Path | str], config: RunConfig | None = None, out: 
                                        dedupe=dedupe))
 
 
-async def compare_sets_async(files: list[Path | str], config: RunConfig | None = None, out: Path | None = None, *,
+async def compare_sets_async(files: Sequence[Path | str], config: RunConfig | None = None, out: Path | None = None, *,
                              limit: int | None = None, resume: bool = False, seed: int = 0, draws: int = 1,
                              dedupe: bool = False) -> Comparison:
     """Score every question of each file (at most `limit` per file, a seeded sample) under config.roles.explorers,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import random
 import warnings
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +70,8 @@ def priming_effects(vectors: dict[str, np.ndarray], theory: Theory, primed: list
 
     base = vectors[BASELINE]
     ids = theory.ids
-    rows, pooled = [], {r: ([], []) for r in RELATIONS}
+    rows: list[dict[str, Any]] = []
+    pooled: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {r: ([], []) for r in RELATIONS}
     for dim in primed:
         for relation, dims in related(theory, dim).items():
             if not dims:
@@ -121,9 +123,9 @@ async def _measure(store: RunStore, pool: ModelPool, theory: Theory, model: str,
             record.update({"vector": None, "parse_failure": str(exc)})
         return record
 
-    units = [Unit("answers", f"{model}|{c}|{q.id}", lambda c=c, q=q: one(c, q)) for c in conditions for q in questions]
+    units = [Unit("answers", f"{model}|{c}|{q.id}", partial(one, c, q)) for c in conditions for q in questions]
     return await run_phase(store, pool, units, label=f"prime: {model}", models=[model, config.roles.judge],
-                           max_cost=ev.max_cost)
+                           max_cost=ev.max_cost, embeddings=ev.opinion_rules.enabled)
 
 
 def priming(benchmark: Path | str, config: RunConfig | None = None, out: Path | None = None, *,
@@ -155,9 +157,9 @@ async def priming_async(benchmark: Path | str, config: RunConfig | None = None, 
     conditions = [BASELINE, *primed]
     result = await run_job_async(store, lambda pool: _measure(store, pool, theory, model, conditions, questions),
                                  lambda r: bool(r.failures or r.stopped))
-    primed = summarize_priming(Path(store.path), theory, conditions, questions, model, result.failures)
-    primed.stopped, primed.left = result.stopped, result.left
-    return primed
+    summary = summarize_priming(Path(store.path), theory, conditions, questions, model, result.failures)
+    summary.stopped, summary.left = result.stopped, result.left
+    return summary
 
 
 def _check_theory(theory: Theory, dimensions: list[str] | None) -> list[str]:

@@ -18,6 +18,7 @@ import asyncio
 import random
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -128,7 +129,7 @@ def draw_seed(seed: int | None, draw: int) -> int | None:
     return seed if draw == 0 else (seed or 0) + 1_000_003 * draw
 
 
-def _array(values: dict[str, float | None], dims: list[str]) -> np.ndarray:
+def _array(values: Mapping[str, float | None], dims: list[str]) -> np.ndarray:
     """A value vector as floats, NaN where the judge gave no label."""
     return np.array([np.nan if values.get(d) is None else values[d] for d in dims], dtype=float)
 
@@ -160,7 +161,7 @@ async def score_question(pool: ModelPool, config: RunConfig, theory: Theory, enc
         except OutputParseError:  # the question's own values unknown: disentanglement is not measured
             return None
 
-    *results, question_values = await asyncio.gather(*(one(m) for m in models), question_labels())
+    results, question_values = await asyncio.gather(asyncio.gather(*(one(m) for m in models)), question_labels())
     dims = theory.ids
     usable = {m: a for m, a in zip(models, results, strict=True) if isinstance(a, Answer)}
     answers = {m: ({"stance": a.opinion.stance, "points": [asdict(p) for p in a.opinion.points],

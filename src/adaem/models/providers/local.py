@@ -109,9 +109,8 @@ class LocalProvider(Provider):
             raise ModelCallError(f"local/{self.model} has no chat template for a log-probability call")
         eos = llm._model.token_get_text(llm.token_eos())
         bos = llm._model.token_get_text(llm.token_bos()) if llm.token_bos() != -1 else ""
-        formatted = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)(
-            messages=[m.model_dump() for m in messages]
-        )
+        payload: Any = [m.model_dump() for m in messages]  # llama_cpp types each role's TypedDict
+        formatted = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)(messages=payload)
         return formatted.prompt
 
     def _prefill(self, llm: Any, messages: list[ChatMessage]) -> tuple[list[int], int]:
