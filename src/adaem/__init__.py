@@ -18,6 +18,8 @@ from .api import (
     evaluate_async,
     generate,
     generate_async,
+    judge_check,
+    judge_check_async,
     load_run,
     prime,
     prime_async,
@@ -36,6 +38,6 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 __all__ = [
     "AdaemError", "ChatMessage", "ConfigError", "GenerateConfig", "Model", "ModelCallError", "ModelOutput",
     "ModelPool", "OutputParseError", "RunConfig", "__version__", "build_config", "compare", "compare_async",
-    "evaluate", "evaluate_async", "generate", "generate_async", "load_config", "load_run", "prime", "prime_async",
-    "reliability", "stats",
+    "evaluate", "evaluate_async", "generate", "generate_async", "judge_check", "judge_check_async", "load_config",
+    "load_run", "prime", "prime_async", "reliability", "stats",
 ]

@@ -24,6 +24,7 @@ from .store import read_sessions, run_sync
 
 if TYPE_CHECKING:
     from .analysis.compare import Comparison
+    from .analysis.judge_check import JudgeCheck
     from .analysis.priming import Priming
     from .analysis.reliability import Reliability
     from .evaluation import Evaluation
@@ -209,8 +210,35 @@ def prime(benchmark: Any, model: str | None = None, *, dimensions: Sequence[str]
                                 out=out, resume=resume, dedupe=dedupe, config=config, **settings))
 
 
+def _as_list(value: str | Sequence[str] | None) -> list[str] | None:
+    return [value] if isinstance(value, str) else list(value) if value else None
+
+
+async def judge_check_async(judge: str | None = None, *, theory: str | Sequence[str] | None = None,
+                            labels: str | Path | None = None, protocol: str | Sequence[str] | None = None,
+                            seed: int = 0, out: str | Path | None = None, resume: bool = False, config: Any = None,
+                            **settings: Any) -> JudgeCheck:
+    """`judge_check` for async code."""
+    from .analysis.judge_check import judge_check_async as run
+
+    cfg = build_config(config, {"roles.judge": judge}, settings)
+    return await run(cfg, _run_dir("judge-check", out), labels=labels, theories=_as_list(theory),
+                     protocols=_as_list(protocol), seed=seed, resume=resume)
+
+
+def judge_check(judge: str | None = None, *, theory: str | Sequence[str] | None = None,
+                labels: str | Path | None = None, protocol: str | Sequence[str] | None = None, seed: int = 0,
+                out: str | Path | None = None, resume: bool = False, config: Any = None,
+                **settings: Any) -> JudgeCheck:
+    """How well `judge` labels texts with known values (the set shipped for the theory, or `labels=`), per variant
+    (theories × protocols): `.summary` (held-out macro P/R/F1, top-k, ECE per correction), `.per_value`,
+    `.calibrations` (files for `evaluation__calibration=`), `.run_dir`."""
+    return run_sync(judge_check_async(judge, theory=theory, labels=labels, protocol=protocol, seed=seed, out=out,
+                                      resume=resume, config=config, **settings))
+
+
 # -- reading a run -------------------------------------------------------------------------------------------
-def load_run(path: str | Path) -> Evaluation | GenerateResult | Comparison | Priming:
+def load_run(path: str | Path) -> Evaluation | GenerateResult | Comparison | Priming | JudgeCheck:
     """The result of a finished (or interrupted) run directory, read from its files without any model call."""
     path = Path(path)
     sessions = read_sessions(path)
@@ -233,8 +261,12 @@ def load_run(path: str | Path) -> Evaluation | GenerateResult | Comparison | Pri
         from .analysis.priming import load_priming
 
         return load_priming(path)
+    if job == "judge-check":
+        from .analysis.judge_check import load_judge_check
+
+        return load_judge_check(path)
     raise ConfigError(f"{path}: a '{job}' run has no result to load")
 
 
 __all__ = ["build_config", "compare", "compare_async", "evaluate", "evaluate_async", "generate", "generate_async",
-           "load_run", "prime", "prime_async", "reliability", "stats"]
+           "judge_check", "judge_check_async", "load_run", "prime", "prime_async", "reliability", "stats"]

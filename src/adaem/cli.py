@@ -388,7 +388,7 @@ def prime(
 
     cfg = _run_config(config, set_, _flags(roles__judge=judge, evaluation__theory=theory), resume, out_dir)
     run_dir = out_dir or default_run_dir("prime")
-    dims = [d.strip() for d in dimensions.split(",") if d.strip()] if dimensions else None
+    dims = _items(dimensions)
     result = priming(benchmark, cfg, run_dir, model=model, dimensions=dims, limit=limit, resume=resume,
                      dedupe=dedupe)
     table = result.effects[["primed", "relation", "n", "base_mean", "primed_mean", "change", "change_pct", "t", "p",
@@ -396,6 +396,42 @@ def prime(
     _emit(table, "table", f"Value priming of {result.effects.model.iloc[0]} (P(expressed), paired over questions)"
                           f" — {run_dir}")
     out.print(f"files: {run_dir}/priming.csv, priming.json, priming.png, outputs/answers.jsonl")
+    _print_usage(read_usage(run_dir))
+    _exit_on_failures(result.failures, run_dir, result.stopped, result.left)
+
+
+@app.command("judge-check")
+def judge_check(
+    judge: Annotated[str | None, typer.Option(help="the judge to check (roles.judge)")] = None,
+    theory: Annotated[str | None, typer.Option(help="theory, or comma-separated theory files with the same values "
+                                               "(definitions / few-shot variants) to compare")] = None,
+    labels: Annotated[Path | None, typer.Option(help="labelled texts: JSONL/CSV with `text` and `values` "
+                                                "(default: the set shipped for the theory)")] = None,
+    protocol: Annotated[str | None, typer.Option(help="per-value, joint, or both comma-separated")] = None,
+    seed: Annotated[int, typer.Option(help="seed of the training / held-out split")] = 0,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="run directory")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="continue the run in --out")] = False,
+) -> None:
+    """How well the judge labels texts with known values: P/R/F1 per value, top-k, calibration, and corrections."""
+    from .analysis.judge_check import judge_check as run_check
+
+    cfg = _run_config(config, set_, _flags(roles__judge=judge), resume, out_dir)
+    run_dir = out_dir or default_run_dir("judge-check")
+    result = run_check(cfg, run_dir, labels=labels, theories=_items(theory), protocols=_items(protocol), seed=seed,
+                       resume=resume)
+    table = Table(title=f"Judge {result.judge} on the held-out half (macro over values; kept = correction saved) "
+                        f"— {run_dir}")
+    for col in ("variant", "condition", "P", "R", "F1", "top-1", "top-3", "gold rank", "ECE", "missing", "kept"):
+        table.add_column(col, justify="left" if col in ("variant", "condition") else "right")
+    for r in result.summary.to_dict("records"):
+        table.add_row(r["variant"], r["condition"], *(f"{r[k]:.3f}" for k in ("macro_precision", "macro_recall",
+                      "macro_f1", "top1", "top3")), f"{r['mean_rank']:.2f}", f"{r['ece']:.3f}", str(r["missing"]),
+                      "✓" if r["kept"] else "")
+    out.print(table)
+    out.print(f"files: {run_dir}/judge_check.html, judge_check.csv, judge_check_values.csv, judge_check.json, "
+              f"judge_check.png; calibration for evaluation.calibration: {', '.join(result.calibrations.values())}")
     _print_usage(read_usage(run_dir))
     _exit_on_failures(result.failures, run_dir, result.stopped, result.left)
 
@@ -486,6 +522,11 @@ def seeds_expand(
     out.print(f"{len(base)} seeds + {len(new)} new = {len(base) + len(new)} in {out_file}; dropped: {dropped}")
     for s in new[:20]:
         out.print(f"  [{s.category}] {s.question}", markup=False, highlight=False)
+
+
+def _items(text: str | None) -> list[str] | None:
+    """A comma-separated option as a list; None when not given."""
+    return [t.strip() for t in text.split(",") if t.strip()] if text else None
 
 
 def _exit_on_failures(failures: list[dict], run_dir: Path, stopped: str | None = None, left: int = 0) -> None:

@@ -184,6 +184,9 @@ class Evaluation(BaseModel):
     max_cost: float | None = Field(None, gt=0, description="USD (from `prices:`): start no more units once this run "
                                    "(evaluate, compare or prime) has spent it; --resume with a higher cap continues")
     confidence: float = Field(0.95, gt=0, lt=1)
+    calibration: str | None = Field(None, description="a judge calibration file written by `adaem judge-check` "
+                                    "(calibration.json) for this judge, theory and protocol: its corrections are "
+                                    "applied to every label")
 
 
 class Generation(BaseModel):

@@ -68,7 +68,8 @@ def _label(tally: Tally, config: RunConfig, theory: Theory, texts: float, role: 
     judge, text = config.roles.judge, "x" * int(_answer_tokens(config) / TOKENS_PER_CHAR)
     if config.evaluation.protocol == "per-value":
         dim = theory.dimensions[0]
-        prompt = render("judge_system") + render("judge_value", text=text, name=dim.name, definition=dim.definition)
+        prompt = render("judge_system") + render("judge_value", text=text, name=dim.name, definition=dim.definition,
+                                                 examples="")
         tally.add(judge, role, texts * len(theory.dimensions), prompt, 2)
     else:
         definitions = "\n".join(f"- {d.id}: {d.name}, {d.definition}" for d in theory.dimensions)

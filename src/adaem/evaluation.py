@@ -56,7 +56,9 @@ async def _answer_unit(pool: ModelPool, config: RunConfig, theory: Theory, model
 async def _question_unit(pool: ModelPool, config: RunConfig, theory: Theory, q: Question) -> dict[str, Any]:
     record: dict[str, Any] = {"key": q.id, "question": q.text}
     try:
-        labels = await label_text(pool.get(config.roles.judge), theory, q.text, config.evaluation.protocol)
+        ev = config.evaluation
+        labels = await label_text(pool.get(config.roles.judge), theory, q.text, ev.protocol,
+                                  calibration=ev.calibration, threshold=ev.threshold)
         record.update({"vector": labels.values, "calls": labels.calls})
     except OutputParseError as exc:
         record.update({"vector": None, "parse_failure": str(exc)})
@@ -71,7 +73,7 @@ async def run_evaluation(store: RunStore, pool: ModelPool, questions: list[Quest
     units += [Unit("question_labels", q.id, partial(_question_unit, pool, config, theory, q)) for q in questions]
     return await run_phase(store, pool, units, label="evaluate: answer + judge",
                            models=[*config.roles.targets, config.roles.judge], max_cost=config.evaluation.max_cost,
-                           embeddings=config.evaluation.opinion_rules.enabled)
+                           embeddings=config.evaluation.opinion_rules.enabled, theory=theory.name)
 
 
 @dataclass

@@ -21,10 +21,12 @@ import random
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
+from .calibration import load_calibration
 from .config import Evaluation, OpinionRules
 from .errors import ModelCallError, OutputParseError
 from .models import GenerateConfig, Model
@@ -349,6 +351,15 @@ class Labels:
     protocol: Protocol
     parse_failures: list[str] = field(default_factory=list)
     order: list[str] = field(default_factory=list)  # joint protocol: the shuffled order shown to the judge
+    raw: dict[str, float] | None = None  # before calibration, when a calibration file was applied
+
+
+def _examples(dim: Any) -> str:
+    """A dimension's few-shot examples as prompt lines; '' (the prompt as without them) when it has none."""
+    if not dim.examples:
+        return ""
+    lines = [f'- "{e.text}": {"Yes" if e.expressed else "No"}' for e in dim.examples]
+    return "Examples for this value:\n" + "\n".join(lines) + "\n"
 
 
 async def label_per_value(judge: Model, theory: Theory, text: str, *, logprobs: bool = True) -> Labels:
@@ -360,7 +371,7 @@ async def label_per_value(judge: Model, theory: Theory, text: str, *, logprobs: 
     async def one(dim: Any) -> tuple[str, float | None, str]:
         messages = [{"role": "system", "content": render("judge_system")},
                     {"role": "user", "content": render("judge_value", text=text, name=dim.name,
-                                                       definition=dim.definition)}]
+                                                       definition=dim.definition, examples=_examples(dim))}]
         out = await judge.generate(messages, config, role="judge")
         return dim.id, p_yes(out.choices[0].logprobs, out.text), out.text
 
@@ -428,10 +439,15 @@ async def label_joint(judge: Model, theory: Theory, text: str, *, max_attempts: 
     raise OutputParseError(f"judge {judge.name}: {failures[-1]}")
 
 
-async def label_text(judge: Model, theory: Theory, text: str, protocol: Protocol = "per-value") -> Labels:
-    if protocol == "per-value":
-        return await label_per_value(judge, theory, text)
-    return await label_joint(judge, theory, text)
+async def label_text(judge: Model, theory: Theory, text: str, protocol: Protocol = "per-value", *,
+                     calibration: str | Path | None = None, threshold: float = 0.5) -> Labels:
+    """The judge's labels of a text under a protocol; with a calibration file (`adaem judge-check`), corrected as
+    it says for this judge (the raw labels kept in `.raw`)."""
+    labels = await (label_per_value(judge, theory, text) if protocol == "per-value" else label_joint(judge, theory, text))
+    if calibration is not None:
+        cal = load_calibration(calibration, judge.name, theory.name, protocol)
+        labels.raw, labels.values = labels.values, cal.apply(labels.values, threshold)
+    return labels
 
 
 def merge_or(vectors: list[dict[str, float]], dims: list[str], threshold: float = 0.5) -> dict[str, float | None]:
@@ -502,9 +518,11 @@ async def measure_answer(
                                    check=check, logprobs=logprobs)
     if ev.unit == "answer":
         text = " ".join(f"({i + 1}) {p.text}" for i, p in enumerate(opinion.points))
-        labels = [await label_text(judge, theory, text, ev.protocol)]
+        labels = [await label_text(judge, theory, text, ev.protocol, calibration=ev.calibration,
+                                   threshold=ev.threshold)]
     else:  # a judge that reuses its prompt prefix still takes one text at a time (its session)
-        labels = list(await asyncio.gather(*(label_text(judge, theory, p.text, ev.protocol) for p in opinion.points)))
+        labels = list(await asyncio.gather(*(label_text(judge, theory, p.text, ev.protocol, calibration=ev.calibration,
+                                                        threshold=ev.threshold) for p in opinion.points)))
     return Answer(opinion, labels, merge_or([lab.values for lab in labels], theory.ids, ev.threshold))
 
 

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .calibration import check_calibration
 from .errors import BudgetReached, ModelCallError
 from .models import ModelPool
 from .progress import progress_bar
@@ -77,7 +78,8 @@ def unit_workers(pool: ModelPool, models: list[str]) -> int:
 
 
 async def run_phase(store: RunStore, pool: ModelPool, units: list[Unit], *, label: str, models: list[str],
-                    max_cost: float | None, embeddings: bool, cap_field: str = "evaluation.max_cost") -> UnitsResult:
+                    max_cost: float | None, embeddings: bool, theory: str | None = None,
+                    cap_field: str = "evaluation.max_cost") -> UnitsResult:
     """Run a job's units that are not in its streams yet, with a progress bar over all of them, the models (and
     the sentence-embedding model, if the units need it) checked first, and a cost cap (`max_cost`, USD over every
     session) that stops starting units and queued calls alike, so what is left resumes."""
@@ -85,6 +87,8 @@ async def run_phase(store: RunStore, pool: ModelPool, units: list[Unit], *, labe
         from .embeddings import model_dir
 
         model_dir()  # not installed: one line saying what to install, before any call is paid for
+    if theory is not None:  # a judge calibration file that does not fit: said before any call too
+        check_calibration(store.config, theory)
     done = {stream: store.done_keys(stream) for stream in {u.stream for u in units}}
     todo = [u for u in units if u.key not in done[u.stream]]
     await pool.preflight(list(dict.fromkeys(models)))

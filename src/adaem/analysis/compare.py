@@ -108,7 +108,7 @@ async def _score_sets(store: RunStore, pool: ModelPool, theory: Theory,
     units = [Unit("scores", _key(name, q.id, d), partial(one, name, q, d))
              for name, qs in sets for q in qs for d in range(draws)]
     return await run_phase(store, pool, units, label="compare: score questions", models=[*models, config.roles.judge],
-                           max_cost=config.evaluation.max_cost, embeddings=True)
+                           max_cost=config.evaluation.max_cost, embeddings=True, theory=theory.name)
 
 
 def _pool(config: RunConfig) -> list[Any]:

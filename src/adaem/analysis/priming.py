@@ -125,7 +125,7 @@ async def _measure(store: RunStore, pool: ModelPool, theory: Theory, model: str,
 
     units = [Unit("answers", f"{model}|{c}|{q.id}", partial(one, c, q)) for c in conditions for q in questions]
     return await run_phase(store, pool, units, label=f"prime: {model}", models=[model, config.roles.judge],
-                           max_cost=ev.max_cost, embeddings=ev.opinion_rules.enabled)
+                           max_cost=ev.max_cost, embeddings=ev.opinion_rules.enabled, theory=theory.name)
 
 
 def priming(benchmark: Path | str, config: RunConfig | None = None, out: Path | None = None, *,

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from ..calibration import check_calibration
 from ..config import RunConfig
 from ..embeddings import model_dir
 from ..errors import ConfigError, ModelCallError
@@ -117,6 +118,7 @@ async def generate_async(config: RunConfig | None, out: Path, *, resume: bool = 
     config = store.config
     check_config(config)
     theory = load_theory(config.evaluation.theory)
+    check_calibration(config, theory.name)
     seeds = load_seeds(config.generation.seeds)
 
     async def work(pool) -> dict[str, Any]:

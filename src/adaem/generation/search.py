@@ -157,7 +157,8 @@ async def score_question(pool: ModelPool, config: RunConfig, theory: Theory, enc
 
     async def question_labels() -> dict[str, float] | None:
         try:
-            return (await label_text(judge, theory, text, ev.protocol)).values
+            return (await label_text(judge, theory, text, ev.protocol, calibration=ev.calibration,
+                                     threshold=ev.threshold)).values
         except OutputParseError:  # the question's own values unknown: disentanglement is not measured
             return None
 

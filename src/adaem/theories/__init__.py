@@ -18,12 +18,22 @@ from ..errors import ConfigError
 BUILT_IN = ("schwartz10", "mft")
 
 
+class Example(BaseModel):
+    """A few-shot example for the per-value judge: a text and whether it expresses the dimension."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    text: str = Field(min_length=1)
+    expressed: bool
+
+
 class Dimension(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     name: str
     definition: str
+    examples: tuple[Example, ...] = ()  # shown to the per-value judge after the text (none: the prompt is unchanged)
 
 
 class Theory(BaseModel):

@@ -1,0 +1,115 @@
+"""Judge calibration (pure maths + its file): what `adaem judge-check` learns and `evaluation.calibration` applies.
+
+Two corrections of a judge's P(yes) per value, each kept only where it helped on held-out labelled texts:
+- contextual calibration (Zhao et al. 2021): the judge's P(yes) on content-free texts ("N/A", "", "[MASK]") is its
+  prior for that value; dividing it out, p' = (p/c) / (p/c + (1−p)/(1−c)), removes a bias towards yes or no;
+- a threshold per value: the one that maximised F1 on the training half is mapped onto the run's threshold by a
+  monotone piecewise-linear rescale, so every later step (rates, TrueSkill matches, S) reads labels as before.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .config import RunConfig
+
+CONTENT_FREE = ("N/A", "", "[MASK]")
+
+
+def contextual(p: float, prior: float) -> float:
+    """P(yes) with the content-free prior divided out (prior 0.5 changes nothing)."""
+    prior = min(max(prior, 1e-4), 1 - 1e-4)
+    yes, no = p / prior, (1 - p) / (1 - prior)
+    return yes / (yes + no) if yes + no > 0 else 0.5
+
+
+def rescale(p: float, threshold: float, target: float) -> float:
+    """Monotone map of [0, 1] onto itself that sends `threshold` to `target`: a label at or above a value's own
+    threshold reads as expressed under the run's threshold, and the order of labels is kept."""
+    if p <= threshold:
+        return target * p / threshold if threshold > 0 else target
+    return target + (1 - target) * (p - threshold) / (1 - threshold) if threshold < 1 else 1.0
+
+
+def best_threshold(gold: np.ndarray, prob: np.ndarray) -> tuple[float, float]:
+    """The threshold on P(yes) with the highest F1 (ties: the one nearest 0.5), and that F1. Candidates are the
+    midpoints between sorted distinct probabilities, so the choice does not depend on a grid."""
+    keep = ~np.isnan(prob)
+    gold, prob = gold[keep].astype(bool), prob[keep]
+    values = np.unique(prob)
+    candidates = np.concatenate([[0.5], (values[:-1] + values[1:]) / 2]) if len(values) > 1 else np.array([0.5])
+    best = (0.5, -1.0)
+    for t in candidates:
+        f1 = f1_score(gold, prob >= t)
+        if f1 > best[1] + 1e-12 or (abs(f1 - best[1]) <= 1e-12 and abs(t - 0.5) < abs(best[0] - 0.5)):
+            best = (float(t), f1)
+    return best
+
+
+def f1_score(gold: np.ndarray, pred: np.ndarray) -> float:
+    tp = float(np.sum(gold & pred))
+    denominator = float(np.sum(gold) + np.sum(pred))
+    return 2 * tp / denominator if denominator else 0.0
+
+
+@dataclass
+class Calibration:
+    """What a judge-check learned for one (judge, theory, protocol); an empty part is not applied."""
+
+    judge: str
+    theory: str
+    protocol: str
+    priors: dict[str, float] = field(default_factory=dict)  # contextual calibration: P(yes) on content-free text
+    thresholds: dict[str, float] = field(default_factory=dict)  # per value, on the (calibrated) P(yes)
+    notes: str = ""
+
+    def apply(self, values: dict[str, float], target: float) -> dict[str, float]:
+        out = {}
+        for dim, p in values.items():
+            if dim in self.priors:
+                p = contextual(p, self.priors[dim])
+            if dim in self.thresholds:
+                p = rescale(p, self.thresholds[dim], target)
+            out[dim] = p
+        return out
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self), indent=1))
+
+
+@cache
+def _read(path: str) -> Calibration:
+    try:
+        data = json.loads(Path(path).read_text())
+        return Calibration(**data)
+    except FileNotFoundError:
+        raise ConfigError(f"evaluation.calibration: no such file {path}") from None
+    except (json.JSONDecodeError, TypeError) as exc:
+        raise ConfigError(f"evaluation.calibration: {path} is not a calibration file written by `adaem judge-check` "
+                          f"({str(exc).splitlines()[0][:100]})") from None
+
+
+def check_calibration(config: RunConfig, theory: str) -> None:
+    """A run's calibration file readable and learned for its judge, theory and protocol: said before any call."""
+    ev = config.evaluation
+    if ev.calibration:
+        load_calibration(ev.calibration, config.roles.judge, theory, ev.protocol)
+
+
+def load_calibration(path: str | Path, judge: str, theory: str, protocol: str) -> Calibration:
+    """The calibration in `path`, refused unless it was learned for this judge, theory and protocol."""
+    cal = _read(str(path))
+    learned, wanted = (cal.judge, cal.theory, cal.protocol), (judge, theory, protocol)
+    if learned != wanted:
+        raise ConfigError(f"evaluation.calibration: {path} was learned for judge {cal.judge}, theory {cal.theory}, "
+                          f"protocol {cal.protocol}; this run uses {judge}, {theory}, {protocol}")
+    return cal
