@@ -225,3 +225,39 @@ def test_few_shot_examples_change_only_the_prompts_that_have_them():
 
     power = Theory.model_validate(data).dimension("power")
     assert _examples(power) == 'Examples for this value:\n- "Control is all.": Yes\n- "Share it.": No\n'
+
+
+def test_judge_check_cli_on_the_shipped_set_subset(tmp_path):
+    """The command end to end (mock judge): table, files, a calibration file evaluate accepts."""
+    rows = [json.loads(line) for line in shipped_labels("schwartz10").read_text().splitlines()[:30]]
+    labels = tmp_path / "l.jsonl"
+    labels.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    r = run_cli("judge-check", "--judge", "mock/j", "--labels", str(labels), "--protocol", "per-value,joint",
+                "--out", str(tmp_path / "jc"))
+    assert r.returncode == 0, r.stderr
+    assert "schwartz10/per-value" in r.stdout and "schwartz10/joint" in r.stdout and "contextual" in r.stdout
+    page = (tmp_path / "jc" / "judge_check.html").read_text()
+    assert "<table>" in page and "mock/j" in page
+    cal = tmp_path / "jc" / "calibration-schwartz10-joint.json"
+    assert json.loads(cal.read_text())["protocol"] == "joint"
+    import adaem
+
+    assert adaem.load_run(tmp_path / "jc").summary.shape[0] == 2 * 4
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)  # a hang guard, not a speed test
+def test_judge_check_on_an_embedded_judge(tmp_path):
+    """A real judge's log-probabilities go through the whole check: soft P(yes), content-free priors, a page."""
+    rows = [json.loads(line) for line in shipped_labels("schwartz10").read_text().splitlines()[:6]]
+    labels = tmp_path / "l.jsonl"
+    labels.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    config = RunConfig.model_validate({"roles": {"judge": "local/smollm2-135m"}})
+    result = judge_check(config, tmp_path / "jc", labels=labels)
+    records = [json.loads(line) for line in (tmp_path / "jc" / "outputs" / "labels.jsonl").read_text().splitlines()]
+    assert len(records) == 6 + 3
+    soft = [p for r in records if r.get("values") for p in r["values"].values()]
+    assert soft and all(0 <= p <= 1 for p in soft) and any(0 < p < 1 for p in soft)  # probabilities, not 0/1
+    priors = json.loads((tmp_path / "jc" / "judge_check.json").read_text())["variants"]["schwartz10/per-value"]["priors"]
+    assert set(priors) == set(SCHWARTZ.ids) and any(abs(p - 0.5) > 0.01 for p in priors.values())
+    assert set(result.summary.condition) == {"raw", "contextual", "thresholds", "contextual+thresholds"}

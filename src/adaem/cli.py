@@ -430,6 +430,7 @@ def judge_check(
                       "macro_f1", "top1", "top3")), f"{r['mean_rank']:.2f}", f"{r['ece']:.3f}", str(r["missing"]),
                       "✓" if r["kept"] else "")
     out.print(table)
+    out.print(f"wall time {result.seconds / 60:.1f} min over every session of the run")
     out.print(f"files: {run_dir}/judge_check.html, judge_check.csv, judge_check_values.csv, judge_check.json, "
               f"judge_check.png; calibration for evaluation.calibration: {', '.join(result.calibrations.values())}")
     _print_usage(read_usage(run_dir))

@@ -30,7 +30,7 @@ from ..config import RunConfig
 from ..errors import ConfigError, OutputParseError
 from ..measure import Protocol, label_text
 from ..models import ModelPool
-from ..store import RunStore, read_jsonl, read_usage, run_job_async, run_sync
+from ..store import RunStore, read_jsonl, read_sessions, read_usage, run_job_async, run_sync
 from ..theories import Theory, load_theory
 from ..units import Unit, UnitsResult, run_phase
 
@@ -195,6 +195,7 @@ class JudgeCheck:
     run_dir: Path | None = None
     stopped: str | None = None
     left: int = 0
+    seconds: float = 0.0  # wall time of every session of the run
 
 
 def _variants(theories: list[str], protocols: list[str]) -> list[Variant]:
@@ -324,15 +325,16 @@ def summarize_check(run_dir: Path, config: RunConfig, variants: list[Variant], t
         report[v.name] = {"conditions": results, "kept": keep, "priors": dict(zip(ids, map(float, priors), strict=True)),
                           "calibration": str(path)}
     usage = read_usage(run_dir)
+    seconds = sum(s["finished"] - s["started"] for s in read_sessions(run_dir) if s["finished"])
     summary, per_value = pd.DataFrame(summary_rows), pd.DataFrame(value_rows)
     summary.to_csv(run_dir / "judge_check.csv", index=False)
     per_value.to_csv(run_dir / "judge_check_values.csv", index=False)
     (run_dir / "judge_check.json").write_text(json.dumps(
         {"judge": config.roles.judge, "texts": len(texts), "train": len(train), "test": len(test), "seed": seed,
-         "threshold": threshold, "variants": report, "usage": usage}, indent=1))
+         "threshold": threshold, "variants": report, "usage": usage, "seconds": round(seconds, 1)}, indent=1))
     _chart(report, run_dir / "judge_check.png")
     _page(config.roles.judge, summary, per_value, ids, len(test), run_dir / "judge_check.html")
-    return JudgeCheck(config.roles.judge, summary, per_value, calibrations, failures or [], run_dir)
+    return JudgeCheck(config.roles.judge, summary, per_value, calibrations, failures or [], run_dir, seconds=seconds)
 
 
 def _chart(report: dict[str, Any], path: Path) -> None:
@@ -391,4 +393,5 @@ def load_judge_check(run_dir: Path | str) -> JudgeCheck:
         raise ConfigError(f"{path} holds no finished judge check (no judge_check.csv): resume it first")
     data = json.loads((path / "judge_check.json").read_text())
     return JudgeCheck(data["judge"], pd.read_csv(path / "judge_check.csv"), pd.read_csv(path / "judge_check_values.csv"),
-                      {k: v["calibration"] for k, v in data["variants"].items()}, [], path)
+                      {k: v["calibration"] for k, v in data["variants"].items()}, [], path,
+                      seconds=data.get("seconds", 0.0))
