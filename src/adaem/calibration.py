@@ -40,6 +40,15 @@ def rescale(p: float, threshold: float, target: float) -> float:
     return target + (1 - target) * (p - threshold) / (1 - threshold) if threshold < 1 else 1.0
 
 
+def correct(p: float, prior: float | None, threshold: float | None, target: float) -> float:
+    """One label with the corrections given: the prior divided out first, then the threshold mapped onto `target`."""
+    if prior is not None:
+        p = contextual(p, prior)
+    if threshold is not None:
+        p = rescale(p, threshold, target)
+    return p
+
+
 def best_threshold(gold: np.ndarray, prob: np.ndarray) -> tuple[float, float]:
     """The threshold on P(yes) with the highest F1 (ties: the one nearest 0.5), and that F1. Candidates are the
     midpoints between sorted distinct probabilities, so the choice does not depend on a grid."""
@@ -73,14 +82,7 @@ class Calibration:
     notes: str = ""
 
     def apply(self, values: dict[str, float], target: float) -> dict[str, float]:
-        out = {}
-        for dim, p in values.items():
-            if dim in self.priors:
-                p = contextual(p, self.priors[dim])
-            if dim in self.thresholds:
-                p = rescale(p, self.thresholds[dim], target)
-            out[dim] = p
-        return out
+        return {dim: correct(p, self.priors.get(dim), self.thresholds.get(dim), target) for dim, p in values.items()}
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=1))

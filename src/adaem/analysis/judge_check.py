@@ -25,7 +25,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from ..calibration import CONTENT_FREE, Calibration, best_threshold, contextual, f1_score, rescale
+from ..calibration import CONTENT_FREE, Calibration, best_threshold, correct, f1_score
 from ..config import RunConfig
 from ..errors import ConfigError, OutputParseError
 from ..measure import Protocol, label_text
@@ -156,13 +156,9 @@ def corrected(prob: np.ndarray, priors: np.ndarray | None, thresholds: np.ndarra
     `Calibration.apply` does to one label, over a texts × values array)."""
     out = prob.copy()
     for (i, j), p in np.ndenumerate(prob):
-        if np.isnan(p):
-            continue
-        if priors is not None:
-            p = contextual(p, float(priors[j]))
-        if thresholds is not None:
-            p = rescale(p, float(thresholds[j]), target)
-        out[i, j] = p
+        if not np.isnan(p):
+            out[i, j] = correct(p, None if priors is None else float(priors[j]),
+                                None if thresholds is None else float(thresholds[j]), target)
     return out
 
 

@@ -12,7 +12,6 @@ Resumable: one line per (condition, question) in outputs/answers.jsonl, every ca
 
 from __future__ import annotations
 
-import random
 import warnings
 from dataclasses import dataclass
 from functools import partial
@@ -30,6 +29,7 @@ from ..prompts import render
 from ..store import RunStore, read_jsonl, run_job_async, run_sync
 from ..theories import Theory, load_theory
 from ..units import Unit, UnitsResult, run_phase
+from .compare import sample_questions
 
 BASELINE = "baseline"
 RELATIONS = ("target", "same group", "opposite group")
@@ -141,9 +141,7 @@ async def priming_async(benchmark: Path | str, config: RunConfig | None = None, 
                         model: str | None = None, dimensions: list[str] | None = None, limit: int | None = 10,
                         resume: bool = False, seed: int = 0, dedupe: bool = False) -> Priming:
     """`priming` for code already in an event loop."""
-    questions = load_questions(benchmark, dedupe=dedupe)
-    if limit is not None and len(questions) > limit:
-        questions = [questions[i] for i in sorted(random.Random(seed).sample(range(len(questions)), limit))]
+    questions = sample_questions(load_questions(benchmark, dedupe=dedupe), limit, seed)
     if len(questions) < 2:
         raise ConfigError(f"priming needs at least 2 questions for a paired test; {benchmark} has {len(questions)}")
     if config is not None:
