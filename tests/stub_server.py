@@ -13,6 +13,11 @@ chosen by the requested model name, so one server covers every case:
     sim*          plausible answers to every step of adaem (verdicts, opinions, questions), different per
                   model name (`sim-a`, `sim-b`, ...): a whole `adaem generate` can run against the server
 
+It also fakes OpenAI's batch API (/v1/files, /v1/batches): a batch completes `batch_delay` seconds after it is
+created, answering each line as the chat route would; `batch_fail_every` N fails the requests whose custom id
+(a hex digest) is divisible by N; `batch_expire_first` makes the first batch expire with half its requests done.
+GET /v1/stub/stats reports batches created and chat requests served (to prove nothing was paid twice).
+
 Run it alone: python tests/stub_server.py --port 8765 --latency 0.1
 
 It lives with the tests and benchmarks, not in the installed package.
@@ -22,19 +27,29 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import email.parser
 import json
 import time
 from collections import Counter
+from typing import Any
 
 
 class StubServer:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, latency: float = 0.0):
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, latency: float = 0.0, *, batch_delay: float = 0.0,
+                 batch_fail_every: int = 0, batch_expire_first: bool = False):
         self.host = host
         self.port = port
         self.latency = latency
         self.requests = 0
+        self.chat_requests = 0
         self.seen: Counter[str] = Counter()
+        self.batch_delay = batch_delay
+        self.batch_fail_every = batch_fail_every
+        self.batch_expire_first = batch_expire_first
+        self.files: dict[str, bytes] = {}
+        self.batches: dict[str, dict[str, Any]] = {}
         self._server: asyncio.base_events.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
 
     @property
     def base_url(self) -> str:
@@ -50,7 +65,15 @@ class StubServer:
             self._server.close()
             await self._server.wait_closed()
 
+    async def kill(self) -> None:
+        """Die as a crashed replica does: stop listening and drop every open connection, mid-request or not."""
+        if self._server is not None:
+            self._server.close()
+        for writer in list(self._writers):
+            writer.transport.abort()
+
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -63,6 +86,7 @@ class StubServer:
         except (asyncio.IncompleteReadError, ConnectionError, ValueError):
             pass
         finally:
+            self._writers.discard(writer)
             try:
                 writer.close()
             except Exception:  # noqa: BLE001 - closing a dead socket
@@ -75,6 +99,16 @@ class StubServer:
             self._write(writer, 200, {"object": "list", "data": [{"id": "ok", "object": "model"}]})
             await writer.drain()
             return True
+        if "/files" in path or "/batches" in path or "/stub/" in path:
+            status, payload = self._batch_api(method, path, headers, body)
+            if isinstance(payload, bytes):
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/jsonl\r\n"
+                             + f"Content-Length: {len(payload)}\r\n\r\n".encode() + payload)
+            else:
+                self._write(writer, status, payload)
+            await writer.drain()
+            return True
+        self.chat_requests += 1
         request = json.loads(body or b"{}")
         model = str(request.get("model", "ok"))
         prompt_key = model + json.dumps(request.get("messages"), sort_keys=True)
@@ -108,6 +142,71 @@ class StubServer:
         await writer.drain()
         return True
 
+    # -- the batch API ---------------------------------------------------------------------------------------
+    def _batch_api(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
+        parts = path.split("?")[0].rstrip("/").split("/")  # ['', 'v1', 'files', ...]
+        if parts[2:] == ["stub", "stats"]:
+            return 200, {"batches_created": len(self.batches), "chat_requests": self.chat_requests}
+        if method == "POST" and parts[2:] == ["files"]:
+            message = email.parser.BytesParser().parsebytes(
+                f"Content-Type: {headers.get('content-type')}\r\n\r\n".encode() + body)
+            content = next(part.get_payload(decode=True) for part in message.get_payload()
+                           if part.get_param("name", header="content-disposition") == "file")
+            file_id = f"file-{len(self.files) + 1}"
+            self.files[file_id] = content
+            return 200, {"id": file_id, "object": "file", "purpose": "batch", "bytes": len(content)}
+        if method == "GET" and len(parts) == 5 and parts[2] == "files" and parts[4] == "content":
+            return (200, self.files[parts[3]]) if parts[3] in self.files else (404, {"error": {"message": "no file"}})
+        if method == "POST" and parts[2:] == ["batches"]:
+            request = json.loads(body)
+            if request.get("input_file_id") not in self.files:
+                return 404, {"error": {"message": "no such input file"}}
+            batch_id = f"batch_{len(self.batches) + 1}"
+            lines = [json.loads(line) for line in self.files[request["input_file_id"]].splitlines() if line.strip()]
+            self.batches[batch_id] = {"id": batch_id, "lines": lines, "created": time.monotonic(),
+                                      "expire": self.batch_expire_first and not self.batches, "done": None}
+            return 200, self._batch_object(batch_id)
+        if method == "GET" and len(parts) == 4 and parts[2] == "batches":
+            if parts[3] not in self.batches:
+                return 404, {"error": {"message": "no such batch"}}
+            return 200, self._batch_object(parts[3])
+        return 404, {"error": {"message": f"no route {method} {path}"}}
+
+    def _batch_object(self, batch_id: str) -> dict[str, Any]:
+        batch = self.batches[batch_id]
+        total = len(batch["lines"])
+        if batch["done"] is None and time.monotonic() - batch["created"] >= self.batch_delay:
+            self._finish(batch)
+        if batch["done"] is None:
+            return {"id": batch_id, "object": "batch", "status": "in_progress",
+                    "request_counts": {"total": total, "completed": 0, "failed": 0}}
+        ok, failed, status = batch["done"]
+        return {"id": batch_id, "object": "batch", "status": status, "output_file_id": batch.get("output"),
+                "error_file_id": batch.get("errors"), "request_counts": {"total": total, "completed": ok,
+                                                                         "failed": failed}}
+
+    def _finish(self, batch: dict[str, Any]) -> None:
+        out, errors = [], []
+        for i, line in enumerate(batch["lines"]):
+            cid = line["custom_id"]
+            if batch["expire"] and i >= len(batch["lines"]) // 2:
+                errors.append({"id": f"req_{i}", "custom_id": cid, "response": None,
+                               "error": {"code": "batch_expired", "message": "This request could not be executed "
+                                         "before the completion window expired."}})
+            elif self.batch_fail_every and int(cid, 16) % self.batch_fail_every == 0:
+                errors.append({"id": f"req_{i}", "custom_id": cid, "error": None, "response": {
+                    "status_code": 500, "request_id": f"r{i}",
+                    "body": {"error": {"message": "internal error", "type": "server_error"}}}})
+            else:
+                out.append({"id": f"req_{i}", "custom_id": cid, "error": None, "response": {
+                    "status_code": 200, "request_id": f"r{i}", "body": self._completion(line["body"])}})
+        for name, rows in (("output", out), ("errors", errors)):
+            if rows:
+                file_id = f"file-{len(self.files) + 1}"
+                self.files[file_id] = "".join(json.dumps(r) + "\n" for r in rows).encode()
+                batch[name] = file_id
+        batch["done"] = (len(out), len(errors), "expired" if batch["expire"] else "completed")
+
     @staticmethod
     def _completion(request: dict) -> dict:
         messages = request.get("messages") or [{"content": ""}]
@@ -136,15 +235,16 @@ class StubServer:
     @staticmethod
     def _write(writer: asyncio.StreamWriter, status: int, payload: dict, extra: dict[str, str] | None = None) -> None:
         data = json.dumps(payload).encode()
-        reason = {200: "OK", 401: "Unauthorized", 429: "Too Many Requests", 500: "Internal Server Error"}[status]
+        reason = {200: "OK", 401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests",
+                  500: "Internal Server Error"}[status]
         head = f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {len(data)}\r\n"
         for k, v in (extra or {}).items():
             head += f"{k}: {v}\r\n"
         writer.write(head.encode() + b"\r\n" + data)
 
 
-async def _serve(port: int, latency: float) -> None:
-    server = await StubServer(port=port, latency=latency).start()
+async def _serve(port: int, latency: float, **batch: Any) -> None:
+    server = await StubServer(port=port, latency=latency, **batch).start()
     print(f"stub OpenAI-compatible server at {server.base_url} (latency {latency}s)", flush=True)
     await asyncio.Event().wait()
 
@@ -153,5 +253,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--batch-delay", type=float, default=0.0)
+    parser.add_argument("--batch-fail-every", type=int, default=0)
+    parser.add_argument("--batch-expire-first", action="store_true")
     args = parser.parse_args()
-    asyncio.run(_serve(args.port, args.latency))
+    asyncio.run(_serve(args.port, args.latency, batch_delay=args.batch_delay, batch_fail_every=args.batch_fail_every,
+                       batch_expire_first=args.batch_expire_first))

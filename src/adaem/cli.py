@@ -33,6 +33,19 @@ SetOpt = Annotated[list[str] | None, typer.Option("--set", help="override a conf
 PresetOpt = Annotated[str | None, typer.Option("--preset", help="start from a preset: paper (Table 6 of the paper)")]
 DedupeOpt = Annotated[bool, typer.Option("--dedupe", help="keep the first of each repeated question")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="print the expected calls, tokens and cost; run nothing")]
+BatchOpt = Annotated[bool, typer.Option("--batch", help="send each phase's calls through the batch API of every "
+                                        "model whose endpoint has one (half price on OpenAI, Anthropic, Groq); the "
+                                        "rest run live")]
+BatchExportOpt = Annotated[Path | None, typer.Option("--batch-export", help="write each phase's requests of "
+                                                     "OpenAI-compatible models as batch JSONL files here and stop "
+                                                     "(run them with e.g. vLLM's run_batch)")]
+BatchImportOpt = Annotated[Path | None, typer.Option("--batch-import", help="read the <model>.output.jsonl files "
+                                                     "here into the call cache first")]
+
+
+def _batch_flags(batch: bool, export: Path | None, import_: Path | None) -> list[str]:
+    mode = "export" if export is not None else "api" if batch else None
+    return _flags(batch__mode=mode, batch__export_dir=export, batch__import_dir=import_)
 
 
 def _config(config: Path | None, overrides: list[str] | None, extra: list[str] | None = None,
@@ -72,20 +85,40 @@ def models(config: ConfigOpt = None, set_: SetOpt = None) -> None:
         table.add_row(f"local/{m.name}", "yes" if present else "[red]no[/red]", f"{m.size_bytes / 1e9:.2f} GB",
                       m.family, m.vendor, m.title, m.packages[0] + (f" (+{len(m.parts) - 1} parts)" if len(m.parts) > 1 else ""))
     out.print(table)
-    ep_table = Table(title="OpenAI-compatible endpoints (<endpoint>/<model>)")
-    for col in ("endpoint", "base URL", "key variable", "key set", "structured output"):
+    ep_table = Table(title="API endpoints (<endpoint>/<model>; anthropic is the native Messages API, the rest "
+                           "OpenAI-compatible)")
+    for col in ("endpoint", "base URL", "key variable", "key set", "structured output", "log-probs", "batch API"):
         ep_table.add_column(col)
     for name in sorted(set(PRESET_ENDPOINTS) | set(cfg.endpoints)):
         ep = cfg.endpoint(name)
         env = ep.key_env(name)
-        ep_table.add_row(name, ep.resolved_base_url(name) or "https://api.openai.com/v1 (official)", env,
-                         "yes" if os.environ.get(env) else "no", ep.structured_output)
+        urls = ep.resolved_base_urls(name)
+        where = "official API" if not urls else urls[0] + (f" (+{len(urls) - 1} replicas)" if len(urls) > 1 else "")
+        ep_table.add_row(name, where, env, "yes" if os.environ.get(env) else "no", ep.structured_output,
+                         "yes" if ep.logprobs else "no", f"yes ({ep.batch_discount:.0%} price)" if ep.batch else "no")
     out.print(ep_table)
-    roles = Table(title="Roles in this config")
-    roles.add_column("model")
-    roles.add_column("roles")
+    roles = Table(title="Models in this config and what they can do")
+    for col in ("model", "roles", "log-probs (judge labels from)", "opinions asked as", "batch", "replicas",
+                "concurrency"):
+        roles.add_column(col)
+    from .models import ModelPool
+
+    pool = ModelPool(cfg)
     for name, rs in cfg.roles.all_models().items():
-        roles.add_row(name, ", ".join(rs))
+        try:
+            model = pool.get(name)
+        except ConfigError:  # no key yet: what the endpoint declares, and what to set
+            ep = cfg.endpoint(name.partition("/")[0])
+            urls = ep.resolved_base_urls(name.partition("/")[0]) or [""]
+            roles.add_row(name, ", ".join(rs), "log-probs" if ep.logprobs else "answer text", "free text",
+                          "api" if ep.batch else "files (--batch-export)", str(len(urls)),
+                          f"[red]no key: export {ep.key_env(name.partition('/')[0])}[/red]")
+            continue
+        p = model.provider
+        batch = "api" if p.batch else "files (--batch-export)" if p.batch_files else "no"
+        roles.add_row(name, ", ".join(rs), "log-probs" if p.logprobs else "answer text",
+                      "JSON schema" if p.schema_opinions else "free text", batch, str(p.replicas),
+                      f"{model.concurrency}" + (" (CPU shared)" if p.shares_cpu else ""))
     out.print(roles)
 
 
@@ -130,12 +163,15 @@ def evaluate(
     resume: Annotated[bool, typer.Option("--resume", help="continue the run in --out")] = False,
     dedupe: DedupeOpt = False,
     dry_run: DryRunOpt = False,
+    batch: BatchOpt = False,
+    batch_export: BatchExportOpt = None,
+    batch_import: BatchImportOpt = None,
 ) -> None:
     """Value profiles of the target models on a benchmark: answers, judge labels, TrueSkill scores, charts."""
     from .evaluation import evaluate as run_evaluate
 
     flags = _flags(roles__targets=models_, roles__judge=judge, evaluation__theory=theory,
-                   evaluation__protocol=protocol)
+                   evaluation__protocol=protocol) + _batch_flags(batch, batch_export, batch_import)
     cfg = _run_config(config, set_, flags, resume, out_dir)
     if dry_run:
         from .benchmark import load_questions
@@ -316,11 +352,15 @@ def compare(
     out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="run directory")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="continue the run in --out")] = False,
     dedupe: DedupeOpt = False,
+    batch: BatchOpt = False,
+    batch_export: BatchExportOpt = None,
+    batch_import: BatchImportOpt = None,
 ) -> None:
     """Informativeness S of question sets under one pool and judge: means, CIs, Welch and Mann–Whitney tests."""
     from .analysis.compare import compare_sets
 
-    cfg = _run_config(config, set_, _flags(roles__explorers=models_, roles__judge=judge), resume, out_dir)
+    flags = _flags(roles__explorers=models_, roles__judge=judge) + _batch_flags(batch, batch_export, batch_import)
+    cfg = _run_config(config, set_, flags, resume, out_dir)
     run_dir = out_dir or default_run_dir("compare")
     result = compare_sets(list(files), cfg, run_dir, limit=limit, resume=resume, draws=draws, dedupe=dedupe)
     table = Table(title=f"Informativeness S per question set (pool: {', '.join(result.models)}) — {run_dir}")
@@ -382,11 +422,15 @@ def prime(
     out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="run directory")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="continue the run in --out")] = False,
     dedupe: DedupeOpt = False,
+    batch: BatchOpt = False,
+    batch_export: BatchExportOpt = None,
+    batch_import: BatchImportOpt = None,
 ) -> None:
     """Value priming: does priming a value raise it, raise its group less, and lower the opposite group?"""
     from .analysis.priming import priming
 
-    cfg = _run_config(config, set_, _flags(roles__judge=judge, evaluation__theory=theory), resume, out_dir)
+    flags = _flags(roles__judge=judge, evaluation__theory=theory) + _batch_flags(batch, batch_export, batch_import)
+    cfg = _run_config(config, set_, flags, resume, out_dir)
     run_dir = out_dir or default_run_dir("prime")
     dims = _items(dimensions)
     result = priming(benchmark, cfg, run_dir, model=model, dimensions=dims, limit=limit, resume=resume,

@@ -21,11 +21,17 @@ MOCK_PROVIDER = "mock"
 
 
 class Endpoint(BaseModel):
-    """An OpenAI-compatible API. Its name is the provider part of `name/model`."""
+    """An OpenAI-compatible API. Its name is the provider part of `name/model`. Capabilities say what the server
+    really does, so the judge and the opinion format adapt (no log-probabilities: labels come from the answer's
+    text; a batch API: `--batch` uses it)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    base_url: str | None = Field(None, description="None: the official OpenAI API (or $<NAME>_BASE_URL)")
+    base_url: str | list[str] | None = Field(
+        None, description="None: the official API (or $<NAME>_BASE_URL). A list: replicas of one server (vLLM/SGLang "
+        "instances of the same model); each call goes to the replica with the fewest calls outstanding, the "
+        "concurrency limit applies per replica, and the first URL names the endpoint in the call cache",
+    )
     api_key_env: str | None = Field(None, description="environment variable holding the key; default <NAME>_API_KEY")
     key_required: bool = Field(False, description="fail before the run when the key is missing")
     structured_output: Literal["json_schema", "json_object", "none"] = Field(
@@ -33,26 +39,66 @@ class Endpoint(BaseModel):
         description="how a JSON schema is sent: OpenAI's json_schema response_format, llama.cpp server's "
         "{'type': 'json_object', 'schema': ...}, or not at all (the answer is then validated only)",
     )
+    logprobs: bool = Field(True, description="the server returns token log-probabilities; false: they are never "
+                           "asked for (some servers refuse the field) and judge labels come from the answer text")
+    max_top_logprobs: int = Field(20, ge=0, le=20, description="alternatives per token the server gives at most")
+    batch: bool = Field(False, description="the server implements OpenAI's /files + /batches (batch mode uses it)")
+    batch_discount: float = Field(0.5, gt=0, le=1, description="price factor of calls made through the batch API")
+
+    @field_validator("base_url")
+    @classmethod
+    def _urls(cls, value: str | list[str] | None) -> str | list[str] | None:
+        if isinstance(value, list):
+            if not value:
+                raise ValueError("a list of replica URLs must not be empty")
+            if len(set(value)) != len(value):
+                raise ValueError("replica URLs repeat")
+        return value
+
+    def resolved_base_urls(self, name: str) -> list[str] | None:
+        """The endpoint's URLs, replicas in order; `$<NAME>_BASE_URL` (comma-separated for replicas) wins."""
+        env = os.environ.get(f"{name.upper().replace('-', '_')}_BASE_URL")
+        if env:
+            return [u.strip() for u in env.split(",") if u.strip()]
+        if self.base_url is None:
+            return None
+        return [self.base_url] if isinstance(self.base_url, str) else list(self.base_url)
 
     def resolved_base_url(self, name: str) -> str | None:
-        return os.environ.get(f"{name.upper().replace('-', '_')}_BASE_URL") or self.base_url
+        """The URL that names the endpoint (the first replica's)."""
+        urls = self.resolved_base_urls(name)
+        return urls[0] if urls else None
 
     def key_env(self, name: str) -> str:
         return self.api_key_env or f"{name.upper().replace('-', '_')}_API_KEY"
 
 
-# Hosted OpenAI-compatible APIs users name most; any of these can be overridden under `endpoints:`.
+ANTHROPIC_PROVIDER = "anthropic"
+
+# Hosted APIs users name most, with the capabilities each really has (checked against each vendor's docs,
+# 2026-12); any of these can be overridden under `endpoints:`. `anthropic` is the native Messages API, the rest
+# are OpenAI-compatible.
 PRESET_ENDPOINTS: dict[str, Endpoint] = {
-    "openai": Endpoint(base_url=None, key_required=True),
-    "deepseek": Endpoint(base_url="https://api.deepseek.com/v1", key_required=True),
+    "openai": Endpoint(base_url=None, key_required=True, batch=True),
+    ANTHROPIC_PROVIDER: Endpoint(base_url=None, key_required=True, logprobs=False, max_top_logprobs=0, batch=True),
+    # Gemini's OpenAI-compatible layer: JSON schemas yes; log-probabilities and batches only in its native API
+    "gemini": Endpoint(base_url="https://generativelanguage.googleapis.com/v1beta/openai", api_key_env="GEMINI_API_KEY",
+                       key_required=True, logprobs=False, max_top_logprobs=0),
+    # Groq answers HTTP 400 to logprobs / top_logprobs; it runs OpenAI-format batch files at half price
+    "groq": Endpoint(base_url="https://api.groq.com/openai/v1", key_required=True, logprobs=False, max_top_logprobs=0,
+                     batch=True),
+    "fireworks": Endpoint(base_url="https://api.fireworks.ai/inference/v1", key_required=True, max_top_logprobs=5),
+    "deepseek": Endpoint(base_url="https://api.deepseek.com/v1", key_required=True, structured_output="json_object"),
     "together": Endpoint(base_url="https://api.together.xyz/v1", key_required=True),
     "openrouter": Endpoint(base_url="https://openrouter.ai/api/v1", key_required=True),
-    "mistral": Endpoint(base_url="https://api.mistral.ai/v1", key_required=True),
-    "zhipu": Endpoint(base_url="https://open.bigmodel.cn/api/paas/v4", key_required=True),
+    "mistral": Endpoint(base_url="https://api.mistral.ai/v1", key_required=True, logprobs=False, max_top_logprobs=0),
+    "zhipu": Endpoint(base_url="https://open.bigmodel.cn/api/paas/v4", key_required=True, logprobs=False,
+                      max_top_logprobs=0),
     "qwen": Endpoint(base_url="https://dashscope.aliyuncs.com/compatible-mode/v1", api_key_env="DASHSCOPE_API_KEY",
                      key_required=True),
     "ollama": Endpoint(base_url="http://127.0.0.1:11434/v1"),
     "vllm": Endpoint(base_url="http://127.0.0.1:8000/v1"),
+    "sglang": Endpoint(base_url="http://127.0.0.1:30000/v1", batch=True),
     "llamacpp": Endpoint(base_url="http://127.0.0.1:8080/v1", structured_output="json_object"),
 }
 
@@ -62,11 +108,14 @@ class Limits(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    max_concurrency: int | None = Field(None, ge=1)
+    max_concurrency: int | None = Field(None, ge=1, description="calls in flight; per replica when the endpoint has "
+                                        "several base URLs")
     max_retries: int = Field(8, ge=0, description="retries after the first attempt; 0 means none")
     timeout: float | None = Field(120.0, gt=0, description="seconds per attempt (remote models)")
     backoff_base: float = Field(1.0, ge=0)
     backoff_max: float = Field(60.0, ge=0)
+    replica_cooldown: float = Field(10.0, gt=0, description="seconds a replica that refused connections (or failed "
+                                    "3 times in a row) gets no calls; doubles while it keeps failing, at most 16x")
 
 
 class Price(BaseModel):
@@ -245,6 +294,29 @@ class Generation(BaseModel):
         return value
 
 
+class Batch(BaseModel):
+    """Batch mode (evaluate, compare, prime): each phase's calls go through the providers' batch APIs (half price on
+    OpenAI's and Anthropic's), or out to files for any engine (vLLM's offline run_batch), and their results into the
+    call cache, so the run then goes on exactly as with live calls."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["off", "api", "export"] = Field(
+        "off", description="api: models whose endpoint has a batch API use it, the rest run live; export: write "
+        "each phase's requests of OpenAI-compatible models to export_dir and stop")
+    export_dir: Path | None = Field(None, description="where `export` writes <model>.input.jsonl files")
+    import_dir: Path | None = Field(None, description="read every <model>.output.jsonl here into the call cache "
+                                    "before the run (OpenAI batch output format, as vLLM's run_batch writes)")
+    poll_seconds: float = Field(30.0, gt=0, description="seconds between status checks of a submitted batch")
+    max_requests: int = Field(50_000, ge=1, description="requests per batch (OpenAI's limit: 50,000)")
+
+    @model_validator(mode="after")
+    def _export_needs_dir(self) -> Batch:
+        if self.mode == "export" and self.export_dir is None:
+            raise ValueError("batch.export_dir: batch.mode export needs a directory to write to")
+        return self
+
+
 class RunConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -258,6 +330,7 @@ class RunConfig(BaseModel):
     cache_path: Path | None = Field(None, description="shared call cache; default: cache.sqlite in the run dir")
     evaluation: Evaluation = Field(default_factory=Evaluation)
     generation: Generation = Field(default_factory=Generation)
+    batch: Batch = Field(default_factory=Batch)
 
     @field_validator("endpoints")
     @classmethod

@@ -228,7 +228,8 @@ def read_usage(path: Path) -> list[dict[str, Any]]:
     return [{"session": s, **json.loads(t)} for s, t in _read(path, "SELECT session, tally FROM usage")]
 
 
-USAGE_FIELDS = ("calls", "cache_hits", "retries", "errors", "input_tokens", "output_tokens", "cost", "seconds")
+USAGE_FIELDS = ("calls", "cache_hits", "retries", "errors", "input_tokens", "output_tokens", "cost", "seconds",
+                "batched")
 
 
 def merged_usage(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from typing import Any
 from .calibration import check_calibration
 from .errors import BudgetReached, ModelCallError
 from .models import ModelPool
+from .models.batch import BatchCollector, Deferred, export_requests, import_outputs, run_batches, wait_open_batches
 from .progress import progress_bar
 from .store import RunStore
 
@@ -29,6 +30,7 @@ class UnitsResult:
     failures: list[dict[str, Any]] = field(default_factory=list)
     stopped: str | None = None  # why units were left unstarted
     left: int = 0
+    deferred: list[Unit] = field(default_factory=list)  # batch mode: units waiting for a batch's results
 
 
 async def run_units(store: RunStore, units: list[Unit], *, workers: int, on_done: Callable[[], None],
@@ -49,6 +51,9 @@ async def run_units(store: RunStore, units: list[Unit], *, workers: int, on_done
                 result.stopped = result.stopped or str(exc)
                 queue.append(unit)
                 return
+            except Deferred:  # its next call went into a batch: it runs again when the results are in
+                result.deferred.append(unit)
+                continue
             except ModelCallError as exc:  # not done: a resume retries it (finished calls come from the cache)
                 failure = {"key": unit.key, "stream": unit.stream, "error": str(exc)}
                 result.failures.append(failure)
@@ -63,7 +68,7 @@ async def run_units(store: RunStore, units: list[Unit], *, workers: int, on_done
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         raise
-    result.left = len(queue)
+    result.left = len(queue) + len(result.deferred)
     return result
 
 
@@ -74,7 +79,7 @@ def spent(store: RunStore, pool: ModelPool) -> float:
 
 def unit_workers(pool: ModelPool, models: list[str]) -> int:
     """Units in flight: enough to keep every model's connections busy (a unit waits on one model at a time)."""
-    return 2 * max(pool.get(m).limits.max_concurrency or pool.get(m).provider.default_concurrency for m in models)
+    return 2 * max(pool.get(m).concurrency for m in models)
 
 
 async def run_phase(store: RunStore, pool: ModelPool, units: list[Unit], *, label: str, models: list[str],
@@ -91,7 +96,8 @@ async def run_phase(store: RunStore, pool: ModelPool, units: list[Unit], *, labe
         check_calibration(store.config, theory)
     done = {stream: store.done_keys(stream) for stream in {u.stream for u in units}}
     todo = [u for u in units if u.key not in done[u.stream]]
-    await pool.preflight(list(dict.fromkeys(models)))
+    offline = store.config.batch.mode == "export"  # exported models may have no server at all (vLLM run_batch)
+    await pool.preflight([m for m in dict.fromkeys(models) if not (offline and pool.get(m).provider.batch_files)])
 
     def stop() -> str | None:
         if max_cost is not None and (cost := spent(store, pool)) >= max_cost:
@@ -99,13 +105,43 @@ async def run_phase(store: RunStore, pool: ModelPool, units: list[Unit], *, labe
         return None
 
     pool.spend_gate = stop  # calls queued behind the limits stop too, not only units not yet started
-    with progress_bar(pool.ledger, in_flight=pool.in_flight) as progress:
-        task = progress.add_task(label, total=len(units), completed=len(units) - len(todo))
+    settings = store.config.batch
+    collector = None if settings.mode == "off" else BatchCollector(settings.mode)
+    pool.collector = collector
+    try:
+        with progress_bar(pool.ledger, in_flight=pool.in_flight) as progress:
+            if settings.import_dir is not None:
+                imported = import_outputs(pool, settings.import_dir)
+                found = ", ".join(f"{name} {ok} answered, {bad} failed" for name, (ok, bad) in imported.items())
+                progress.console.print(f"batch outputs read from {settings.import_dir}: {found or 'none found'}")
+            if collector is not None:  # a killed run's batches first: re-attached, not paid for again
+                await wait_open_batches(store, pool, collector, progress)
+            task = progress.add_task(label, total=len(units), completed=len(units) - len(todo))
 
-        def advanced() -> None:
-            progress.advance(task)
-            store.save_usage(pool.ledger)
+            def advanced() -> None:
+                progress.advance(task)
+                store.save_usage(pool.ledger)
 
-        result = await run_units(store, todo, workers=unit_workers(pool, models), on_done=advanced, stop=stop)
-    store.save_usage(pool.ledger)
+            failed: list[dict[str, Any]] = []
+            while True:
+                result = await run_units(store, todo, workers=unit_workers(pool, models), on_done=advanced, stop=stop)
+                failed += result.failures
+                if collector is None or not result.deferred or result.stopped:
+                    break
+                if settings.mode == "export":
+                    assert settings.export_dir is not None
+                    files = export_requests(pool, collector, settings.export_dir)
+                    result.stopped = (f"{collector.count()} requests written to {settings.export_dir} "
+                                      f"({', '.join(f'{n}: {c}' for n, c in files.items())}): answer them (e.g. "
+                                      f"vLLM's run_batch, into <model>.output.jsonl beside each input) and --resume "
+                                      f"with batch.import_dir={settings.export_dir}")
+                    break
+                await run_batches(store, pool, collector, progress)
+                todo = result.deferred  # their batched calls are cached now; they go on to their next step
+            result.failures = failed
+    finally:
+        pool.collector = None
+        store.save_usage(pool.ledger)
+        if replicas := pool.replica_rows():
+            store.put(f"replicas/{store.session}", replicas)
     return result

@@ -205,7 +205,7 @@ def parallelism(config: RunConfig, pool: ModelPool) -> tuple[int, bool]:
         return config.generation.parallel_pulls or 1, False
     if config.generation.parallel_pulls:
         return config.generation.parallel_pulls, True
-    limit = min(m.limits.max_concurrency or m.provider.default_concurrency for m in models)
+    limit = min(m.concurrency for m in models)
     return max(1, min(32, limit // 2)), True
 
 

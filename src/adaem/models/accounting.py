@@ -17,6 +17,7 @@ class Tally:
     output_tokens: int = 0
     cost: float = 0.0  # USD, from the price table; 0 without prices
     seconds: float = 0.0  # time spent in successful calls
+    batched: int = 0  # of the calls, those answered through a batch API or an imported batch file
 
     def add(self, other: Tally) -> None:
         for f in fields(self):
@@ -37,12 +38,15 @@ class Ledger:
         price_in, price_out = self.prices.get(model, (0.0, 0.0))
         return (usage.input_tokens * price_in + usage.output_tokens * price_out) / 1e6
 
-    def record_call(self, model: str, role: str, usage: Usage, seconds: float) -> None:
+    def record_call(self, model: str, role: str, usage: Usage, seconds: float, *, price_factor: float = 1.0,
+                    batched: bool = False) -> None:
+        """One call made; `price_factor` < 1 for calls a batch API answered at its discount."""
         t = self._tally(model, role)
         t.calls += 1
+        t.batched += batched
         t.input_tokens += usage.input_tokens
         t.output_tokens += usage.output_tokens
-        t.cost += self.cost_of(model, usage)
+        t.cost += self.cost_of(model, usage) * price_factor
         t.seconds += seconds
 
     def record_hit(self, model: str, role: str) -> None:

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable
 
 from ..config import Limits
 from .accounting import Ledger
+from .batch import BatchCollector, Deferred
 from .cache import CallCache
 from .providers.base import Completion, Provider
 from .types import (
@@ -61,22 +62,29 @@ class Model:
         cpu_slots: LoopSemaphore | None = None,
         on_event: Callable[[str], None] | None = None,
         spend_gate: Callable[[], str | None] | None = None,
+        collector: Callable[[], BatchCollector | None] | None = None,
     ):
         self.provider = provider
         self.limits = limits
         self.cache = cache
         self.ledger = ledger
-        self._slots = LoopSemaphore(limits.max_concurrency or provider.default_concurrency)
+        self._slots = LoopSemaphore(self.concurrency)
         self._cpu_slots = cpu_slots if provider.shares_cpu else None
         self._session = LoopSemaphore(1)
         self._on_event = on_event
         self._spend_gate = spend_gate
+        self._collector = collector
         self.in_flight = 0
         self.peak_in_flight = 0
 
     @property
     def name(self) -> str:
         return self.provider.name
+
+    @property
+    def concurrency(self) -> int:
+        """Calls in flight at most. The limit is per replica: the provider routes each to one with a free slot."""
+        return (self.limits.max_concurrency or self.provider.default_concurrency) * self.provider.replicas
 
     @contextlib.asynccontextmanager
     async def session(self) -> AsyncIterator[None]:
@@ -140,6 +148,10 @@ class Model:
                 self.ledger.record_hit(self.name, role)
                 self._event("hit")
                 return Completion(*hit), True
+            collector = self._collector() if self._collector is not None else None
+            if collector is not None and collector.takes(self.provider, digest):
+                collector.add(self.name, digest, messages, key.config, role)
+                raise Deferred(self.name)
         completion = await self._call_with_retries(messages, key.config, role)
         if self.cache is not None:
             self.cache.put(digest, self.name, completion.choice, completion.usage, completion.raw)

@@ -6,8 +6,9 @@ import asyncio
 import os
 from collections.abc import Callable, Iterable
 
-from ..config import EMBEDDED_PROVIDER, MOCK_PROVIDER, PRESET_ENDPOINTS, RunConfig, check_model_name
+from ..config import ANTHROPIC_PROVIDER, EMBEDDED_PROVIDER, MOCK_PROVIDER, PRESET_ENDPOINTS, RunConfig, check_model_name
 from .accounting import Ledger
+from .batch import BatchCollector
 from .cache import CallCache
 from .pipeline import LoopSemaphore, Model
 from .providers.base import Provider
@@ -32,10 +33,9 @@ def build_provider(name: str, config: RunConfig) -> Provider:
         embedded.lookup(model)  # unknown names fail here, before any weights are touched
         return LocalProvider(model, config.local)
 
-    from .providers.openai_api import OpenAIProvider
-
     endpoint = config.endpoint(provider)
-    base_url = endpoint.resolved_base_url(provider)
+    base_urls = endpoint.resolved_base_urls(provider)
+    base_url = base_urls[0] if base_urls else None
     key_env = endpoint.key_env(provider)
     key = os.environ.get(key_env) or None
     preset = PRESET_ENDPOINTS.get(provider)
@@ -45,8 +45,18 @@ def build_provider(name: str, config: RunConfig) -> Provider:
             f"{name} needs an API key: export {key_env}=... (keys are read from the environment only), "
             f"or point it at a server without auth with {provider.upper().replace('-', '_')}_BASE_URL"
         )
+    if provider == ANTHROPIC_PROVIDER:
+        from .providers.anthropic_api import AnthropicProvider
+
+        return AnthropicProvider(model, base_url=base_url, api_key=key, key_env=key_env)
+    from .providers.openai_api import OpenAIProvider
+
+    limits = config.limits_for(name)
     return OpenAIProvider(
-        provider, model, base_url=base_url, api_key=key, key_env=key_env, structured_output=endpoint.structured_output
+        provider, model, base_url=base_urls, api_key=key, key_env=key_env, structured_output=endpoint.structured_output,
+        logprobs=endpoint.logprobs, max_top_logprobs=endpoint.max_top_logprobs, batch=endpoint.batch,
+        batch_discount=endpoint.batch_discount, replica_limit=limits.max_concurrency,
+        replica_cooldown=limits.replica_cooldown,
     )
 
 
@@ -68,6 +78,7 @@ class ModelPool:
         self._cpu_slots = LoopSemaphore(config.local.parallel_models)
         self._models: dict[str, Model] = {}
         self.spend_gate: Callable[[], str | None] | None = None  # a job's cap: why no more calls may go out
+        self.collector: BatchCollector | None = None  # batch mode: cache misses of batching models are collected
 
     def get(self, name: str) -> Model:
         model = self._models.get(name)
@@ -80,9 +91,17 @@ class ModelPool:
                 cpu_slots=self._cpu_slots,
                 on_event=self._event,
                 spend_gate=lambda: self.spend_gate() if self.spend_gate is not None else None,
+                collector=lambda: self.collector,
             )
             self._models[name] = model
         return model
+
+    def replica_rows(self) -> list[dict[str, object]]:
+        """Calls and errors per replica of every replicated endpoint used (how the work spread)."""
+        rows: list[dict[str, object]] = []
+        for name, model in self._models.items():
+            rows += [{"model": name, **r} for r in model.provider.replica_rows()]
+        return rows
 
     def in_flight(self) -> int:
         """Calls being made right now, over every model (for progress and benchmarks)."""

@@ -17,6 +17,25 @@ class Completion:
     raw: Any = None
 
 
+@dataclass
+class BatchStatus:
+    """Where a submitted batch stands. `state`: running (poll again), ended (results can be read: completed,
+    expired or cancelled with partial output), failed (the batch as a whole was refused; nothing to read)."""
+
+    state: str
+    done: int = 0  # requests finished so far (succeeded or failed)
+    total: int = 0
+    detail: str = ""
+
+
+@dataclass
+class BatchResults:
+    """What an ended batch gave: a Completion per custom id that succeeded, an error text per one that did not."""
+
+    completions: dict[str, Completion] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
 class Provider(ABC):
     """A backend that can produce one sample. Never retries, caches or limits itself."""
 
@@ -28,6 +47,11 @@ class Provider(ABC):
     applies_timeout: bool = True  # in-process calls cannot be abandoned mid-way
     reuses_prefix: bool = False  # keeps the previous prompt's KV state: consecutive calls sharing a prefix are cheap
     schema_opinions: bool = False  # cannot keep a free-text format: opinions are asked for under a JSON schema
+    logprobs: bool = True  # returns token log-probabilities (else the judge reads its labels from the text)
+    batch: bool = False  # has a batch API (submit_batch / batch_status / batch_results work)
+    batch_discount: float = 0.5  # price factor of a call made through the batch API
+    batch_files: bool = False  # its requests can be written as OpenAI batch files (export / import)
+    replicas: int = 1  # independent servers behind the name: the concurrency limit applies to each
 
     @abstractmethod
     async def complete(self, messages: list[ChatMessage], config: GenerateConfig) -> Completion:
@@ -37,6 +61,30 @@ class Provider(ABC):
         """Check the model can be used before work starts (weights present, URL reachable, key accepted); raise
         ConfigError or ModelCallError naming the problem. May be a coroutine."""
         return None
+
+    def batch_line(self, custom_id: str, messages: list[ChatMessage], config: GenerateConfig) -> dict[str, Any]:
+        """One request of a batch input file in this provider's format (OpenAI's batch JSONL line, Anthropic's
+        Message Batches request). `custom_id` is the call's cache key digest (64 hex characters)."""
+        raise NotImplementedError(f"{self.name} has no batch format")
+
+    async def submit_batch(self, lines: list[dict[str, Any]]) -> str:
+        """Submit batch_line() requests as one batch; returns the provider's batch id."""
+        raise NotImplementedError(f"{self.name} has no batch API")
+
+    async def batch_status(self, batch_id: str) -> BatchStatus:
+        raise NotImplementedError(f"{self.name} has no batch API")
+
+    async def batch_results(self, batch_id: str) -> BatchResults:
+        """The results of an ended batch, by custom id."""
+        raise NotImplementedError(f"{self.name} has no batch API")
+
+    def replica_rows(self) -> list[dict[str, Any]]:
+        """Calls and errors per replica, when the name stands for several servers."""
+        return []
+
+    def read_batch_output(self, data: bytes, results: BatchResults) -> None:
+        """Add the lines of a batch output file (this provider's format) to `results`."""
+        raise NotImplementedError(f"{self.name} has no batch format")
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release connections or weights."""

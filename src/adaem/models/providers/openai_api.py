@@ -14,14 +14,18 @@ import email.utils
 import json
 import re
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 
 from ..types import ChatMessage, Choice, GenerateConfig, ModelCallError, TokenLogprob, TransientError, Usage
-from .base import Completion, Provider
+from .base import BatchResults, BatchStatus, Completion, Provider
 
 OFFICIAL_BASE_URL = "https://api.openai.com/v1"
+_JSON = {"Content-Type": "application/json"}
 _KEY_PATTERN = re.compile(r"\b(sk|key|api)[-_][A-Za-z0-9_\-*]{6,}")
 
 
@@ -52,28 +56,121 @@ def retry_after_seconds(headers: Any) -> float | None:
         return None if parsed is None else max(0.0, parsed.timestamp() - time.time())
 
 
+@dataclass
+class Replica:
+    """One server behind a replicated endpoint, with what routing needs: its calls outstanding, and a cool-down
+    after it refused connections or kept failing."""
+
+    url: str
+    outstanding: int = 0
+    calls: int = 0  # answered
+    errors: int = 0  # attempts that failed here (each retried, possibly elsewhere)
+    failures: int = 0  # consecutive
+    down_until: float = 0.0  # time.monotonic() before which it gets no calls
+
+    def row(self) -> dict[str, Any]:
+        return {"url": self.url, "calls": self.calls, "errors": self.errors}
+
+
+class ReplicaRouter:
+    """Least-outstanding routing over replicas, at most `limit` calls in flight on each, replicas that fail set
+    aside for a cool-down that doubles while they keep failing. With one replica it only counts."""
+
+    FAILURES_BEFORE_COOLDOWN = 3  # 5xx answers in a row; a refused connection sets a replica aside at once
+
+    def __init__(self, urls: list[str], limit: int, cooldown: float):
+        self.replicas = [Replica(u) for u in urls]
+        self.limit = limit
+        self.cooldown = cooldown
+        self._conditions: dict[int, asyncio.Condition] = {}
+
+    def _condition(self) -> asyncio.Condition:
+        loop = id(asyncio.get_running_loop())
+        cond = self._conditions.get(loop)
+        if cond is None:
+            self._conditions = {loop: (cond := asyncio.Condition())}
+        return cond
+
+    @asynccontextmanager
+    async def use(self) -> AsyncIterator[Replica]:
+        if len(self.replicas) == 1:
+            only = self.replicas[0]
+            yield only
+            return
+        cond = self._condition()
+        async with cond:
+            while True:
+                now = time.monotonic()
+                up = [r for r in self.replicas if r.down_until <= now]
+                free = [r for r in up if r.outstanding < self.limit]
+                if free:
+                    replica = min(free, key=lambda r: (r.outstanding, r.calls))
+                    break
+                if up:  # all busy: a call ending frees a slot
+                    await cond.wait()
+                else:  # all cooling down: the first back gets tried again
+                    back = min(r.down_until for r in self.replicas)
+                    try:
+                        await asyncio.wait_for(cond.wait(), timeout=max(0.01, back - now))
+                    except TimeoutError:
+                        pass
+            replica.outstanding += 1
+        try:
+            yield replica
+        finally:
+            async with cond:
+                replica.outstanding -= 1
+                cond.notify()
+
+    def succeeded(self, replica: Replica) -> None:
+        replica.calls += 1
+        replica.failures = 0
+
+    def failed(self, replica: Replica, *, unreachable: bool) -> None:
+        replica.errors += 1
+        replica.failures += 1
+        if len(self.replicas) > 1 and (unreachable or replica.failures >= self.FAILURES_BEFORE_COOLDOWN):
+            steps = replica.failures - (1 if unreachable else self.FAILURES_BEFORE_COOLDOWN)
+            replica.down_until = time.monotonic() + min(self.cooldown * 2 ** max(0, steps), 16 * self.cooldown)
+
+
 class OpenAIProvider(Provider):
     default_concurrency = 16
+    batch_files = True
 
     def __init__(
         self,
         provider: str,
         model: str,
         *,
-        base_url: str | None,
+        base_url: str | list[str] | None,
         api_key: str | None,
         key_env: str,
         structured_output: str = "json_schema",
+        logprobs: bool = True,
+        max_top_logprobs: int = 20,
+        batch: bool = False,
+        batch_discount: float = 0.5,
+        replica_limit: int | None = None,
+        replica_cooldown: float = 10.0,
     ):
+        urls = [base_url] if isinstance(base_url, str) else list(base_url or [])
         self.provider = provider
         self.model = model
-        self.base_url = base_url
-        self._url = (base_url or OFFICIAL_BASE_URL).rstrip("/")
+        self.base_url = urls[0] if urls else None  # names the endpoint in the call cache, whatever replica answers
         self._key = api_key
         self._key_env = key_env
         self._structured = structured_output
-        self._official = base_url is None
-        self._headers = {"Content-Type": "application/json"}
+        self._official = not urls
+        self.logprobs = logprobs
+        self._max_top = max_top_logprobs
+        self.batch = batch
+        self.batch_discount = batch_discount
+        self.replicas = max(1, len(urls))
+        self.router = ReplicaRouter([u.rstrip("/") for u in urls] or [OFFICIAL_BASE_URL],
+                                    replica_limit or self.default_concurrency, replica_cooldown)
+        self._url = self.router.replicas[0].url
+        self._headers: dict[str, str] = {}  # JSON bodies say their type per request: a file upload is multipart
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
         self._sessions: dict[int, aiohttp.ClientSession] = {}
@@ -81,6 +178,10 @@ class OpenAIProvider(Provider):
     @property
     def where(self) -> str:
         return self.base_url or "the OpenAI API"
+
+    def replica_rows(self) -> list[dict[str, Any]]:
+        """Calls and errors per replica, for the run's record of how work spread."""
+        return [r.row() for r in self.router.replicas] if self.replicas > 1 else []
 
     def _session(self) -> aiohttp.ClientSession:
         """One connection pool per event loop (aiohttp sessions are bound to their loop)."""
@@ -108,10 +209,10 @@ class OpenAIProvider(Provider):
             body["seed"] = config.seed
         if config.stop:
             body["stop"] = list(config.stop)
-        if config.logprobs:
+        if config.logprobs and self.logprobs:  # a server without them may refuse the field (Groq: HTTP 400)
             body["logprobs"] = True
-            if config.top_logprobs:
-                body["top_logprobs"] = config.top_logprobs
+            if config.top_logprobs and self._max_top:
+                body["top_logprobs"] = min(config.top_logprobs, self._max_top)
         if config.json_schema is not None and self._structured != "none":
             if self._structured == "json_object":  # llama.cpp's server honours this form, not json_schema
                 body["response_format"] = {"type": "json_object", "schema": config.json_schema}
@@ -124,24 +225,117 @@ class OpenAIProvider(Provider):
         return body
 
     async def complete(self, messages: list[ChatMessage], config: GenerateConfig) -> Completion:
-        body = self.request_body(messages, config)
+        body = json.dumps(self.request_body(messages, config)).encode()
+        async with self.router.use() as replica:
+            try:
+                status, data, headers = await self._http("POST", f"{replica.url}/chat/completions", data=body, headers=_JSON,
+                                                         where=replica.url if self.replicas > 1 else None)
+            except TransientError as exc:
+                self.router.failed(replica, unreachable=exc.status is None)
+                raise
+            if status != 200:
+                error = self._status_error(status, data, headers)
+                if status >= 500:
+                    self.router.failed(replica, unreachable=False)
+                raise error
+            try:
+                completion = self._completion(self._json(data))
+            except TransientError:
+                self.router.failed(replica, unreachable=False)
+                raise
+            self.router.succeeded(replica)
+            return completion
+
+    async def _http(self, method: str, url: str, *, where: str | None = None, **kwargs: Any) -> tuple[int, bytes, Any]:
+        """(status, body, headers) of one request; a dropped or refused connection is a TransientError."""
+        where = where or self.where
         try:
-            async with self._session().post(f"{self._url}/chat/completions", data=json.dumps(body).encode()) as response:
-                data = await response.read()
-                status = response.status
-                headers = response.headers
+            async with self._session().request(method, url, **kwargs) as response:
+                return response.status, await response.read(), response.headers
         except aiohttp.ClientPayloadError as exc:
-            raise TransientError(f"{self.name}: truncated response from {self.where} ({type(exc).__name__})") from None
+            raise TransientError(f"{self.name}: truncated response from {where} ({type(exc).__name__})",
+                                 status=0) from None
         except (aiohttp.ClientError, OSError) as exc:
-            raise TransientError(f"{self.name}: cannot reach {self.where} ({self._scrub(exc)})") from None
-        if status != 200:
-            raise self._status_error(status, data, headers)
+            raise TransientError(f"{self.name}: cannot reach {where} ({self._scrub(exc)})") from None
+
+    def _json(self, data: bytes) -> Any:
         try:
-            payload = json.loads(data)
+            return json.loads(data)
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise TransientError(f"{self.name}: malformed (non-JSON) response from {self.where}: "
                                  f"{self._scrub(data[:120])}") from None
-        return self._completion(payload)
+
+    # -- batch API (OpenAI's /files + /batches; vLLM's run_batch reads and writes the same lines) ---------------
+    def batch_line(self, custom_id: str, messages: list[ChatMessage], config: GenerateConfig) -> dict[str, Any]:
+        return {"custom_id": custom_id, "method": "POST", "url": "/v1/chat/completions",
+                "body": self.request_body(messages, config)}
+
+    async def _api(self, method: str, path: str, **kwargs: Any) -> Any:
+        """A batch-management request to the first replica; any answer but 200 is an error naming the route."""
+        status, data, headers = await self._http(method, f"{self._url}{path}", **kwargs)
+        if status != 200:
+            error = self._status_error(status, data, headers)
+            if status == 404:
+                error = ModelCallError(f"{self.name}: {self.where} has no {path.split('/')[1]} route (HTTP 404): it "
+                                       f"has no batch API; set endpoints.{self.provider}.batch: false", status=404)
+            raise error
+        return data if method == "GET" and "/content" in path else self._json(data)
+
+    async def submit_batch(self, lines: list[dict[str, Any]]) -> str:
+        form = aiohttp.FormData()
+        form.add_field("purpose", "batch")
+        payload = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines).encode()
+        form.add_field("file", payload, filename="adaem-batch.jsonl", content_type="application/jsonl")
+        uploaded = await self._api("POST", "/files", data=form)
+        batch = await self._api("POST", "/batches", headers=_JSON, data=json.dumps(
+            {"input_file_id": uploaded["id"], "endpoint": "/v1/chat/completions", "completion_window": "24h",
+             "metadata": {"created_by": "adaem"}}).encode())
+        return str(batch["id"])
+
+    async def batch_status(self, batch_id: str) -> BatchStatus:
+        batch = await self._api("GET", f"/batches/{batch_id}")
+        counts = batch.get("request_counts") or {}
+        total = int(counts.get("total") or 0)
+        done = int(counts.get("completed") or 0) + int(counts.get("failed") or 0)
+        status = str(batch.get("status"))
+        if status == "failed":
+            errors = ((batch.get("errors") or {}).get("data") or [{}])
+            return BatchStatus("failed", done, total, self._scrub(errors[0].get("message") or status))
+        state = "ended" if status in ("completed", "expired", "cancelled") else "running"
+        return BatchStatus(state, done, total, status)
+
+    async def batch_results(self, batch_id: str) -> BatchResults:
+        batch = await self._api("GET", f"/batches/{batch_id}")
+        results = BatchResults()
+        for file_id in (batch.get("output_file_id"), batch.get("error_file_id")):
+            if file_id:
+                data = await self._api("GET", f"/files/{file_id}/content")
+                self.read_batch_output(data, results)
+        return results
+
+    def read_batch_output(self, data: bytes, results: BatchResults) -> None:
+        """Add the lines of a batch output (or error) file to `results`: OpenAI's format, which vLLM's run_batch
+        also writes. A torn last line is skipped (its request is simply not answered)."""
+        for raw in data.splitlines():
+            try:
+                line = json.loads(raw)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                continue
+            custom_id = line.get("custom_id") if isinstance(line, dict) else None
+            if not custom_id:
+                continue
+            response = line.get("response") or {}
+            body = response.get("body")
+            if response.get("status_code") == 200 and isinstance(body, dict):
+                try:
+                    results.completions[custom_id] = self._completion(body)
+                    continue
+                except TransientError as exc:
+                    results.errors[custom_id] = str(exc)
+                    continue
+            error = line.get("error") or (body.get("error") if isinstance(body, dict) else None) or {}
+            detail = error.get("message") or error.get("code") if isinstance(error, dict) else str(error)
+            results.errors[custom_id] = self._scrub(detail or f"HTTP {response.get('status_code')}")[:200]
 
     def _scrub(self, value: object) -> str:
         if isinstance(value, bytes):
@@ -199,16 +393,23 @@ class OpenAIProvider(Provider):
         """Fail fast on an unreachable URL or a refused key, before a long run starts.
 
         Lists models (free on every API that has the route); any other answer than 401/403 is fine."""
-        try:
-            async with self._session().get(f"{self._url}/models",
-                                           timeout=aiohttp.ClientTimeout(total=timeout)) as response:
-                data = await response.read()
-                if response.status in (401, 403):
-                    raise self._status_error(response.status, data, response.headers)
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        reached = False
+        problem: BaseException | None = None
+        for replica in self.router.replicas:  # a replicated endpoint needs one live replica to start
+            try:
+                async with self._session().get(f"{replica.url}/models",
+                                               timeout=aiohttp.ClientTimeout(total=timeout)) as response:
+                    data = await response.read()
+                    if response.status in (401, 403):
+                        raise self._status_error(response.status, data, response.headers)
+                reached = True
+            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                problem = exc
+                self.router.failed(replica, unreachable=True)
+        if not reached:
             raise ModelCallError(
-                f"{self.name}: cannot reach {self.where} ({self._scrub(exc) or type(exc).__name__}): is the server "
-                f"running and the base URL right? Set endpoints.{self.provider}.base_url or "
+                f"{self.name}: cannot reach {self.where} ({self._scrub(problem) or type(problem).__name__}): is the "
+                f"server running and the base URL right? Set endpoints.{self.provider}.base_url or "
                 f"${self.provider.upper().replace('-', '_')}_BASE_URL"
             ) from None
 
