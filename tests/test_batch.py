@@ -244,3 +244,45 @@ async def test_anthropic_message_batches_give_the_live_scores(tmp_path, bench, m
     assert servers[1].batches_created >= 2
     usage = read_usage(tmp_path / "batch")
     assert 0 < sum(u["batched"] for u in usage) < sum(u["calls"] for u in usage)  # failed ones went live
+
+
+async def test_compare_and_prime_run_in_batch_mode_with_the_live_results(tmp_path, bench):
+    """compare and prime have evaluate's shape (units through the same loop): batch mode changes nothing but
+    the route the calls take."""
+    from adaem.analysis.compare import compare_sets_async
+    from adaem.analysis.priming import priming_async
+
+    other = tmp_path / "other.jsonl"
+    other.write_text("".join(json.dumps({"question": q.replace("Should", "Must")}) + "\n" for q in QUESTIONS))
+    results = {}
+    for mode in ("off", "api"):
+        server = await StubServer(batch_delay=0.05).start()
+        try:
+            config = stub_config(server.base_url, batch={"mode": mode})
+            results[mode] = (
+                await compare_sets_async([bench, other], config, tmp_path / f"compare-{mode}"),
+                await priming_async(bench, config, tmp_path / f"prime-{mode}", model="stub/sim-a",
+                                    dimensions=["security"], limit=3),
+                len(server.batches))
+        finally:
+            await server.stop()
+    (compare_live, prime_live, _), (compare_batch, prime_batch, batches) = results["off"], results["api"]
+    assert batches >= 4
+    assert compare_batch.scores.equals(compare_live.scores)
+    assert prime_batch.effects.equals(prime_live.effects)
+
+
+def test_the_paper_scale_example_estimates_two_million_judge_calls_and_halves_batch_prices():
+    from adaem.config import load_config
+    from adaem.estimate import estimate_evaluate, totals
+
+    path = Path(__file__).parents[1] / "examples" / "paper-scale.yaml"
+    live = estimate_evaluate(load_config(path), 12310)
+    batched = estimate_evaluate(load_config(path, ["batch.mode=api"]), 12310)
+    judge = next(r for r in live if r.role == "judge")
+    assert judge.calls == 12310 * 17 * 10  # 16 answers and the question, 10 values each
+    by_model = {r.model: r.cost for r in batched if r.role == "target"}
+    live_cost = {r.model: r.cost for r in live if r.role == "target"}
+    assert by_model["openai/gpt-4o"] == pytest.approx(live_cost["openai/gpt-4o"] / 2)  # a batch API
+    assert by_model["deepseek/deepseek-chat"] == live_cost["deepseek/deepseek-chat"]  # none
+    assert totals(batched).cost < totals(live).cost

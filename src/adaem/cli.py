@@ -145,7 +145,7 @@ def smoke(
     for r in sorted(result.records, key=lambda r: (r["model"], r["question_id"])):
         table.add_row(r["model"], r["question"], str(r.get("stance")), r["answer"][:100])
     out.print(table)
-    _print_usage(read_usage(run_dir))
+    _print_usage(run_dir)
     _exit_on_failures(result.failures, run_dir)
 
 
@@ -201,7 +201,7 @@ def evaluate(
     parse_failed = int(answers["vector"].isna().sum()) if "vector" in answers else 0
     out.print(f"{len(answers)} answers ({parse_failed} parse failures) · files: {run_dir}/scores.csv, scores.json, "
               f"radar.png, heatmap.png, outputs/answers.jsonl")
-    _print_usage(read_usage(run_dir))
+    _print_usage(run_dir)
     _exit_on_failures(result.failures, run_dir, result.stopped, result.left)
 
 
@@ -238,7 +238,7 @@ def generate(
               f"mean P2 score {mean if mean is None else round(mean, 3)}; rejected: {summary['rejected'] or 'none'}")
     out.print(f"files: {run_dir}/benchmark.jsonl, benchmark.parquet, summary.json · next: adaem evaluate "
               f"--benchmark {run_dir}/benchmark.jsonl")
-    _print_usage(read_usage(run_dir))
+    _print_usage(run_dir)
     if result.failure:
         err.print(Text("failed: ", style="bold red") + Text(result.failure), soft_wrap=True)
         err.print(f"the run stopped after pull {summary['pulls']}; continue with --resume --out {run_dir}")
@@ -276,21 +276,25 @@ def estimate(
     models_: Annotated[str | None, typer.Option("--models", "-m", help="evaluate: comma-separated targets")] = None,
     judge: Annotated[str | None, typer.Option(help="judge model")] = None,
     budget: Annotated[int | None, typer.Option(min=1, help="generate: pulls")] = None,
+    questions: Annotated[int | None, typer.Option(min=1, help="evaluate: a number of questions instead of a "
+                                                  "benchmark file (e.g. 12310, the paper's AdAEM Bench)")] = None,
+    batch: BatchOpt = False,
     config: ConfigOpt = None,
     set_: SetOpt = None,
     preset: PresetOpt = None,
 ) -> None:
     """Expected calls, tokens and USD (from `prices:`) per model and role of a run, before paying for it."""
+    set_ = [*(set_ or []), *_batch_flags(batch, None, None)]
     if job == "generate":
         _estimate_generate(_config(config, set_, _flags(generation__budget=budget, roles__judge=judge), preset))
     elif job == "evaluate":
         from .benchmark import load_questions
         from .estimate import estimate_evaluate
 
-        if benchmark is None:
-            raise ConfigError("estimate evaluate needs --benchmark FILE")
+        if benchmark is None and questions is None:
+            raise ConfigError("estimate evaluate needs --benchmark FILE or --questions N")
         cfg = _config(config, set_, _flags(roles__targets=models_, roles__judge=judge), preset)
-        count = len(load_questions(benchmark, dedupe=True))
+        count = questions or len(load_questions(benchmark, dedupe=True))  # type: ignore[arg-type]
         _print_estimate(estimate_evaluate(cfg, count), cfg, f"adaem evaluate of {count} questions", "evaluate")
     else:
         raise ConfigError(f"estimate: the job is generate or evaluate, not '{job}'")
@@ -380,7 +384,7 @@ def compare(
                   f"[{r['icc1_lo']:.2f}, {r['icc1_hi']:.2f}] (share of one draw's S that is the question's), "
                   f"ICC1k {r['icc1k']:.2f} (reliability of the mean over the draws)")
     out.print(f"files: {run_dir}/compare_summary.csv, compare_scores.csv, compare_draws.csv, compare.png")
-    _print_usage(read_usage(run_dir))
+    _print_usage(run_dir)
     _exit_on_failures(result.failures, run_dir, result.stopped, result.left)
 
 
@@ -440,7 +444,7 @@ def prime(
     _emit(table, "table", f"Value priming of {result.effects.model.iloc[0]} (P(expressed), paired over questions)"
                           f" — {run_dir}")
     out.print(f"files: {run_dir}/priming.csv, priming.json, priming.png, outputs/answers.jsonl")
-    _print_usage(read_usage(run_dir))
+    _print_usage(run_dir)
     _exit_on_failures(result.failures, run_dir, result.stopped, result.left)
 
 
@@ -477,7 +481,7 @@ def judge_check(
     out.print(f"wall time {result.seconds / 60:.1f} min over every session of the run")
     out.print(f"files: {run_dir}/judge_check.html, judge_check.csv, judge_check_values.csv, judge_check.json, "
               f"judge_check.png; calibration for evaluation.calibration: {', '.join(result.calibrations.values())}")
-    _print_usage(read_usage(run_dir))
+    _print_usage(run_dir)
     _exit_on_failures(result.failures, run_dir, result.stopped, result.left)
 
 
@@ -589,16 +593,26 @@ def _exit_on_failures(failures: list[dict], run_dir: Path, stopped: str | None =
     raise typer.Exit(1)
 
 
-def _print_usage(rows: list[dict]) -> None:
-    from .store import merged_usage
+def _print_usage(run_dir: Path) -> None:
+    from .store import merged_usage, read_replicas
 
+    rows = read_usage(run_dir)
     table = Table(title="Model calls (all sessions of the run)")
     for col in ("model", "role", "calls", "cached", "retries", "failed", "tokens in", "tokens out", "cost $"):
         table.add_column(col, justify="right" if col not in ("model", "role") else "left")
     for m in sorted(merged_usage(rows), key=lambda m: (m["model"], m["role"])):
-        table.add_row(m["model"], m["role"], str(m["calls"]), str(m["cache_hits"]), str(m["retries"]),
+        calls = f"{m['calls']} ({m['batched']} batched)" if m.get("batched") else str(m["calls"])
+        table.add_row(m["model"], m["role"], calls, str(m["cache_hits"]), str(m["retries"]),
                       str(m["errors"]), str(m["input_tokens"]), str(m["output_tokens"]), f"{m['cost']:.4f}")
     out.print(table)
+    replicas = read_replicas(run_dir)
+    if replicas:
+        spread = Table(title="Calls per replica (all sessions; errors were retried, on another replica if one was up)")
+        for col in ("model", "replica", "answered", "errors"):
+            spread.add_column(col, justify="right" if col in ("answered", "errors") else "left")
+        for r in replicas:
+            spread.add_row(r["model"], r["url"], str(r["calls"]), str(r["errors"]))
+        out.print(spread)
 
 
 @app.command("config")

@@ -49,8 +49,19 @@ class Tally:
         for row in self.rows.values():
             price = self.config.prices.get(row.model)
             if price is not None:
-                row.cost = row.input_tokens / 1e6 * price.input + row.output_tokens / 1e6 * price.output
+                row.cost = (row.input_tokens / 1e6 * price.input + row.output_tokens / 1e6 * price.output
+                            ) * batch_price_factor(self.config, row.model)
         return sorted(self.rows.values(), key=lambda r: (r.role, r.model))
+
+
+def batch_price_factor(config: RunConfig, model: str) -> float:
+    """The price factor of a model's calls: its endpoint's batch discount in batch mode (evaluate, compare and
+    prime; generation always runs live), else 1."""
+    provider = model.partition("/")[0]
+    if config.batch.mode != "api" or provider not in config.provider_names()[2:]:
+        return 1.0
+    endpoint = config.endpoint(provider)
+    return endpoint.batch_discount if endpoint.batch else 1.0
 
 
 def _answer_tokens(config: RunConfig) -> float:
@@ -142,6 +153,8 @@ def assumptions(config: RunConfig, job: str = "generate") -> list[str]:
         "one token per four characters of prompt or answer; answers at the word limit",
     ]
     if job == "evaluate":
+        if config.batch.mode == "api":
+            notes.append("batch mode: models whose endpoint has a batch API at its batch price, the rest live")
         return notes + ([] if config.prices else ["no `prices:` in the config: cost is 0"])
     notes.append("no question kept out by a gate (a rejection saves its scoring)")
     if gen.depth > 0:

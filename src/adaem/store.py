@@ -249,6 +249,17 @@ def read_sessions(path: Path) -> list[dict[str, Any]]:
             for j, st, a, f in _read(path, "SELECT job, status, started, finished FROM sessions ORDER BY id")]
 
 
+def read_replicas(path: Path) -> list[dict[str, Any]]:
+    """Calls and errors per (model, replica) of a run's replicated endpoints, summed over its sessions."""
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for (value,) in _read(path, "SELECT value FROM kv WHERE key LIKE 'replicas/%'"):
+        for r in json.loads(value):
+            m = merged.setdefault((r["model"], r["url"]), {"model": r["model"], "url": r["url"], "calls": 0, "errors": 0})
+            m["calls"] += r["calls"]
+            m["errors"] += r["errors"]
+    return sorted(merged.values(), key=lambda r: (r["model"], r["url"]))
+
+
 def read_state(path: Path, key: str, default: Any = None) -> Any:
     """One value of a run's job state."""
     rows = _read(path, "SELECT value FROM kv WHERE key = ?", (key,))

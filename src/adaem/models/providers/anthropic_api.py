@@ -13,7 +13,6 @@ API reference: https://docs.anthropic.com/en/api/messages, https://docs.anthropi
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from typing import Any
@@ -22,8 +21,8 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from ..types import ChatMessage, Choice, GenerateConfig, ModelCallError, TransientError, Usage
-from .base import BatchResults, BatchStatus, Completion, Provider
-from .openai_api import redact, retry_after_seconds
+from .base import BatchResults, BatchStatus, Completion
+from .http import HTTPProvider, retry_after_seconds
 
 OFFICIAL_BASE_URL = "https://api.anthropic.com/v1"
 API_VERSION = "2023-06-01"
@@ -37,7 +36,7 @@ _FINISH = {"end_turn": "stop", "stop_sequence": "stop", "tool_use": "stop", "pau
 _BATCH_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=300)
 
 
-class AnthropicProvider(Provider):
+class AnthropicProvider(HTTPProvider):
     provider = "anthropic"
     default_concurrency = 16
     logprobs = False  # the Messages API returns no token log-probabilities
@@ -54,7 +53,6 @@ class AnthropicProvider(Provider):
         self._headers = {"Content-Type": "application/json", "anthropic-version": API_VERSION}
         if api_key:
             self._headers["x-api-key"] = api_key
-        self._sessions: dict[int, aiohttp.ClientSession] = {}
         self._results_urls: dict[str, str] = {}
         # Set once the API has refused `temperature` for this model (Claude Opus 4.7 and later): later bodies omit
         # it, and the model samples at its own setting whatever config.temperature says.
@@ -63,19 +61,6 @@ class AnthropicProvider(Provider):
     @property
     def where(self) -> str:
         return self.base_url or "the Anthropic API"
-
-    def _session(self) -> aiohttp.ClientSession:
-        """One connection pool per event loop (aiohttp sessions are bound to their loop)."""
-        loop = asyncio.get_running_loop()
-        session = self._sessions.get(id(loop))
-        if session is None or session.closed:
-            session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300),
-                headers=self._headers,
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=30),
-            )
-            self._sessions[id(loop)] = session
-        return session
 
     # --- one request body, one response reader: shared by complete() and the batch API
 
@@ -128,14 +113,7 @@ class AnthropicProvider(Provider):
     async def _send(self, method: str, url: str, body: Any = None,
                     timeout: aiohttp.ClientTimeout | None = None) -> tuple[int, bytes, Any]:
         """One request; connection faults become TransientError (nothing holding the key)."""
-        data = None if body is None else json.dumps(body).encode()
-        try:
-            async with self._session().request(method, url, data=data, timeout=timeout) as response:
-                return response.status, await response.read(), response.headers
-        except aiohttp.ClientPayloadError as exc:
-            raise TransientError(f"{self.name}: truncated response from {self.where} ({type(exc).__name__})") from None
-        except (aiohttp.ClientError, OSError) as exc:
-            raise TransientError(f"{self.name}: cannot reach {self.where} ({self._scrub(exc)})") from None
+        return await self._http(method, url, data=None if body is None else json.dumps(body).encode(), timeout=timeout)
 
     def _json(self, status: int, data: bytes, headers: Any) -> Any:
         """The JSON of a 200 answer; an error sorted into transient or final otherwise."""
@@ -146,13 +124,6 @@ class AnthropicProvider(Provider):
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise TransientError(f"{self.name}: malformed (non-JSON) response from {self.where}: "
                                  f"{self._scrub(data[:120])}") from None
-
-    def _scrub(self, value: object) -> str:
-        if isinstance(value, bytes):
-            value = value.decode("utf-8", errors="replace")
-        if isinstance(value, BaseException):
-            value = f"{type(value).__name__}: {value}"
-        return redact(str(value), self._key)
 
     @staticmethod
     def _error_detail(error: Any) -> tuple[str, str]:
@@ -304,12 +275,3 @@ class AnthropicProvider(Provider):
             else:
                 out.errors[custom_id] = str(kind or "no result")
         return out
-
-    async def aclose(self) -> None:
-        for session in self._sessions.values():
-            if not session.closed:
-                try:
-                    await session.close()
-                except RuntimeError:  # its loop is gone; nothing left to release
-                    pass
-        self._sessions.clear()

@@ -10,9 +10,7 @@ from messages.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
-import re
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,40 +20,11 @@ from typing import Any
 import aiohttp
 
 from ..types import ChatMessage, Choice, GenerateConfig, ModelCallError, TokenLogprob, TransientError, Usage
-from .base import BatchResults, BatchStatus, Completion, Provider
+from .base import BatchResults, BatchStatus, Completion
+from .http import HTTPProvider, retry_after_seconds
 
 OFFICIAL_BASE_URL = "https://api.openai.com/v1"
 _JSON = {"Content-Type": "application/json"}
-_KEY_PATTERN = re.compile(r"\b(sk|key|api)[-_][A-Za-z0-9_\-*]{6,}")
-
-
-def redact(text: str, secret: str | None) -> str:
-    """Remove a key (and anything shaped like one) from text shown to a user or stored."""
-    if secret and len(secret) >= 4:
-        text = text.replace(secret, "***")
-    return _KEY_PATTERN.sub("***", text)
-
-
-def retry_after_seconds(headers: Any) -> float | None:
-    """Seconds from a Retry-After (or retry-after-ms) header: a number or an HTTP date."""
-    if headers is None:
-        return None
-    ms = headers.get("retry-after-ms")
-    if ms:
-        try:
-            return max(0.0, float(ms) / 1000)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
-        return None if parsed is None else max(0.0, parsed.timestamp() - time.time())
-
-
 @dataclass
 class Replica:
     """One server behind a replicated endpoint, with what routing needs: its calls outstanding, and a cool-down
@@ -134,7 +103,7 @@ class ReplicaRouter:
             replica.down_until = time.monotonic() + min(self.cooldown * 2 ** max(0, steps), 16 * self.cooldown)
 
 
-class OpenAIProvider(Provider):
+class OpenAIProvider(HTTPProvider):
     default_concurrency = 16
     batch_files = True
 
@@ -173,7 +142,6 @@ class OpenAIProvider(Provider):
         self._headers: dict[str, str] = {}  # JSON bodies say their type per request: a file upload is multipart
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
-        self._sessions: dict[int, aiohttp.ClientSession] = {}
 
     @property
     def where(self) -> str:
@@ -182,20 +150,6 @@ class OpenAIProvider(Provider):
     def replica_rows(self) -> list[dict[str, Any]]:
         """Calls and errors per replica, for the run's record of how work spread."""
         return [r.row() for r in self.router.replicas] if self.replicas > 1 else []
-
-    def _session(self) -> aiohttp.ClientSession:
-        """One connection pool per event loop (aiohttp sessions are bound to their loop)."""
-        loop = asyncio.get_running_loop()
-        session = self._sessions.get(id(loop))
-        if session is None or session.closed:
-            connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
-            session = aiohttp.ClientSession(
-                connector=connector,
-                headers=self._headers,
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=30),
-            )
-            self._sessions[id(loop)] = session
-        return session
 
     def request_body(self, messages: list[ChatMessage], config: GenerateConfig) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -245,18 +199,6 @@ class OpenAIProvider(Provider):
                 raise
             self.router.succeeded(replica)
             return completion
-
-    async def _http(self, method: str, url: str, *, where: str | None = None, **kwargs: Any) -> tuple[int, bytes, Any]:
-        """(status, body, headers) of one request; a dropped or refused connection is a TransientError."""
-        where = where or self.where
-        try:
-            async with self._session().request(method, url, **kwargs) as response:
-                return response.status, await response.read(), response.headers
-        except aiohttp.ClientPayloadError as exc:
-            raise TransientError(f"{self.name}: truncated response from {where} ({type(exc).__name__})",
-                                 status=0) from None
-        except (aiohttp.ClientError, OSError) as exc:
-            raise TransientError(f"{self.name}: cannot reach {where} ({self._scrub(exc)})") from None
 
     def _json(self, data: bytes) -> Any:
         try:
@@ -337,13 +279,6 @@ class OpenAIProvider(Provider):
             detail = error.get("message") or error.get("code") if isinstance(error, dict) else str(error)
             results.errors[custom_id] = self._scrub(detail or f"HTTP {response.get('status_code')}")[:200]
 
-    def _scrub(self, value: object) -> str:
-        if isinstance(value, bytes):
-            value = value.decode("utf-8", errors="replace")
-        if isinstance(value, BaseException):
-            value = f"{type(value).__name__}: {value}"
-        return redact(str(value), self._key)
-
     def _completion(self, payload: dict[str, Any]) -> Completion:
         choices = payload.get("choices") if isinstance(payload, dict) else None
         if not choices:
@@ -412,12 +347,3 @@ class OpenAIProvider(Provider):
                 f"server running and the base URL right? Set endpoints.{self.provider}.base_url or "
                 f"${self.provider.upper().replace('-', '_')}_BASE_URL"
             ) from None
-
-    async def aclose(self) -> None:
-        for session in self._sessions.values():
-            if not session.closed:
-                try:
-                    await session.close()
-                except RuntimeError:  # its loop is gone; nothing left to release
-                    pass
-        self._sessions.clear()
