@@ -286,3 +286,21 @@ def test_the_paper_scale_example_estimates_two_million_judge_calls_and_halves_ba
     assert by_model["openai/gpt-4o"] == pytest.approx(live_cost["openai/gpt-4o"] / 2)  # a batch API
     assert by_model["deepseek/deepseek-chat"] == live_cost["deepseek/deepseek-chat"]  # none
     assert totals(batched).cost < totals(live).cost
+
+
+def test_presets_declare_what_their_servers_do(monkeypatch):
+    """Groq refuses logprobs (HTTP 400), Fireworks gives at most 5 alternatives: the request says only what the
+    server takes, and the judge then reads labels from the answer text."""
+    from adaem.models import GenerateConfig
+    from adaem.models.pool import build_provider
+
+    for key in ("GROQ_API_KEY", "FIREWORKS_API_KEY", "GEMINI_API_KEY"):
+        monkeypatch.setenv(key, "k")
+    config = RunConfig()
+    judge_call = GenerateConfig(temperature=0, max_tokens=3, logprobs=True, top_logprobs=10)
+    groq = build_provider("groq/llama-3.3-70b-versatile", config)
+    assert not groq.logprobs and groq.batch and "logprobs" not in groq.request_body([], judge_call)
+    fireworks = build_provider("fireworks/llama", config)
+    assert fireworks.request_body([], judge_call)["top_logprobs"] == 5 and not fireworks.batch
+    gemini = build_provider("gemini/gemini-2.5-flash", config)
+    assert gemini.base_url.startswith("https://generativelanguage.googleapis.com") and not gemini.logprobs

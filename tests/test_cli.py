@@ -81,6 +81,19 @@ def test_models_lists_embedded_and_endpoints():
         assert text in result.stdout
 
 
+def test_models_shows_what_each_configured_model_can_do():
+    result = run_cli("models", "--set", "roles.targets=anthropic/claude-x,groq/llama,lab/m", "--set",
+                     "endpoints.lab.base_url=[http://a:1/v1, http://b:1/v1]", "--set", "roles.judge=openai/gpt-4o",
+                     env={"ANTHROPIC_API_KEY": "k", "GROQ_API_KEY": "k", "OPENAI_API_KEY": ""}, )
+    assert result.returncode == 0, result.stderr
+    rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:-1]]
+            for line in result.stdout.splitlines() if line.startswith("│ ") and "/" in line.split("│")[1]}
+    assert rows["anthropic/claude-x"][1:4] == ["answer text", "free text", "api"]
+    assert rows["groq/llama"][1] == "answer text" and rows["groq/llama"][3] == "api"
+    assert rows["lab/m"][3:5] == ["files (--batch-export)", "2"]  # two replicas
+    assert "no key: export" in rows["openai/gpt-4o"][5]
+
+
 def test_config_prints_the_validated_schema(tmp_path):
     result = run_cli("config", "--set", "roles.judge=mock/j")
     assert result.returncode == 0 and "judge: mock/j" in result.stdout
