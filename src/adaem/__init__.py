@@ -16,6 +16,7 @@ from .api import (
     compare_async,
     evaluate,
     evaluate_async,
+    findings,
     generate,
     generate_async,
     judge_check,
@@ -38,6 +39,6 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 __all__ = [
     "AdaemError", "ChatMessage", "ConfigError", "GenerateConfig", "Model", "ModelCallError", "ModelOutput",
     "ModelPool", "OutputParseError", "RunConfig", "__version__", "build_config", "compare", "compare_async",
-    "evaluate", "evaluate_async", "generate", "generate_async", "judge_check", "judge_check_async", "load_config",
+    "evaluate", "evaluate_async", "findings", "generate", "generate_async", "judge_check", "judge_check_async", "load_config",
     "load_run", "prime", "prime_async", "reliability", "stats",
 ]

@@ -24,6 +24,7 @@ from .store import read_sessions, run_sync
 
 if TYPE_CHECKING:
     from .analysis.compare import Comparison
+    from .analysis.findings_run import Findings
     from .analysis.judge_check import JudgeCheck
     from .analysis.priming import Priming
     from .analysis.reliability import Reliability
@@ -177,6 +178,17 @@ def compare(*benchmarks: Any, models: Sequence[str] | None = None, judge: str | 
     `.summary` (per set: mean, CI, tests against the first), `.retest` (with draws ≥ 2), `.run_dir`."""
     return run_sync(compare_async(*benchmarks, models=models, judge=judge, limit=limit, draws=draws, out=out,
                                   resume=resume, dedupe=dedupe, config=config, **settings))
+
+
+def findings(run: str | Path, *, against: Sequence[str | Path] | None = None, pair: Sequence[str] | None = None,
+             alpha: float = 0.05, seed: int = 0, out: str | Path | None = None) -> Findings:
+    """The paper's findings about an evaluate run (family similarity, group differences, size trends, category
+    shifts, regional divergence) or a generate run (informativeness per pull against `against` compare runs):
+    `.findings` (title, claim only when its test passes, else why not), `.results` (the DataFrames), `.out`."""
+    from .analysis.findings_run import run_findings
+
+    return run_findings(run, against=list(against or []), out=out, alpha=alpha, seed=seed,
+                        pair=(pair[0], pair[1]) if pair else None)
 
 
 def reliability(run: str | Path, folds: int = 5, *, against: str | Path | None = None,

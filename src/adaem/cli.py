@@ -448,6 +448,38 @@ def prime(
     _exit_on_failures(result.failures, run_dir, result.stopped, result.left)
 
 
+@app.command()
+def findings(
+    run: Annotated[Path, typer.Argument(help="an evaluate run (models' findings) or a generate run "
+                                        "(informativeness per pull)")],
+    against: Annotated[list[Path] | None, typer.Option("--against", help="generate runs: `adaem compare` runs "
+                                                       "whose question sets are the baselines (repeatable)")] = None,
+    pair: Annotated[str | None, typer.Option(help="two models (a,b) for the divergence by region; default: two "
+                                             "made in different regions (model_info), else the first two")] = None,
+    alpha: Annotated[float, typer.Option(min=0.0001, max=0.5, help="significance level of every claim")] = 0.05,
+    seed: Annotated[int, typer.Option(help="seed of bootstraps and permutations")] = 0,
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="where to write (default RUN/findings)")] = None,
+) -> None:
+    """The paper's findings about a run, with tests: family similarity, group differences (reasoning vs chat, any
+    fact in `model_info`), size trends, topic-category shifts, regional divergence; a claim is printed only when
+    its test passes."""
+    from .analysis.findings_run import run_findings
+
+    models = _items(pair)
+    if models is not None and len(models) != 2:
+        raise ConfigError("--pair takes two models: a,b")
+    result = run_findings(run, against=against, out=out_dir, alpha=alpha, seed=seed,
+                          pair=(models[0], models[1]) if models else None)
+    for finding in result.findings:
+        out.print(Text(finding.title, style="bold"))
+        if finding.claim:
+            out.print(Text("  shown: ", style="green") + Text(finding.claim), soft_wrap=True)
+        else:
+            out.print(Text("  not shown: ", style="yellow") + Text(str(finding.not_shown)), soft_wrap=True)
+    files = sorted({name for x in result.findings for name in x.files})
+    out.print(f"files in {result.out}: findings.json, {', '.join(files)} · `adaem report {run}` shows them")
+
+
 @app.command("judge-check")
 def judge_check(
     judge: Annotated[str | None, typer.Option(help="the judge to check (roles.judge)")] = None,

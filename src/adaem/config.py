@@ -294,6 +294,24 @@ class Generation(BaseModel):
         return value
 
 
+class ModelInfo(BaseModel):
+    """Facts about a model, for the report and as grouping keys of `adaem findings` (families share value
+    orientations? reasoning vs chat? size trends?). Every field is optional; the embedded models' family and
+    vendor are known without this."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    family: str | None = Field(None, description="model series, e.g. qwen2.5, llama-3, gpt-4")
+    size_b: float | None = Field(None, gt=0, description="parameters, in billions")
+    kind: Literal["chat", "reasoning"] | None = None
+    vendor: str | None = None
+    region: str | None = Field(None, description="where it was made, e.g. US, China, France")
+    release: str | None = Field(None, description="release date or version, e.g. 2024-05")
+
+    def facts(self) -> dict[str, Any]:
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
 class Batch(BaseModel):
     """Batch mode (evaluate, compare, prime): each phase's calls go through the providers' batch APIs (half price on
     OpenAI's and Anthropic's), or out to files for any engine (vLLM's offline run_batch), and their results into the
@@ -331,6 +349,8 @@ class RunConfig(BaseModel):
     evaluation: Evaluation = Field(default_factory=Evaluation)
     generation: Generation = Field(default_factory=Generation)
     batch: Batch = Field(default_factory=Batch)
+    model_info: dict[str, ModelInfo] = Field(default_factory=dict, description="per model name: family, size_b, "
+                                             "kind (chat|reasoning), vendor, region, release")
 
     @field_validator("endpoints")
     @classmethod
@@ -361,6 +381,18 @@ class RunConfig(BaseModel):
 
     def limits_for(self, model: str) -> Limits:
         return self.model_limits.get(model, self.limits)
+
+    def facts(self, model: str) -> dict[str, Any]:
+        """What is known about a model: `model_info`, over what the embedded catalogue says of local models."""
+        known: dict[str, Any] = {}
+        provider, _, name = model.partition("/")
+        if provider == EMBEDDED_PROVIDER:
+            from .models.embedded import CATALOGUE
+
+            if name in CATALOGUE:
+                known = {"family": CATALOGUE[name].family, "vendor": CATALOGUE[name].vendor}
+        info = self.model_info.get(model)
+        return {**known, **(info.facts() if info else {})}
 
 
 def check_model_name(name: str, known_providers: list[str], field: str) -> None:

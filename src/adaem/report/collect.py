@@ -49,6 +49,8 @@ class RunData:
     generation: dict[str, Any] | None = None
     usage: list[dict[str, Any]] = field(default_factory=list)
     tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # compare / priming results
+    facts: dict[str, dict[str, Any]] = field(default_factory=dict)  # model -> family, size_b, kind, ...
+    findings: list[dict[str, Any]] = field(default_factory=list)  # `adaem findings`: title, claim, images
 
     def as_json(self) -> dict[str, Any]:
         return self.__dict__
@@ -129,7 +131,24 @@ def collect_run(run_dir: Path | str, *, similarity: bool = True) -> RunData:
         data.tables["priming"] = _csv(path / "priming.csv")
     if data.questions:
         data.stats = _question_stats([q["text"] for q in data.questions], similarity)
+    data.facts = {m: facts for m in data.models if (facts := config.facts(m))}
+    data.findings = _findings(path)
     return data
+
+
+def _findings(path: Path) -> list[dict[str, Any]]:
+    """What `adaem findings` wrote to RUN/findings, its PNGs inlined (the report is one self-contained file)."""
+    import base64
+
+    from ..analysis.findings_run import load_findings
+
+    out = []
+    for finding in load_findings(path) or []:
+        images = [base64.b64encode((path / "findings" / name).read_bytes()).decode()
+                  for name in finding.get("files", []) if name.endswith(".png") and (path / "findings" / name).exists()]
+        out.append({"title": finding["title"], "claim": finding.get("claim"), "not_shown": finding.get("not_shown"),
+                    "images": images})
+    return out
 
 
 def _csv(path: Path) -> list[dict[str, Any]]:

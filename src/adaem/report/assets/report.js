@@ -243,6 +243,24 @@ function resultTables(run) {
   return s;
 }
 
+function findingsSection(run) {
+  // claims said only when their test passed (adaem findings); PNGs arrive as base64 data, shown as images
+  const s = el("section", {id: "findings"}, el("h2", {}, "Findings"),
+    el("p", {class: "muted"}, "Each analysis of `adaem findings`: a claim is stated only when its test passes; otherwise why not."));
+  if (Object.keys(run.facts).length) {
+    const keys = [...new Set(Object.values(run.facts).flatMap(f => Object.keys(f)))];
+    s.append(el("h3", {}, "Models"), table([{key: "model", label: "model"}, ...keys.map(k => ({key: k, label: k}))],
+      Object.entries(run.facts).map(([m, f]) => ({model: m, ...f}))));
+  }
+  for (const f of run.findings) {
+    s.append(el("article", {class: "finding"}, el("h3", {}, f.title),
+      f.claim ? el("p", {class: "claim shown"}, el("b", {}, "shown: "), f.claim)
+              : el("p", {class: "claim muted"}, el("b", {}, "not shown: "), f.not_shown || "–"),
+      f.images.map(b64 => el("img", {src: `data:image/png;base64,${b64}`, alt: f.title, class: "finding-img"}))));
+  }
+  return s;
+}
+
 // -- the question browser -------------------------------------------------------------------------------
 function browser(run) {
   const th = run.theory, dims = th ? th.ids : [], names = th ? th.names : [];
@@ -346,6 +364,7 @@ function showRun(index) {
   if (run.stats) parts.push(statsSection(run));
   if (run.generation) parts.push(generationSection(run));
   if (Object.values(run.tables).some(rows => rows.length)) parts.push(resultTables(run));
+  if (run.findings.length || Object.keys(run.facts).length) parts.push(findingsSection(run));
   parts.push(usageSection(run));
   if (run.questions.length) parts.push(browser(run));
   app.replaceChildren(...parts);

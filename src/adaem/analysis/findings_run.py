@@ -1,0 +1,188 @@
+"""`adaem findings RUN`: the paper's findings about a run, each said in words only when its test passes.
+
+An evaluate run gets every analysis its data allows (models' facts from the config's `model_info` and the
+embedded catalogue): profile similarity and whether families are closer, group differences for each fact that
+splits the models in two, size trends within families, shifts between topic categories, and two models'
+divergence by region. A generate run gets its informativeness per pull against the mean S of the question sets
+of `--against` compare runs. Tables, findings.json and PNGs go to RUN/findings/ (the report shows them).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..config import load_config
+from ..errors import ConfigError
+from ..store import read_jsonl, read_sessions
+from . import findings as f
+from . import findings_plots as plots
+
+FACT_KEYS = ("kind", "region", "vendor", "family")  # a fact that splits the models in two is a group test
+
+
+@dataclass
+class Finding:
+    """One analysis: what it tested, the claim (only when shown), why not otherwise, its files."""
+
+    name: str
+    title: str
+    claim: str | None
+    not_shown: str | None
+    files: list[str] = field(default_factory=list)
+
+    def as_record(self) -> dict[str, Any]:
+        return self.__dict__
+
+
+@dataclass
+class Findings:
+    run_dir: Path
+    out: Path
+    findings: list[Finding]
+    results: dict[str, Any]  # name -> the analysis' result object (DataFrames inside)
+
+    @property
+    def claims(self) -> list[str]:
+        return [x.claim for x in self.findings if x.claim]
+
+
+def _job(run: Path) -> str:
+    sessions = read_sessions(run)
+    if not sessions or not (run / "config.yaml").exists():
+        raise ConfigError(f"{run} is not an adaem run directory (no state.sqlite and config.yaml)")
+    return str(sessions[0]["job"])
+
+
+def _write(out: Path, name: str, frames: dict[str, Any]) -> list[str]:
+    files = []
+    for suffix, frame in frames.items():
+        if frame is not None and len(frame):
+            path = out / f"{name}{suffix}.csv"
+            frame.to_csv(path, index=False)
+            files.append(path.name)
+    return files
+
+
+def _record(found: list[Finding], results: dict[str, Any], out: Path, name: str, title: str, result: Any,
+            frames: dict[str, Any], plot: Any) -> None:
+    files = _write(out, name, frames)
+    if plot is not None:
+        files.append(plot(result, out / f"{name}.png").name)
+    results[name] = result
+    found.append(Finding(name, title, result.claim, result.not_shown, files))
+
+
+def evaluate_findings(run: Path, out: Path, *, alpha: float, seed: int, pair: tuple[str, str] | None,
+                      resamples: int, permutations: int) -> tuple[list[Finding], dict[str, Any]]:
+    config = load_config(run / "config.yaml")
+    models = config.roles.targets
+    meta = {m: config.facts(m) for m in models}
+    labels = f.tidy_labels(read_jsonl(run / "outputs" / "answers.jsonl"), threshold=config.evaluation.threshold)
+    if labels.empty:
+        raise ConfigError(f"{run} holds no labelled answers yet")
+    cube = f.label_cube(labels, models=[m for m in models if m in set(labels.model)])
+    found: list[Finding] = []
+    results: dict[str, Any] = {}
+    common: dict[str, Any] = {"alpha": alpha, "seed": seed, "resamples": resamples}
+
+    sim = f.profile_similarity(cube, meta, key="family", permutations=permutations, **common)
+    _record(found, results, out, "similarity", "Profile similarity between models (and families)", sim,
+            {"": sim.correlation.reset_index(names="model")}, plots.similarity_heatmap)
+    for key in FACT_KEYS:
+        groups = sorted({str(meta[m][key]) for m in cube.models if meta[m].get(key) is not None})
+        if len(groups) != 2:
+            continue
+        diff = f.group_difference(cube, meta, key=key, permutations=permutations, **common)
+        _record(found, results, out, f"groups_{key}", f"{key}: {diff.groups[0]} vs {diff.groups[1]}, per value",
+                diff, {"": diff.table}, plots.group_forest)
+    if any(meta[m].get("size_b") for m in cube.models):
+        trend = f.size_trend(cube, meta, **common)
+        _record(found, results, out, "size_trend", "Size trends within families", trend, {"": trend.table}, None)
+    if "category" in cube.attrs.columns and cube.attrs["category"].notna().any():
+        cats = f.category_profiles(cube, **common)
+        _record(found, results, out, "categories", "Profiles per topic category, and shifts between them", cats,
+                {"": cats.profiles, "_shifts": cats.shifts}, plots.category_small_multiples)
+    if "region" in cube.attrs.columns and cube.attrs["region"].notna().any() and len(cube.models) >= 2:
+        a, b = pair or _default_pair(cube.models, meta)
+        for m in (a, b):
+            if m not in cube.models:
+                raise ConfigError(f"--pair: {m} is not a model of this run ({', '.join(cube.models)})")
+        div = f.region_divergence(cube, a, b, contrast="elsewhere", **common)
+        _record(found, results, out, "regions", f"{a} vs {b} by region of the question", div, {"": div.table},
+                plots.region_divergence_bars)
+    return found, results
+
+
+def _default_pair(models: list[str], meta: dict[str, dict[str, Any]]) -> tuple[str, str]:
+    """Two models made in different regions (the paper's GLM-4 vs GPT-4-Turbo), else the first two."""
+    for i, a in enumerate(models):
+        for b in models[i + 1:]:
+            ra, rb = meta[a].get("region"), meta[b].get("region")
+            if ra and rb and ra != rb:
+                return a, b
+    return models[0], models[1]
+
+
+def generate_findings(run: Path, out: Path, against: list[Path]) -> tuple[list[Finding], dict[str, Any]]:
+    scores = f.pull_scores(read_jsonl(run / "benchmark.jsonl"))
+    baselines: dict[str, float] = {}
+    for other in against:
+        summary = other / "compare_summary.csv"
+        if not summary.exists():
+            raise ConfigError(f"--against {other}: not a finished `adaem compare` run (no compare_summary.csv)")
+        import pandas as pd
+
+        for row in pd.read_csv(summary).to_dict("records"):
+            baselines[f"{row['set']} ({other.name})"] = float(row["mean"])
+    curve = f.informativeness_curve(scores, baselines)
+    passed = curve.baselines.dropna(subset=["above_from"])
+    claim = "; ".join(f"the running mean S stays above {r['name']} (S {r['mean']:.3f}) from pull {int(r['above_from'])}"
+                      for r in passed.to_dict("records")) or None
+    why = None if claim else ("no --against compare run: no baseline to pass" if not baselines
+                              else "the running mean S does not stay above any baseline")
+    curve_with_claim = _Described(curve, claim, why)
+    files = _write(out, "informativeness", {"": curve.curve, "_baselines": curve.baselines})
+    files.append(plots.informativeness_plot(curve, out / "informativeness.png").name)
+    note = ("descriptive: baselines are comparable only when scored under the run's scorers (compare --models "
+            "<the run's scorers>)")
+    return [Finding("informativeness", f"Informativeness per pull ({note})", claim, why, files)], \
+        {"informativeness": curve_with_claim}
+
+
+@dataclass
+class _Described:
+    result: Any
+    claim: str | None
+    not_shown: str | None
+
+
+def run_findings(run_dir: Path | str, *, against: Sequence[Path | str] | None = None, out: Path | str | None = None,
+                 alpha: float = 0.05, seed: int = 0, pair: tuple[str, str] | None = None, resamples: int = 200,
+                 permutations: int = 10_000) -> Findings:
+    """Every finding the run allows, written to `out` (default RUN/findings/): findings.json, CSVs, PNGs."""
+    run = Path(run_dir)
+    job = _job(run)
+    target = Path(out) if out is not None else run / "findings"
+    target.mkdir(parents=True, exist_ok=True)
+    if job == "evaluate":
+        found, results = evaluate_findings(run, target, alpha=alpha, seed=seed, pair=pair, resamples=resamples,
+                                           permutations=permutations)
+    elif job == "generate":
+        found, results = generate_findings(run, target, [Path(a) for a in against or []])
+    else:
+        raise ConfigError(f"findings: {run} is a {job} run; give an evaluate run (models' findings) or a generate "
+                          "run (informativeness per pull, with --against compare runs)")
+    (target / "findings.json").write_text(json.dumps({
+        "run": str(run), "job": job, "alpha": alpha, "seed": seed,
+        "findings": [x.as_record() for x in found]}, indent=1))
+    return Findings(run, target, found, results)
+
+
+def load_findings(run_dir: Path | str) -> list[dict[str, Any]] | None:
+    """The findings a run's findings/ directory holds (for the report), or None."""
+    path = Path(run_dir) / "findings" / "findings.json"
+    return json.loads(path.read_text())["findings"] if path.exists() else None
