@@ -10,6 +10,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 from .errors import ConfigError
 
 TEXT_FIELDS = ("question", "text")
+_TRANSLATION = re.compile(r"question_[A-Za-z]{2}")  # question_zh: the user's own translation, which wins
 
 
 @dataclass
@@ -26,6 +28,7 @@ class Question:
     category: str | None = None
     country: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    translations: dict[str, str] = field(default_factory=dict)  # language -> the question in it (user-given)
 
     def as_record(self) -> dict[str, Any]:
         return asdict(self)
@@ -33,6 +36,10 @@ class Question:
 
 def question_id(text: str) -> str:
     return "q-" + hashlib.sha256(text.strip().encode()).hexdigest()[:12]
+
+
+def _is_translation(key: object) -> bool:
+    return isinstance(key, str) and _TRANSLATION.fullmatch(key) is not None
 
 
 def _from_row(row: dict[str, Any], where: str) -> Question | None:
@@ -43,12 +50,15 @@ def _from_row(row: dict[str, Any], where: str) -> Question | None:
     if not text:
         return None
     known = {"id", *TEXT_FIELDS, "category", "country", "region"}
+    translations = {k.removeprefix("question_").lower(): v.strip() for k, v in row.items()
+                    if _is_translation(k) and isinstance(v, str) and v.strip()}
     return Question(
         id=str(row.get("id") or question_id(text)),
         text=text,
         category=row.get("category") or None,
         country=row.get("country") or row.get("region") or None,
-        meta={k: v for k, v in row.items() if k not in known},
+        meta={k: v for k, v in row.items() if k not in known and not _is_translation(k)},
+        translations=translations,
     )
 
 

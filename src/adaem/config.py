@@ -142,6 +142,8 @@ class Roles(BaseModel):
     judge: str = DEFAULT_HELPER
     safety_filter: str | None = None
     targets: list[str] = Field(default_factory=list, description="models to evaluate; empty means the scorers")
+    translator: str | None = Field(None, description="translates questions into evaluation.languages (and value "
+                                   "definitions for the judge, when asked); None: the judge")
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Roles:
@@ -158,6 +160,7 @@ class Roles(BaseModel):
         pairs += [("generator", m) for m in self.generators] + [("judge", self.judge)]
         pairs += [("safety_filter", self.safety_filter)] if self.safety_filter else []
         pairs += [("target", m) for m in self.targets]
+        pairs += [("translator", self.translator)] if self.translator else []
         for role, name in pairs:
             out.setdefault(name, [])
             if role not in out[name]:
@@ -237,6 +240,30 @@ class Evaluation(BaseModel):
     calibration: str | None = Field(None, description="a judge calibration file written by `adaem judge-check` "
                                     "(calibration.json) for this judge, theory and protocol: its corrections are "
                                     "applied to every label")
+    languages: list[str] = Field(default_factory=lambda: ["en"], description="ISO 639-1 codes: every question is "
+                                 "put to every target in each, with the opinion prompt in that language (English "
+                                 "instructions plus 'answer in <language>' where adaem has no template); the first "
+                                 "is the language of scores.csv, every one has its rows in scores_by_language.csv")
+    judge_definitions: Literal["english", "language"] = Field(
+        "english", description="the judge sees the value definitions in English (its instructions always are), or "
+        "translated into the answer's language by roles.translator")
+    min_back_translation: float = Field(0.8, ge=-1, le=1, description="a machine translation is kept when its "
+                                        "translation back into English has at least this similarity to the "
+                                        "original (all-MiniLM-L6-v2 cosine); below, it is flagged")
+    use_flagged_translations: bool = Field(False, description="ask flagged translations anyway (else those "
+                                           "(question, language) pairs are left out and listed)")
+
+    @field_validator("languages")
+    @classmethod
+    def _known_languages(cls, value: list[str]) -> list[str]:
+        from .languages import check_language
+
+        codes = [check_language(v) for v in value]
+        if not codes:
+            raise ValueError("name at least one language")
+        if len(set(codes)) != len(codes):
+            raise ValueError("a language is listed twice")
+        return codes
 
 
 class Generation(BaseModel):

@@ -135,14 +135,24 @@ def estimate_generate(config: RunConfig, seeds: int) -> list[Estimate]:
 
 
 def estimate_evaluate(config: RunConfig, questions: int) -> list[Estimate]:
-    """`adaem evaluate` of the target models on `questions` questions."""
+    """`adaem evaluate` of the target models on `questions` questions, in every language of the run (each machine
+    translation is two translator calls: there and back)."""
     theory = load_theory(config.evaluation.theory)
     tally = Tally(config)
     ev = config.evaluation
+    languages = len(ev.languages)
     prompt = render("opinion_system") + render("opinion", question=QUESTION, k=ev.key_points, words=ev.word_limit)
     for model in config.roles.targets:
-        tally.add(model, "target", questions, prompt, _answer_tokens(config))
-    _label(tally, config, theory, questions * (len(config.roles.targets) * _judge_texts(config) + 1))
+        tally.add(model, "target", questions * languages, prompt, _answer_tokens(config))
+    _label(tally, config, theory, questions * (languages * len(config.roles.targets) * _judge_texts(config) + 1))
+    foreign = len([lang for lang in ev.languages if lang != "en"])
+    if foreign:
+        translator = config.roles.translator or config.roles.judge
+        tally.add(translator, "translator", 2 * questions * foreign, render("translate", language="Chinese",
+                                                                              text=QUESTION), _tokens(QUESTION) * 2)
+        if ev.judge_definitions == "language":
+            tally.add(translator, "translator", foreign * len(theory.ids), render("translate", language="Chinese",
+                      text=theory.dimensions[0].definition), _tokens(theory.dimensions[0].definition) * 2)
     return tally.result()
 
 

@@ -31,14 +31,24 @@ def _sampling(config: RunConfig) -> GenerateConfig:
     return GenerateConfig(temperature=s.temperature, top_p=s.top_p, seed=s.seed)
 
 
-async def _answer_unit(pool: ModelPool, config: RunConfig, theory: Theory, model: str, q: Question) -> dict[str, Any]:
+def answer_key(model: str, question_id: str, language: str = "en") -> str:
+    """English keeps the key runs had before languages existed, so their answers still count as done."""
+    return f"{model}|{question_id}" if language == "en" else f"{model}|{question_id}|{language}"
+
+
+async def _answer_unit(pool: ModelPool, config: RunConfig, theory: Theory, model: str, q: Question,
+                       language: str = "en", text: str | None = None) -> dict[str, Any]:
     ev = config.evaluation
-    record: dict[str, Any] = {"key": f"{model}|{q.id}", "model": model, "question_id": q.id, "question": q.text,
-                              "category": q.category, "country": q.country, "judge": config.roles.judge,
-                              "protocol": ev.protocol, "unit": ev.unit}
+    asked = text or q.text
+    record: dict[str, Any] = {"key": answer_key(model, q.id, language), "model": model, "question_id": q.id,
+                              "question": asked, "category": q.category, "country": q.country,
+                              "judge": config.roles.judge, "protocol": ev.protocol, "unit": ev.unit,
+                              "language": language}
+    if language != "en":
+        record["source_question"] = q.text
     try:
-        answer = await measure_answer(pool.get(model), pool.get(config.roles.judge), theory, q.text, ev,
-                                      sampling=_sampling(config))
+        answer = await measure_answer(pool.get(model), pool.get(config.roles.judge), theory, asked, ev,
+                                      sampling=_sampling(config), language=language)
     except OutputParseError as exc:  # final for these samples: recorded, never guessed
         record.update({"vector": None, "parse_failure": str(exc)})
         return record
@@ -68,12 +78,24 @@ async def _question_unit(pool: ModelPool, config: RunConfig, theory: Theory, q: 
 async def run_evaluation(store: RunStore, pool: ModelPool, questions: list[Question],
                          theory: Theory) -> UnitsResult:
     config = store.config
-    units = [Unit("answers", f"{m}|{q.id}", partial(_answer_unit, pool, config, theory, m, q))
-             for q in questions for m in config.roles.targets]
+    ev = config.evaluation
+    texts: dict[tuple[str, str], str] = {(q.id, "en"): q.text for q in questions}
+    theories = {"en": theory}
+    if ev.languages != ["en"]:  # translations first: every answer in a language needs its question in it
+        from .translation import translate_questions, translated_theories, usable_translations
+
+        done = await translate_questions(store, pool, questions, theory)
+        if done.stopped or done.failures:
+            return done
+        texts.update(usable_translations(store, ev.use_flagged_translations))
+        theories.update(translated_theories(store, theory))
+    units = [Unit("answers", answer_key(m, q.id, lang),
+                  partial(_answer_unit, pool, config, theories.get(lang, theory), m, q, lang, texts[(q.id, lang)]))
+             for lang in ev.languages for q in questions if (q.id, lang) in texts for m in config.roles.targets]
     units += [Unit("question_labels", q.id, partial(_question_unit, pool, config, theory, q)) for q in questions]
     return await run_phase(store, pool, units, label="evaluate: answer + judge",
-                           models=[*config.roles.targets, config.roles.judge], max_cost=config.evaluation.max_cost,
-                           embeddings=config.evaluation.opinion_rules.enabled, theory=theory.name)
+                           models=[*config.roles.targets, config.roles.judge], max_cost=ev.max_cost,
+                           embeddings=ev.opinion_rules.enabled, theory=theory.name)
 
 
 @dataclass
@@ -136,8 +158,10 @@ def summarize(store_path: Path, config: RunConfig, questions: list[Question], th
     from .charts import heatmap, radar
 
     store_path = Path(store_path)
-    records = read_jsonl(store_path / "outputs" / "answers.jsonl")  # none when a cap stopped it before any answer
+    every = read_jsonl(store_path / "outputs" / "answers.jsonl")  # none when a cap stopped it before any answer
     models, dims, ev = config.roles.targets, theory.ids, config.evaluation
+    main = ev.languages[0]  # scores.csv, breakdowns and charts are of the first language
+    records = [r for r in every if language_of(r) == main]
     labels = label_tensor(records, questions, models, dims)
     table = score_table(labels, models, dims, system=ev.rating, threshold=ev.threshold, confidence=ev.confidence,
                         bootstrap=ev.bootstrap)
@@ -155,17 +179,53 @@ def summarize(store_path: Path, config: RunConfig, questions: list[Question], th
             breakdowns[attr] = pd.DataFrame(rows)
             breakdowns[attr].to_csv(store_path / f"scores_by_{attr}.csv", index=False)
     scores.to_csv(store_path / "scores.csv", index=False)
+    by_language = summarize_languages(store_path, every, config, questions, theory) if len(ev.languages) > 1 else {}
     (store_path / "scores.json").write_text(json.dumps({
         "theory": theory.name, "models": models, "dimensions": dims, "questions": len(questions),
-        "rating": ev.rating, "protocol": ev.protocol, "judge": config.roles.judge,
+        "rating": ev.rating, "protocol": ev.protocol, "judge": config.roles.judge, "languages": ev.languages,
         "labels_missing": missing_labels(labels, models),
         "scores": scores.to_dict(orient="records"),
+        **by_language,
     }, indent=1, default=float))
     title = f"{theory.title or theory.name}: {ev.rating} scores on {len(questions)} questions"
     radar(table.score, models, [theory.dimension(d).name for d in dims], store_path / "radar.png", title)
     heatmap(table.score, models, [theory.dimension(d).name for d in dims], store_path / "heatmap.png", title)
-    answers = pd.DataFrame(records)
+    answers = pd.DataFrame(every)  # every language's answers (scores above are of the first)
+    if len(answers):
+        answers["language"] = [language_of(r) for r in every]
     return Evaluation(store_path, config, theory, models, scores, answers, breakdowns, failures)
+
+
+def language_of(record: dict[str, Any]) -> str:
+    return str(record.get("language") or "en")
+
+
+def summarize_languages(store_path: Path, records: list[dict[str, Any]], config: RunConfig,
+                        questions: list[Question], theory: Theory) -> dict[str, Any]:
+    """Scores per (language, model, value) with CIs, and each model's consistency across languages (spread of
+    its expression rates, rank correlation of its profiles, bootstrap CIs over questions): CSVs, and what
+    scores.json says of them (which translations were flagged and left out)."""
+    import pandas as pd
+
+    from .analysis.languages import language_consistency
+
+    models, dims, ev = config.roles.targets, theory.ids, config.evaluation
+    tensors = {lang: label_tensor([r for r in records if language_of(r) == lang], questions, models, dims)
+               for lang in ev.languages}
+    rows: list[dict[str, Any]] = []
+    for lang, labels in tensors.items():
+        table = score_table(labels, models, dims, system=ev.rating, threshold=ev.threshold, confidence=ev.confidence,
+                            bootstrap=ev.bootstrap)
+        rows += _long(table, theory, {"language": lang})
+    pd.DataFrame(rows).to_csv(store_path / "scores_by_language.csv", index=False)
+    per_model, pairs = language_consistency(tensors, models, dims, threshold=ev.threshold, confidence=ev.confidence,
+                                            bootstrap=ev.bootstrap)
+    per_model.to_csv(store_path / "language_consistency.csv", index=False)
+    pairs.to_csv(store_path / "language_pairs.csv", index=False)
+    flagged = [{k: r.get(k) for k in ("question_id", "language", "text", "back_translation", "similarity")}
+               for r in read_jsonl(store_path / "outputs" / "translations.jsonl") if r.get("flagged")]
+    return {"language_consistency": per_model.to_dict(orient="records"), "flagged_translations": flagged,
+            "flagged_translations_used": ev.use_flagged_translations}
 
 
 @dataclass
@@ -182,8 +242,11 @@ class EvaluationRun:
     def models(self) -> list[str]:
         return self.config.roles.targets
 
-    def labels(self) -> np.ndarray:
-        return label_tensor(self.records, self.questions, self.models, self.theory.ids)
+    def labels(self, language: str | None = None) -> np.ndarray:
+        """questions × models × values of one language's answers (default: the run's first language)."""
+        language = language or self.config.evaluation.languages[0]
+        records = [r for r in self.records if language_of(r) == language]
+        return label_tensor(records, self.questions, self.models, self.theory.ids)
 
 
 def read_evaluation(run_dir: Path | str) -> EvaluationRun:
@@ -199,8 +262,8 @@ def read_evaluation(run_dir: Path | str) -> EvaluationRun:
     questions: dict[str, Question] = {}
     for r in records:
         if r.get("question_id") and r["question_id"] not in questions:
-            questions[r["question_id"]] = Question(r["question_id"], r.get("question", ""), r.get("category"),
-                                                   r.get("country"))
+            questions[r["question_id"]] = Question(r["question_id"], r.get("source_question") or r.get("question", ""),
+                                                   r.get("category"), r.get("country"))
     return EvaluationRun(path, config, load_theory(config.evaluation.theory), list(questions.values()), records)
 
 

@@ -29,8 +29,9 @@ import numpy as np
 from .calibration import load_calibration
 from .config import Evaluation, OpinionRules
 from .errors import ModelCallError, OutputParseError
+from .languages import STANCE_LABELS, TEMPLATE_ECHOES, count_words, language_name, stance_of
 from .models import GenerateConfig, Model
-from .prompts import render
+from .prompts import localized, render
 from .theories import Theory
 
 Stance = Literal["yes", "no", "neutral"]
@@ -65,10 +66,10 @@ class Opinion:
 
 # -- parsing free text ------------------------------------------------------------------------------------
 _STANCE_LINE = re.compile(r"^\W*(?:my\s+)?(stance|answer|position|verdict|opinion)\s*\**\s*[:\-–]\s*(.*)$", re.I)
-_STANCE_WORD = re.compile(r"\b(yes|no|neutral)\b", re.I)
 _ITEM = re.compile(r"^\s*(?:\(?\d{1,2}[.)]|[-*•+]|(?:key\s+)?point\s*\d+\s*[:.)-])\s+(.*\S)\s*$", re.I)
 _BOLD = re.compile(r"(\*\*|__)(.+?)\1")
-_TEMPLATE_ECHO = ("<key point>", "one-sentence justification", "<justification>", "exactly 3 key points")
+_TEMPLATE_ECHO = ("<key point>", "one-sentence justification", "<justification>", "exactly 3 key points",
+                  *TEMPLATE_ECHOES)
 
 
 def _is_echo(text: str) -> bool:
@@ -82,12 +83,13 @@ def _plain(text: str) -> str:
 
 
 def parse_stance(text: str) -> Stance | None:
-    """An explicit stance line, else a leading Yes/No/Neutral. Ambiguous ("Yes, No or Neutral") is None."""
+    """An explicit stance line ("Stance: Yes", "立场：是", "Position : non"), else a leading Yes/No/Neutral.
+    Ambiguous ("Yes, No or Neutral") is None."""
     for line in text.splitlines()[:6]:
-        match = _STANCE_LINE.match(_plain(line))
+        plain = _plain(line)
+        match = _STANCE_LINE.match(plain) or _native_stance_line(plain)
         if match:
-            words = {w.lower() for w in _STANCE_WORD.findall(match.group(2))}
-            return words.pop() if len(words) == 1 else None
+            return stance_of(match.group(2))  # type: ignore[return-value]
     first = _plain(text.lstrip()).split(maxsplit=1)
     if first:
         word = first[0].strip(".,:;!").lower()
@@ -96,14 +98,19 @@ def parse_stance(text: str) -> Stance | None:
     return None
 
 
+def _native_stance_line(line: str) -> re.Match[str] | None:
+    labels = "|".join(re.escape(label) for label in STANCE_LABELS)
+    return re.match(rf"^\W*({labels})\s*\**\s*[:：\-–]\s*(.*)$", line, re.I)
+
+
 def _split_point(item: str) -> Point:
     """'**Title**: why' or 'Title - why' splits; a sentence without a short title stays whole."""
     bold = re.match(r"^\s*(\*\*|__)(.+?)\1\s*[:.\-–—]?\s*(.*)$", item)
     if bold and bold.group(2).strip():
         return Point(_plain(bold.group(2)).rstrip(":."), _plain(bold.group(3)))
     text = _plain(item)
-    match = re.match(r"^(.{3,90}?)\s*(?::|\s[-–—]\s)\s*(.+)$", text)
-    if match and len(match.group(1).split()) <= 12:
+    match = re.match(r"^(.{2,90}?)\s*(?:[:：]|\s[-–—]\s)\s*(.+)$", text)
+    if match and count_words(match.group(1)) <= 12:
         return Point(match.group(1).strip(), match.group(2).strip())
     return Point(text)
 
@@ -131,7 +138,7 @@ def parse_points(text: str, k: int) -> list[Point]:
         if _is_echo(item) or _STANCE_LINE.match(_plain(item)):
             continue
         point = _split_point(item)
-        if len(point.text.split()) < 3:
+        if count_words(point.text) < 3:
             continue
         points.append(point)
     return points[:k]
@@ -164,7 +171,7 @@ def parse_opinion_json(text: str, k: int) -> Opinion:
         stance = data.get("stance")
     except (ValueError, KeyError, TypeError) as exc:
         raise OutputParseError(f"opinion JSON does not have the asked form ({exc}): {text[:100]!r}") from None
-    points = [p for p in points if len(p.text.split()) >= 3 and not _is_echo(p.text)][:k]
+    points = [p for p in points if count_words(p.text) >= 3 and not _is_echo(p.text)][:k]
     if not points:
         raise OutputParseError(f"opinion JSON holds no usable points: {text[:100]!r}")
     return Opinion(stance=stance if stance in ("yes", "no", "neutral") else None, points=points, raw=text)
@@ -187,19 +194,22 @@ def _norm(text: str) -> str:
 
 
 def opinion_problem(opinion: Opinion, question: str, rules: OpinionRules, encoder: Any,
-                    vectors: np.ndarray | None = None) -> str | None:
+                    vectors: np.ndarray | None = None, language: str = "en") -> str | None:
     """Why an answer's points are not an opinion, or None when they are (SPEC §5 Decision). Every point must be
     in words (enough tokens with letters; enough of its longer Latin-script words known to the embedding
     model, so "enlaxa dezrecioni" is not), about the question (cosine to it at least `min_topic_similarity`),
     and neither a copy of another point nor of the question. `encoder` is the sentence-embedding model of
-    opinion difference (all-MiniLM-L6-v2)."""
-    known_word: Callable[[str], bool] | None = getattr(encoder, "known_word", None)
+    opinion difference (all-MiniLM-L6-v2). That model is English-only: in another `language` an answer is checked
+    for form (enough words, in words, not a copy) and not for vocabulary or topic."""
+    english = language == "en"
+    known_word: Callable[[str], bool] | None = getattr(encoder, "known_word", None) if english else None
     texts = [p.text for p in opinion.points]
     for i, text in enumerate(texts, 1):
         tokens = text.split()
         shown = text[:60]
-        if len(tokens) < rules.min_words:
-            return f"point {i} has {len(tokens)} words (< {rules.min_words}): {shown!r}"
+        words_in = count_words(text)
+        if words_in < rules.min_words:
+            return f"point {i} has {words_in:g} words (< {rules.min_words}): {shown!r}"
         words = [t for t in tokens if _WORD.search(t)]
         if len(words) / len(tokens) < rules.min_word_share:
             return f"point {i} is not in words ({len(words)} of {len(tokens)} tokens are words): {shown!r}"
@@ -214,6 +224,8 @@ def opinion_problem(opinion: Opinion, question: str, rules: OpinionRules, encode
     norms = [_norm(t) for t in texts]
     if len(set(norms)) < len(norms):
         return "two points are the same text"
+    if not english:
+        return None
     if vectors is None:
         vectors = encoder.encode([question, *texts])
     to_question = vectors[1:] @ vectors[0]
@@ -258,6 +270,19 @@ def default_format(model: Model) -> OpinionFormat:
     return "json" if model.provider.schema_opinions else "text"
 
 
+def opinion_messages(question: str, *, k: int, words: int, system: str | None = None,
+                     language: str = "en") -> list[dict[str, str]]:
+    """The opinion prompt in `language`: adaem's template in it where one ships (CJK ones count characters,
+    `chars` = 2 × words), else the English one asking for the answer in the language. A `system` prompt given
+    (priming) is used as it is."""
+    user = localized("opinion", language)
+    prompt = render(user or "opinion", question=question, k=k, words=words, chars=2 * words)
+    if user is None:
+        prompt += "\n" + render("opinion_language", language=language_name(language))
+    system_name = localized("opinion_system", language) or "opinion_system"
+    return [{"role": "system", "content": system or render(system_name)}, {"role": "user", "content": prompt}]
+
+
 async def elicit_opinion(
     model: Model,
     question: str,
@@ -271,6 +296,7 @@ async def elicit_opinion(
     role: str = "target",
     check: Callable[[Opinion], Awaitable[str | None]] | None = None,
     logprobs: bool = False,
+    language: str = "en",
 ) -> Opinion:
     """The model's opinion; a parse failure, or an answer `check` finds is not an opinion, is retried with the
     next sample (a new cache key), and after max_attempts raises OutputParseError carrying every failure.
@@ -283,8 +309,7 @@ async def elicit_opinion(
     base = base.model_copy(update={"max_tokens": max(base.max_tokens, room),
                                    "json_schema": opinion_schema(k) if fmt == "json" else None,
                                    **({"logprobs": True} if logprobs else {})})
-    messages = [{"role": "system", "content": system or render("opinion_system")},
-                {"role": "user", "content": render("opinion", question=question, k=k, words=words)}]
+    messages = opinion_messages(question, k=k, words=words, system=system, language=language)
     failures: list[str] = []
     for attempt in range(max_attempts):
         config = base.model_copy(update={"num_samples": attempt + 1})
@@ -496,6 +521,7 @@ async def measure_answer(
     role: str = "target",
     encoder: Any = None,
     logprobs: bool = False,
+    language: str = "en",
 ) -> Answer:
     """Elicit, label and merge, as `settings` say. An answer that is not an opinion (evaluation.opinion_rules,
     checked with `encoder`, by default all-MiniLM-L6-v2) is re-asked, then a parse failure. unit='answer'
@@ -511,11 +537,13 @@ async def measure_answer(
         rules = ev.opinion_rules
 
         async def check(opinion: Opinion) -> str | None:  # embedded off the event loop, which keeps serving calls
+            if language != "en":  # the embedding model reads English only: form is checked, not topic
+                return opinion_problem(opinion, question, rules, encoder, language=language)
             vectors = await embed(encoder, [question, *(p.text for p in opinion.points)])
             return opinion_problem(opinion, question, rules, encoder, vectors)
     opinion = await elicit_opinion(model, question, k=ev.key_points, words=ev.word_limit, fmt=ev.format,
                                    sampling=sampling, max_attempts=ev.max_parse_attempts, system=system, role=role,
-                                   check=check, logprobs=logprobs)
+                                   check=check, logprobs=logprobs, language=language)
     if ev.unit == "answer":
         text = " ".join(f"({i + 1}) {p.text}" for i, p in enumerate(opinion.points))
         labels = [await label_text(judge, theory, text, ev.protocol, calibration=ev.calibration,

@@ -79,7 +79,7 @@ def spent(store: RunStore, pool: ModelPool) -> float:
 
 def unit_workers(pool: ModelPool, models: list[str]) -> int:
     """Units in flight: enough to keep every model's connections busy (a unit waits on one model at a time)."""
-    return 2 * max(pool.get(m).concurrency for m in models)
+    return 2 * max((pool.get(m).concurrency for m in models), default=2)
 
 
 async def run_phase(store: RunStore, pool: ModelPool, units: list[Unit], *, label: str, models: list[str],

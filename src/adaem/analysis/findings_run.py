@@ -81,7 +81,11 @@ def evaluate_findings(run: Path, out: Path, *, alpha: float, seed: int, pair: tu
     config = load_config(run / "config.yaml")
     models = config.roles.targets
     meta = {m: config.facts(m) for m in models}
-    labels = f.tidy_labels(read_jsonl(run / "outputs" / "answers.jsonl"), threshold=config.evaluation.threshold)
+    from ..evaluation import language_of
+
+    main = config.evaluation.languages[0]  # findings compare models within one language
+    records = [r for r in read_jsonl(run / "outputs" / "answers.jsonl") if language_of(r) == main]
+    labels = f.tidy_labels(records, threshold=config.evaluation.threshold)
     if labels.empty:
         raise ConfigError(f"{run} holds no labelled answers yet")
     cube = f.label_cube(labels, models=[m for m in models if m in set(labels.model)])

@@ -51,6 +51,10 @@ class RunData:
     tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # compare / priming results
     facts: dict[str, dict[str, Any]] = field(default_factory=dict)  # model -> family, size_b, kind, ...
     findings: list[dict[str, Any]] = field(default_factory=list)  # `adaem findings`: title, claim, images
+    # an evaluate run answered in several languages (empty otherwise): the languages, first = scores' language
+    languages: list[str] = field(default_factory=list)
+    language_scores: list[dict[str, Any]] = field(default_factory=list)  # language, model, dim, score, rate
+    consistency: list[dict[str, Any]] = field(default_factory=list)  # rows of language_consistency.csv
 
     def as_json(self) -> dict[str, Any]:
         return self.__dict__
@@ -187,6 +191,10 @@ def _collect_evaluate(path: Path, config, theory, data: RunData) -> None:
     run = read_evaluation(path)
     dims = theory.ids
     data.models = run.models
+    languages = _answer_languages(run.records, config)
+    records = run.records
+    if len(languages) > 1:  # the profiles and the question browser show the first language; Languages compares
+        records = [r for r in run.records if _language_of(r) == languages[0]]
     scores_file = path / "scores.json"
     if scores_file.exists() and data.status == "finished":
         rows = json.loads(scores_file.read_text())["scores"]
@@ -216,7 +224,7 @@ def _collect_evaluate(path: Path, config, theory, data: RunData) -> None:
             expected = None
     questions = expected or run.questions
     by_q: dict[str, dict[str, Any]] = {}
-    for r in run.records:
+    for r in records:
         by_q.setdefault(r["question_id"], {})[r["model"]] = _answer_cell(
             r.get("stance"), r.get("points"), r.get("vector"), dims, r.get("parse_failure"))
     threshold = config.evaluation.threshold
@@ -233,6 +241,58 @@ def _collect_evaluate(path: Path, config, theory, data: RunData) -> None:
         if missing > 0:
             data.status = "partial"
             data.notes.append(f"{missing} of {len(expected) * len(run.models)} answers are missing")
+    if len(languages) > 1:
+        _collect_languages(path, config, theory, run, languages, data)
+
+
+def _language_of(record: dict[str, Any]) -> str:
+    return str(record.get("language") or "en")  # answers from before languages existed are English
+
+
+def _answer_languages(records: list[dict[str, Any]], config) -> list[str]:
+    """The languages the answers are in: in the order of evaluation.languages, then any other (first seen)."""
+    seen = list(dict.fromkeys(_language_of(r) for r in records))
+    order = list(getattr(config.evaluation, "languages", None) or [])
+    return [x for x in order if x in seen] + [x for x in seen if x not in order]
+
+
+def _collect_languages(path: Path, config, theory, run, languages: list[str], data: RunData) -> None:
+    """Scores per language and each model's consistency across languages: the run's CSVs when it finished,
+    else computed from the answers so far (point estimates, no confidence intervals)."""
+    import pandas as pd
+
+    from ..analysis.languages import language_consistency
+    from ..evaluation import label_tensor
+    from ..rating import score_table
+
+    data.languages = languages
+    dims, ev = theory.ids, config.evaluation
+    scores_file, consistency_file = path / "scores_by_language.csv", path / "language_consistency.csv"
+    finished = data.status == "finished" and scores_file.exists() and consistency_file.exists()
+    if finished:
+        rows = pd.read_csv(scores_file, dtype={"language": str, "model": str, "dimension": str},
+                           keep_default_na=False, na_values=[""]).to_dict("records")  # a code is never NaN
+        consistency = _csv(consistency_file)
+    else:
+        tensors = {lang: label_tensor([r for r in run.records if _language_of(r) == lang], run.questions, run.models,
+                                      dims) for lang in languages}
+        rows = []
+        for lang, labels in tensors.items():
+            table = score_table(labels, run.models, dims, system=ev.rating, threshold=ev.threshold, bootstrap=0)
+            rows += [{"language": lang, "model": m, "dimension": d, "score": table.score[i, j],
+                      "rate": table.rate[i, j]} for i, m in enumerate(run.models) for j, d in enumerate(dims)]
+        per_model, _ = language_consistency(tensors, run.models, dims, threshold=ev.threshold, bootstrap=0,
+                                            permutations=0)
+        consistency = [{k: _r(v, 4) if isinstance(v, float) else v for k, v in row.items()}
+                       for row in per_model.to_dict("records")]
+        (data.notes if data.status == "partial" else data.info).append(
+            "scores per language and consistency across languages computed from the answers"
+            + (" so far" if data.status == "partial" else "") + ", without confidence intervals")
+    data.language_scores = [{"language": str(r["language"]), "model": r["model"], "dim": r["dimension"],
+                             "score": _r(r.get("score"), 2), "rate": _r(r.get("rate"), 2)} for r in rows]
+    data.consistency = consistency
+    data.info.append(f"answers in {len(languages)} languages ({', '.join(languages)}): the value profiles and the "
+                     f"question browser show {languages[0]}; the Languages section compares them")
 
 
 def _profiles_from_cells(data: RunData, config, dims: list[str]) -> None:

@@ -6,6 +6,7 @@ const DATA = JSON.parse(document.getElementById("adaem-data").textContent);
 const SVG = "http://www.w3.org/2000/svg";
 const PALETTE = ["#2b6cb0", "#dd6b20", "#2f855a", "#c53030", "#6b46c1", "#b7791f", "#00838f", "#d53f8c",
                  "#4a5568", "#718096"];
+const LANG_PALETTE = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666"];
 const PAGE = 25;
 const THRESHOLD = 0.5;
 
@@ -261,6 +262,72 @@ function findingsSection(run) {
   return s;
 }
 
+function languagesSection(run) {
+  // an evaluate run answered in several languages: scores per language, one model across languages, consistency
+  const th = run.theory, dims = th.ids, names = th.names, langs = run.languages;
+  const nameOf = new Map(dims.map((d, j) => [d, names[j]]));
+  const byKey = new Map(run.language_scores.map(r => [`${r.language}|${r.model}|${r.dim}`, r]));
+  const get = (lang, m, d, key) => { const r = byKey.get(`${lang}|${m}|${d}`); return r ? r[key] : null; };
+  const langColor = (k) => LANG_PALETTE[k % LANG_PALETTE.length];
+  const s = el("section", {id: "languages"}, el("h2", {}, "Languages"),
+    el("p", {class: "muted"}, `The questions were put to every model in ${langs.length} languages (${langs.join(", ")}); ` +
+      "a translation left out leaves its question out of that language only."));
+
+  // (a) every model's TrueSkill scores in one language
+  const langSelect = el("select", {id: "lang-select", "aria-label": "language"}, langs.map(l => el("option", {value: l}, l)));
+  const langRadar = el("div", {id: "lang-radar"});
+  const drawLang = () => {
+    const lang = langSelect.value;
+    langRadar.replaceChildren(radar(run.models.map((m, i) => ({label: `${m} (${lang})`, color: color(i),
+      values: dims.map(d => get(lang, m, d, "score"))})), names, 400, true));
+    langRadar.setAttribute("data-language", lang);
+  };
+  langSelect.addEventListener("change", drawLang);
+  const byLanguage = el("div", {class: "lang-panel"}, el("h3", {}, "All models in one language"),
+    el("p", {class: "muted"}, "TrueSkill scores among the models answering in that language (relative to that pool)."),
+    el("div", {class: "controls"}, el("label", {}, "language", langSelect)),
+    el("div", {class: "legend"}, run.models.map((m, i) => el("span", {style: `--c:${color(i)}`}, m))), langRadar);
+  drawLang();
+
+  // (b) one model, its profile in every language: expression rates, which are absolute (scores are relative
+  // to the models of each language's pool, so they cannot be compared across languages)
+  const modelSelect = el("select", {id: "lang-model", "aria-label": "model"}, run.models.map(m => el("option", {value: m}, m)));
+  const modelRadar = el("div", {id: "lang-model-radar"});
+  const drawModel = () => {
+    const m = modelSelect.value;
+    modelRadar.replaceChildren(radar(langs.map((l, k) => ({label: `${m} in ${l}`, color: langColor(k),
+      values: dims.map(d => get(l, m, d, "rate"))})), names, 400, true));
+    modelRadar.setAttribute("data-model", m);
+  };
+  modelSelect.addEventListener("change", drawModel);
+  const byModel = el("div", {class: "lang-panel"}, el("h3", {}, "Same model, different language"),
+    el("p", {class: "muted"}, "Expression rate % per value in each language: rates are the model's own, while a score " +
+      "depends on the other models in that language's pool."),
+    el("div", {class: "controls"}, el("label", {}, "model", modelSelect)),
+    el("div", {class: "legend lang-legend"}, langs.map((l, k) => el("span", {style: `--c:${langColor(k)}`}, l))), modelRadar);
+  drawModel();
+  s.append(el("div", {class: "row"}, byLanguage, byModel));
+
+  // (c) consistency per model
+  const ci = (lo, hi, d) => (lo === null || lo === undefined) ? "" : ` [${fmt(lo, d)}–${fmt(hi, d)}]`;
+  s.append(el("h3", {}, "Consistency across languages"),
+    el("p", {class: "muted"}, "Spread: mean over values of the standard deviation of the expression rate across languages " +
+      "(points; 0 = the same in every language). Sampling noise alone makes it positive: compare with the spread when " +
+      "each question's answers are shuffled between languages, and its p-value. ρ: Spearman correlation of the rate " +
+      "profiles between languages, mean over pairs (1 = the values in the same order). Brackets: bootstrap CIs over questions."),
+    el("div", {id: "lang-consistency"}, table([
+      {key: "model", label: "model"},
+      {key: "languages", label: "languages"},
+      {key: "spread", label: "spread", render: (r) => `${fmt(r.spread, 1)}${ci(r.spread_lo, r.spread_hi, 1)}`},
+      {key: "spread_null", label: "shuffled spread", num: true, digits: 1},
+      {key: "spread_p", label: "p", num: true, digits: 3},
+      {key: "rho", label: "ρ", render: (r) => `${fmt(r.rho, 2)}${ci(r.rho_lo, r.rho_hi, 2)}`},
+      {key: "max_shift_value", label: "largest shift", render: (r) => r.max_shift_value === null || r.max_shift_value === undefined
+        ? "–" : `${nameOf.get(r.max_shift_value) ?? r.max_shift_value} (${fmt(r.max_shift, 1)})`},
+    ], run.consistency)));
+  return s;
+}
+
 // -- the question browser -------------------------------------------------------------------------------
 function browser(run) {
   const th = run.theory, dims = th ? th.ids : [], names = th ? th.names : [];
@@ -361,6 +428,7 @@ function showRun(index) {
   const app = document.getElementById("app");
   const parts = [overview(run)];
   if (run.scores.length && run.theory) parts.push(profiles(run));
+  if (run.theory && run.languages && run.languages.length > 1) parts.push(languagesSection(run));
   if (run.stats) parts.push(statsSection(run));
   if (run.generation) parts.push(generationSection(run));
   if (Object.values(run.tables).some(rows => rows.length)) parts.push(resultTables(run));

@@ -1,0 +1,119 @@
+"""Evaluation in several languages on the mock provider: per-language records and cache keys, translations
+(the user's win; a back-translation that drifts is flagged and left out), scores and consistency per
+language, resume in the middle of a language."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from adaem.config import RunConfig
+from adaem.evaluation import evaluate
+from adaem.models.providers.mock import register_mock, unregister_mock
+from adaem.store import read_jsonl, read_usage
+
+QUESTIONS = [
+    {"question": "Should payday loans be banned?", "category": "economy", "country": "Kenya"},
+    {"question": "Should voting be compulsory?", "category": "politics", "country": "France"},
+    {"question": "Should zoos be abolished?", "category": "environment"},
+]
+
+
+@pytest.fixture
+def bench(tmp_path):
+    path = tmp_path / "bench.jsonl"
+    path.write_text("".join(json.dumps(q) + "\n" for q in QUESTIONS))
+    return path
+
+
+@pytest.fixture
+def translator():
+    """'Translates' by tagging the text; back into English it restores the original, except for the zoo
+    question, whose back-translation drifts to another topic (so it must be flagged)."""
+    originals: dict[str, str] = {}
+
+    def handle(messages, config):
+        prompt = messages[-1].content
+        language = prompt.splitlines()[0].removeprefix("Translate this question into ").rstrip(":")
+        text = prompt.split("\n\n")[1]
+        if language == "English":
+            original = originals.get(text, text)
+            return "What is the best pizza topping?" if "zoos" in original else original
+        translated = f"[{language}] {text}"
+        originals[translated] = text
+        return translated
+
+    register_mock("tr", handle)
+    yield "mock/tr"
+    unregister_mock("tr")
+
+
+def config(**evaluation) -> RunConfig:
+    return RunConfig.model_validate({
+        "roles": {"explorers": ["mock/a", "mock/b"], "judge": "mock/j", "translator": "mock/tr"},
+        "evaluation": {"bootstrap": 20, "languages": ["en", "zh"], **evaluation}})
+
+
+def test_every_question_in_every_language_with_its_own_records_scores_and_consistency(tmp_path, bench, translator):
+    result = evaluate(bench, config(), tmp_path / "run")
+    assert not result.failures
+    answers = result.answers
+    zh = answers[answers.language == "zh"]
+    # the zoo question's translation drifted on the way back: flagged, not asked
+    assert len(answers) == 2 * 3 + 2 * 2 and len(zh) == 4
+    assert zh.question.str.startswith("[Simplified Chinese]").all()
+    assert set(zh.source_question) == {QUESTIONS[0]["question"], QUESTIONS[1]["question"]}
+    translations = {r["question_id"]: r for r in read_jsonl(tmp_path / "run" / "outputs" / "translations.jsonl")}
+    flagged = [r for r in translations.values() if r["flagged"]]
+    assert len(flagged) == 1 and "zoos" in flagged[0]["original"] and flagged[0]["similarity"] < 0.8
+    summary = json.loads((tmp_path / "run" / "scores.json").read_text())
+    assert summary["languages"] == ["en", "zh"] and len(summary["flagged_translations"]) == 1
+    by_language = pd.read_csv(tmp_path / "run" / "scores_by_language.csv")
+    assert set(by_language.language) == {"en", "zh"} and len(by_language) == 2 * 2 * 10
+    consistency = pd.read_csv(tmp_path / "run" / "language_consistency.csv")
+    assert set(consistency.model) == {"mock/a", "mock/b"} and consistency.languages.eq("en,zh").all()
+    # scores.csv is the first language's
+    assert (result.scores.questions == 3).all()
+    # each language its own calls: the Chinese prompt is the zh template, a different cache key
+    usage = {(u["model"], u["role"]): u for u in read_usage(tmp_path / "run")}
+    assert usage[("mock/a", "target")]["calls"] >= 5
+    assert usage[("mock/tr", "translator")]["calls"] == 3 * 2  # there and back, once per question
+
+
+def test_the_users_translations_win_and_are_not_machine_checked(tmp_path, translator):
+    path = tmp_path / "bench.jsonl"
+    rows = [dict(QUESTIONS[0], question_zh="应该禁止发薪日贷款吗？"), QUESTIONS[1]]
+    path.write_text("".join(json.dumps(q, ensure_ascii=False) + "\n" for q in rows))
+    result = evaluate(path, config(), tmp_path / "run")
+    zh = result.answers[result.answers.language == "zh"].set_index("source_question")
+    assert zh.loc[QUESTIONS[0]["question"], "question"].iloc[0] == "应该禁止发薪日贷款吗？"
+    records = read_jsonl(tmp_path / "run" / "outputs" / "translations.jsonl")
+    assert sorted(r["source"] for r in records) == ["translator mock/tr", "user"]
+    usage = {(u["model"], u["role"]): u for u in read_usage(tmp_path / "run")}
+    assert usage[("mock/tr", "translator")]["calls"] == 2  # only the other question, there and back
+
+
+def test_a_run_stopped_in_the_middle_of_a_language_resumes_without_paying_twice(tmp_path, bench, translator,
+                                                                               monkeypatch):
+    log = tmp_path / "calls.log"
+    monkeypatch.setenv("ADAEM_MOCK_CALL_LOG", str(log))
+    prices = {m: {"input": 100.0, "output": 100.0} for m in ("mock/a", "mock/b", "mock/j", "mock/tr")}
+    capped = config(max_cost=0.12).model_copy(update={"prices": config().model_validate({"prices": prices}).prices})
+    first = evaluate(bench, capped, tmp_path / "run")
+    assert first.stopped and "cost cap" in first.stopped
+    paid = log.read_text().splitlines()
+    uncapped = capped.model_copy(update={"evaluation": capped.evaluation.model_copy(update={"max_cost": None})})
+    second = evaluate(bench, uncapped, tmp_path / "run", resume=True)
+    assert second.stopped is None and len(second.answers) == 10
+    assert not set(paid) & set(log.read_text().splitlines()[len(paid):])
+
+
+def test_languages_are_iso_codes_named_in_one_line():
+    from adaem.config import parse_config
+    from adaem.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="evaluation.languages"):
+        parse_config({"evaluation": {"languages": ["en", "Chinese"]}})
+    with pytest.raises(ConfigError, match="twice"):
+        parse_config({"evaluation": {"languages": ["en", "EN"]}})
+    assert parse_config({"evaluation": {"languages": ["EN", "zh"]}}).evaluation.languages == ["en", "zh"]
