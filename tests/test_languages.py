@@ -117,3 +117,57 @@ def test_languages_are_iso_codes_named_in_one_line():
     with pytest.raises(ConfigError, match="twice"):
         parse_config({"evaluation": {"languages": ["en", "EN"]}})
     assert parse_config({"evaluation": {"languages": ["EN", "zh"]}}).evaluation.languages == ["en", "zh"]
+
+
+def test_generation_also_puts_a_question_in_the_language_of_its_place_and_scores_it(tmp_path, translator):
+    import sys
+    from pathlib import Path
+
+    import adaem
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    import mock_generate
+
+    register_mock("gen", mock_generate.generator)
+    try:
+        gen = adaem.generate(["mock/a", "mock/b"], generators="mock/gen", judge="mock/j", budget=2,
+                             out=tmp_path / "g", generation__arms=3, generation__depth=0,
+                             generation__local_language=True, roles__translator="mock/tr")
+    finally:
+        unregister_mock("gen")
+    records = read_jsonl(gen.run_dir / "benchmark.jsonl")
+    kenyan = [r for r in records if r.get("country") == "Kenya" and r["id"].startswith("p")]
+    assert kenyan and all(r["local_language"] == "sw" for r in kenyan)
+    assert all(r["question_sw"] == f"[Swahili] {r['question']}" for r in kenyan)
+    assert all(r["p2_score_local"] is not None for r in kenyan)
+    local = json.loads(kenyan[0]["details"])["p2_local"]["components"]
+    assert local["opinion_difference"] is None  # the embedding model reads English only: not measured
+    # evaluate takes the generated local versions as the user's own translations
+    ev = evaluate(gen.run_dir / "benchmark.jsonl", config(languages=["en", "sw"]), tmp_path / "e")
+    sw = ev.answers[ev.answers.language == "sw"]
+    assert set(sw.question) >= {r["question_sw"] for r in kenyan}
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)  # a hang guard, not a speed test: minutes of real-model work on a shared machine
+def test_the_embedded_qwen_models_answer_in_english_and_chinese(tmp_path):
+    """Two questions in English and Chinese: the embedded 1.5B translates them, both Qwen models answer in each
+    language (the Chinese answers in Chinese), the 1.5B judge labels; profiles per language."""
+    import re
+
+    path = tmp_path / "two.jsonl"
+    path.write_text("".join(json.dumps(q) + "\n" for q in QUESTIONS[:2]))
+    cfg = RunConfig.model_validate({"evaluation": {"languages": ["en", "zh"], "bootstrap": 10,
+                                                   "use_flagged_translations": True},
+                                    "sampling": {"temperature": 0}})
+    result = evaluate(path, cfg, tmp_path / "run")
+    assert not result.failures
+    translations = read_jsonl(tmp_path / "run" / "outputs" / "translations.jsonl")
+    assert len(translations) == 2 and all(re.search(r"[\u4e00-\u9fff]", t["text"]) for t in translations)
+    zh = result.answers[(result.answers.language == "zh") & result.answers.vector.notna()]
+    assert len(zh) >= 2
+    chinese = [p["point"] + p["justification"] for points in zh.points for p in points]
+    assert sum(bool(re.search(r"[\u4e00-\u9fff]", t)) for t in chinese) >= len(chinese) // 2
+    by_language = pd.read_csv(tmp_path / "run" / "scores_by_language.csv")
+    assert set(by_language.language) == {"en", "zh"}
+    assert (tmp_path / "run" / "language_consistency.csv").exists()

@@ -302,6 +302,9 @@ class Generation(BaseModel):
     )
     screen_answers: bool = Field(False, description="also screen the respondents' answers with the safety filter")
     arm_selection: Literal["ucb", "random"] = "ucb"
+    local_language: bool = Field(False, description="also put each accepted question about a place into that place's "
+                                 "main language (roles.translator, back-translation checked) and score it there with "
+                                 "the scorers: question_<lang> and p2_score_local in benchmark.jsonl")
     parallel_pulls: int | None = Field(
         None, ge=1, description="pulls in flight at once (UCB counts them as visits); None: 1 when a role is an "
         "embedded model (they share the CPU), else half the smallest concurrency limit of the roles, at most 32",

@@ -175,7 +175,7 @@ class Informativeness:
 def informativeness(
     vectors: np.ndarray,
     question_vector: np.ndarray | None,
-    embeddings: list[np.ndarray],
+    embeddings: list[np.ndarray] | None,
     *,
     point_vectors: list[np.ndarray] | None = None,
     question_embedding: np.ndarray | None = None,
@@ -186,17 +186,18 @@ def informativeness(
     """S(x) from the K models' answer vectors (K × d, NaN = no label), the question's own vector (d, NaN = no
     label; None = unknown), each model's opinion embeddings and, where measured, each model's per-point value
     vectors (conformity), the question's embedding (coherence by similarity) or each model's mean token
-    log-probability of its opinion (coherence by likelihood, which wins when given)."""
+    log-probability of its opinion (coherence by likelihood, which wins when given). No embeddings (answers in a
+    language the embedding model does not read): opinion difference and coherence by similarity are unmeasured."""
     if likelihoods is not None:
         coherence = coherence_likelihood(likelihoods)
-    elif question_embedding is not None:
+    elif question_embedding is not None and embeddings is not None:
         coherence = coherence_similarity(question_embedding, embeddings)
     else:
         coherence = None
     parts = {
         "distinguishability": distinguishability(vectors),
         "disentanglement": disentanglement(question_vector, vectors),
-        "opinion_difference": opinion_difference(embeddings),
+        "opinion_difference": None if embeddings is None else opinion_difference(embeddings),
         "conformity": None if point_vectors is None else value_conformity(point_vectors, threshold),
         "coherence": coherence,
     }

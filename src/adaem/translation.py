@@ -46,21 +46,26 @@ async def translate(pool: ModelPool, config: RunConfig, text: str, language: str
     return clean_translation(out.text)
 
 
+async def checked_translation(pool: ModelPool, config: RunConfig, text: str, language: str) -> dict[str, Any]:
+    """`text` in `language`, with its back-translation, their similarity and whether it is flagged."""
+    from .embeddings import default_encoder
+    from .measure import embed
+
+    translated = await translate(pool, config, text, language)
+    back = await translate(pool, config, translated, "en") if translated else ""
+    vectors = await embed(default_encoder(), [text, back or "-"])
+    similarity = float(np.dot(vectors[0], vectors[1]))
+    flagged = not translated or similarity < config.evaluation.min_back_translation
+    return {"text": translated, "back_translation": back, "similarity": round(similarity, 4), "flagged": flagged,
+            "source": f"translator {translator_name(config)}"}
+
+
 async def _question_unit(pool: ModelPool, config: RunConfig, q: Question, language: str) -> dict[str, Any]:
     record: dict[str, Any] = {"key": f"{q.id}|{language}", "question_id": q.id, "language": language,
                               "original": q.text}
     if language in q.translations:
         return {**record, "text": q.translations[language], "source": "user", "flagged": False}
-    from .embeddings import default_encoder
-    from .measure import embed
-
-    text = await translate(pool, config, q.text, language)
-    back = await translate(pool, config, text, "en") if text else ""
-    vectors = await embed(default_encoder(), [q.text, back or "-"])
-    similarity = float(np.dot(vectors[0], vectors[1]))
-    flagged = not text or similarity < config.evaluation.min_back_translation
-    return {**record, "text": text, "back_translation": back, "similarity": round(similarity, 4),
-            "flagged": flagged, "source": f"translator {translator_name(config)}"}
+    return {**record, **await checked_translation(pool, config, q.text, language)}
 
 
 async def _definition_unit(pool: ModelPool, config: RunConfig, theory: Theory, dim: str,

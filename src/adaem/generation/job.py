@@ -52,16 +52,28 @@ def question_order(qid: str) -> tuple[int, ...]:
     return tuple(int(x) for x in re.findall(r"\d+", qid)) or (0,)
 
 
+def _local_columns(q: dict[str, Any], languages: list[str]) -> dict[str, Any]:
+    """generation.local_language: the question in its place's language (every row has every language's column,
+    None where it has none, so the parquet file has one schema) and its P2 score there."""
+    if not languages:
+        return {}
+    return {"local_language": q.get("local_language"), "p2_score_local": q.get("p2_score_local"),
+            **{f"question_{lang}": q.get(f"question_{lang}") for lang in languages}}
+
+
 def write_outputs(store_path: Path, result: dict[str, Any], config: RunConfig) -> dict[str, Any]:
     """benchmark.jsonl and .parquet (loadable with datasets.load_dataset("parquet", ...)) and summary.json."""
     outputs = store_path / "outputs"
     questions = read_jsonl(outputs / "benchmark.jsonl")
     questions.sort(key=lambda q: question_order(q["id"]))  # pulls finish in any order when several run at once
+    local = sorted({q["local_language"] for q in questions if q.get("local_language")})
     flat = [{"id": q["id"], "question": q["question"], "topic": q["topic"], "category": q["category"],
              "country": q["country"], "parent": q["parent"], "depth": q["depth"], "generator": q["generator"],
              "p1_score": q["p1_score"], "p2_score": q["p2_score"],
              **{f"p2_{k}": v for k, v in (q["p2"]["components"] or {}).items() if k != "score"},
-             "details": json.dumps({"p1": q["p1"], "p2": q["p2"], "fact": q["fact"], "refinements": q["refinements"]})}
+             **_local_columns(q, local),
+             "details": json.dumps({"p1": q["p1"], "p2": q["p2"], "fact": q["fact"], "refinements": q["refinements"],
+                                    **{k: q[k] for k in ("p2_local", "local_translation") if k in q}})}
             for q in questions]
     (store_path / "benchmark.jsonl").write_text("".join(json.dumps(q, ensure_ascii=False) + "\n" for q in flat))
     if flat:

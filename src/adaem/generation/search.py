@@ -135,13 +135,15 @@ def _array(values: Mapping[str, float | None], dims: list[str]) -> np.ndarray:
 
 
 async def score_question(pool: ModelPool, config: RunConfig, theory: Theory, encoder: Any, text: str,
-                         models: list[str], *, role: str = "explorer", draw: int = 0) -> Scored:
+                         models: list[str], *, role: str = "explorer", draw: int = 0, language: str = "en") -> Scored:
     """Informativeness S of one question under a pool (SPEC §5): every model's opinion, the judge's labels,
     S with its components. Fewer than two usable answers: no score, with the reason. `draw` > 0 asks for a
     fresh, independent set of answers (another sampling seed), to measure how much of S is the question's.
     Which components are measured: distinguishability and opinion difference always; disentanglement when
     the judge could label the question; conformity with evaluation.unit=opinion; coherence by embedding
-    always, by likelihood where the respondents' backends give log-probabilities."""
+    always, by likelihood where the respondents' backends give log-probabilities. In another `language` than
+    English the answers are asked in it, and the embedding components (opinion difference, coherence by
+    similarity) are unmeasured: the embedding model reads English only."""
     ev, gen = config.evaluation, config.generation
     judge = pool.get(config.roles.judge)
     sampling = GenerateConfig(temperature=config.sampling.temperature, top_p=config.sampling.top_p,
@@ -151,7 +153,7 @@ async def score_question(pool: ModelPool, config: RunConfig, theory: Theory, enc
     async def one(name: str) -> Answer | str:
         try:
             return await measure_answer(pool.get(name), judge, theory, text, ev, sampling=sampling, role=role,
-                                        encoder=encoder, logprobs=likelihood)
+                                        encoder=encoder, logprobs=likelihood, language=language)
         except OutputParseError as exc:
             return f"{name}: {exc}"
 
@@ -180,14 +182,18 @@ async def score_question(pool: ModelPool, config: RunConfig, theory: Theory, enc
     vectors = np.array([_array(a.vector, dims) for a in usable.values()])
     qvec = None if question_values is None else _array(question_values, dims)
     points = [[p.text for p in a.opinion.points] for a in usable.values()]
-    encoded = await embed(encoder, [text, *(t for group in points for t in group)])
-    bounds = np.cumsum([1, *(len(g) for g in points)])
-    embeddings = [encoded[bounds[i]:bounds[i + 1]] for i in range(len(points))]
+    embeddings: list[np.ndarray] | None = None
+    question_embedding = None
+    if language == "en":
+        encoded = await embed(encoder, [text, *(t for group in points for t in group)])
+        bounds = np.cumsum([1, *(len(g) for g in points)])
+        embeddings = [encoded[bounds[i]:bounds[i + 1]] for i in range(len(points))]
+        question_embedding = encoded[0]
     point_vectors = None
     if ev.unit == "opinion":
         point_vectors = [np.array([_array(lab.values, dims) for lab in a.point_labels]) for a in usable.values()]
     scored.informativeness = informativeness(
-        vectors, qvec, embeddings, point_vectors=point_vectors, question_embedding=encoded[0],
+        vectors, qvec, embeddings, point_vectors=point_vectors, question_embedding=question_embedding,
         likelihoods=[a.opinion.mean_logprob for a in usable.values()] if likelihood else None,
         weights=Weights(**gen.weights), threshold=ev.threshold)
     return scored
@@ -521,7 +527,27 @@ class Search:
             "parent": base["id"], "depth": depth, "generator": generator, "fact": fact,
             "p1_score": current.score, "p1": current.as_record(), "p2_score": p2.score, "p2": p2.as_record(),
             "refinements": history, "explorers": explorers, "scorers": scorers,
+            **(await self.local_version(current.text, country) if self.gen.local_language else {}),
         }
+
+    async def local_version(self, text: str, country: str | None) -> dict[str, Any]:
+        """The question in the main language of the place it is about (generation.local_language), scored by the
+        scorers in that language: `question_<lang>` (which `evaluate` then takes as the user's translation),
+        `p2_score_local`. A flagged translation is kept with its flag and not scored."""
+        from ..languages import country_language
+        from ..translation import checked_translation
+
+        language = country_language(country)
+        if language is None or language == "en":
+            return {}
+        local = await checked_translation(self.pool, self.config, text, language)
+        out: dict[str, Any] = {"local_language": language, "local_translation": local}
+        if local["flagged"]:
+            return out
+        scored = await score_question(self.pool, self.config, self.theory, self.encoder, local["text"],
+                                      self.config.roles.scorers, role="scorer", language=language)
+        return {**out, f"question_{language}": local["text"], "p2_score_local": scored.score
+                if scored.informativeness is not None else None, "p2_local": scored.as_record()}
 
     # -- the loop ------------------------------------------------------------------------------------
     def out_of_budget(self) -> str | None:
