@@ -92,3 +92,30 @@ def stub_process():
     """A stub server in its own process (for CLI subprocess tests)."""
     with serving(str(Path(__file__).parent / "stub_server.py")) as url:
         yield url
+
+
+# -- the report page in a real browser (Debian's chromium, driven by playwright) -------------------------------
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "headless tests need Debian's chromium: scripts/setup.sh --test installs it"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        yield b
+        b.close()
+
+
+def open_page(browser, url):
+    """A page at `url` (or a file path) and the list its console errors are collected into."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url.as_uri() if isinstance(url, Path) else url)
+    return page, errors

@@ -7,7 +7,7 @@ import sqlite3
 import urllib.request
 
 import pytest
-from conftest import free_port, run_cli
+from conftest import free_port, open_page, run_cli
 
 from adaem.config import RunConfig
 from adaem.evaluation import evaluate
@@ -16,7 +16,6 @@ from adaem.report import collect_run, render_report
 from adaem.report.collect import RunData
 from adaem.report.render import embed_json
 
-CHROMIUM = "/usr/bin/chromium"
 XSS_POINT = '<script>window.__xss = 1</script>Zoos protect species'
 XSS_JUST = '<img src=x onerror="window.__xss = 2">because </script> breeding works'
 QUESTIONS = [
@@ -119,29 +118,6 @@ def synthetic_run(questions: int, models: int) -> RunData:
                    questions=qs, answers=answers, usage=[])
 
 
-# -- the page in a real browser -----------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def browser():
-    from pathlib import Path
-
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), "headless tests need Debian's chromium: scripts/setup.sh --test installs it"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
-        yield b
-        b.close()
-
-
-def open_page(browser, url):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    errors = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(url)
-    return page, errors
 
 
 def test_report_in_the_browser(eval_run, tmp_path, browser):

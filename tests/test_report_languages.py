@@ -13,6 +13,7 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import open_page
 
 from adaem.analysis.languages import language_consistency
 from adaem.config import RunConfig
@@ -20,7 +21,6 @@ from adaem.evaluation import evaluate, label_tensor, read_evaluation
 from adaem.rating import score_table
 from adaem.report import collect_run, render_report
 
-CHROMIUM = "/usr/bin/chromium"
 MODELS = ["mock/a", "mock/b", "mock/c"]
 QUESTIONS = [
     {"question": "Should zoos be abolished?", "category": "science"},
@@ -133,29 +133,6 @@ def test_the_page_embeds_the_language_data(runs):
     assert 'id: "languages"' in page and 'id: "lang-select"' in page and 'id: "lang-model"' in page
 
 
-# -- the page in a real browser -----------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def browser():
-    from pathlib import Path
-
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), "headless tests need Debian's chromium: scripts/setup.sh --test installs it"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
-        yield b
-        b.close()
-
-
-def open_page(browser, path):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    errors = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(path.as_uri())
-    return page, errors
 
 
 def series(page, selector):
