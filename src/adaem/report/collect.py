@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
+from ..evaluation import language_of
 from ..store import merged_usage, read_jsonl, read_sessions, read_state, read_usage
 
 KINDS = ("evaluate", "generate", "compare", "prime", "smoke")
@@ -194,7 +195,7 @@ def _collect_evaluate(path: Path, config, theory, data: RunData) -> None:
     languages = _answer_languages(run.records, config)
     records = run.records
     if len(languages) > 1:  # the profiles and the question browser show the first language; Languages compares
-        records = [r for r in run.records if _language_of(r) == languages[0]]
+        records = [r for r in run.records if language_of(r) == languages[0]]
     scores_file = path / "scores.json"
     if scores_file.exists() and data.status == "finished":
         rows = json.loads(scores_file.read_text())["scores"]
@@ -245,13 +246,9 @@ def _collect_evaluate(path: Path, config, theory, data: RunData) -> None:
         _collect_languages(path, config, theory, run, languages, data)
 
 
-def _language_of(record: dict[str, Any]) -> str:
-    return str(record.get("language") or "en")  # answers from before languages existed are English
-
-
 def _answer_languages(records: list[dict[str, Any]], config) -> list[str]:
     """The languages the answers are in: in the order of evaluation.languages, then any other (first seen)."""
-    seen = list(dict.fromkeys(_language_of(r) for r in records))
+    seen = list(dict.fromkeys(language_of(r) for r in records))
     order = list(getattr(config.evaluation, "languages", None) or [])
     return [x for x in order if x in seen] + [x for x in seen if x not in order]
 
@@ -274,7 +271,7 @@ def _collect_languages(path: Path, config, theory, run, languages: list[str], da
                            keep_default_na=False, na_values=[""]).to_dict("records")  # a code is never NaN
         consistency = _csv(consistency_file)
     else:
-        tensors = {lang: label_tensor([r for r in run.records if _language_of(r) == lang], run.questions, run.models,
+        tensors = {lang: label_tensor([r for r in run.records if language_of(r) == lang], run.questions, run.models,
                                       dims) for lang in languages}
         rows = []
         for lang, labels in tensors.items():
