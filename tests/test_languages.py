@@ -171,3 +171,24 @@ def test_the_embedded_qwen_models_answer_in_english_and_chinese(tmp_path):
     by_language = pd.read_csv(tmp_path / "run" / "scores_by_language.csv")
     assert set(by_language.language) == {"en", "zh"}
     assert (tmp_path / "run" / "language_consistency.csv").exists()
+
+
+def test_the_judge_can_see_the_value_definitions_in_the_answers_language(tmp_path, bench, translator):
+    seen: list[str] = []
+
+    def judge(messages, config):
+        seen.append(messages[-1].content)
+        return "Yes"
+
+    register_mock("jl", judge)
+    try:
+        cfg = config(judge_definitions="language").model_copy()
+        cfg.roles.judge = "mock/jl"
+        evaluate(bench, cfg, tmp_path / "run")
+    finally:
+        unregister_mock("jl")
+    definitions = read_jsonl(tmp_path / "run" / "outputs" / "definitions.jsonl")
+    assert len(definitions) == 10 and all(d["text"].startswith("[Simplified Chinese]") for d in definitions)
+    translated = [p for p in seen if "([Simplified Chinese] " in p]  # "Value: Power ([Simplified Chinese] ...)"
+    assert len(translated) == 4 * 10  # the Chinese answers (2 models × 2 questions; one flagged), every value
+    assert len(seen) - len(translated) == (6 + 3) * 10  # English answers and the questions: English definitions
