@@ -34,7 +34,7 @@ def translator():
 
     def handle(messages, config):
         prompt = messages[-1].content
-        language = prompt.splitlines()[0].removeprefix("Translate this question into ").rstrip(":")
+        language = prompt.splitlines()[0].removeprefix("Translate into ").rstrip(":")
         text = prompt.split("\n\n")[1]
         if language == "English":
             original = originals.get(text, text)
@@ -192,3 +192,16 @@ def test_the_judge_can_see_the_value_definitions_in_the_answers_language(tmp_pat
     translated = [p for p in seen if "([Simplified Chinese] " in p]  # "Value: Power ([Simplified Chinese] ...)"
     assert len(translated) == 4 * 10  # the Chinese answers (2 models × 2 questions; one flagged), every value
     assert len(seen) - len(translated) == (6 + 3) * 10  # English answers and the questions: English definitions
+
+
+def test_a_translation_that_answers_the_question_is_flagged_even_when_it_restates_it():
+    from adaem.translation import clean_translation, translation_problem
+
+    q = "Should Japan allow dual citizenship for adults?"
+    # what the embedded 1.5B wrote when asked without the translator's system prompt: close on the way back
+    assert translation_problem(q, "是的，日本允许成年公民拥有双重国籍。", 0.91, 0.8).startswith("not a question")
+    assert translation_problem(q, "日本是否允许成年公民拥有双重国籍？", 0.93, 0.8) is None
+    assert translation_problem(q, "日本是否允许成年公民拥有双重国籍？", 0.5, 0.8).startswith("back-translation")
+    assert translation_problem(q, "", 0.0, 0.8) == "empty translation"
+    assert clean_translation('Translation: "¿Debería Japón permitir la doble nacionalidad?"\nNote: ...') == \
+        "¿Debería Japón permitir la doble nacionalidad?"

@@ -4,7 +4,8 @@ The translator (`roles.translator`, by default the judge) translates each questi
 translation is stored beside the original in outputs/translations.jsonl and is a cached call like any other.
 A translation is checked by translating it back into English: when the back-translation's similarity to the
 original (all-MiniLM-L6-v2 cosine, English to English, which that model reads) is under
-`evaluation.min_back_translation`, it is flagged and, unless `use_flagged_translations`, not asked. A user's own
+`evaluation.min_back_translation`, or a question came back as a statement, it is flagged and, unless
+`use_flagged_translations`, not asked. A user's own
 translation (a `question_<lang>` field of the benchmark) wins and is not checked.
 """
 
@@ -41,9 +42,28 @@ def clean_translation(text: str) -> str:
 
 
 async def translate(pool: ModelPool, config: RunConfig, text: str, language: str) -> str:
-    out = await pool.get(translator_name(config)).generate(
-        render("translate", language=prompt_name(language), text=text), TRANSLATE, role="translator")
+    """The translator casts as a translator in the system prompt: asked in the user turn alone, the embedded
+    1.5B answered 4 of 6 questions instead of translating them; cast, it translated all six."""
+    messages = [{"role": "system", "content": render("translate_system")},
+                {"role": "user", "content": render("translate", language=prompt_name(language), text=text)}]
+    out = await pool.get(translator_name(config)).generate(messages, TRANSLATE, role="translator")
     return clean_translation(out.text)
+
+
+_QUESTION_MARKS = ("?", "？", "؟", ";", "՞", "፧")  # Latin and most scripts, CJK full-width, Arabic, Greek, ...
+
+
+def translation_problem(original: str, translated: str, similarity: float, threshold: float) -> str | None:
+    """Why a machine translation is not used, or None: empty, an answer where a question was (a model that
+    answers restates the question, so similarity alone misses it), or a back-translation too far from the
+    original."""
+    if not translated:
+        return "empty translation"
+    if original.rstrip().endswith("?") and not translated.rstrip().endswith(_QUESTION_MARKS):
+        return "not a question (answered instead of translated?)"
+    if similarity < threshold:
+        return f"back-translation similarity {similarity:.2f} < {threshold}"
+    return None
 
 
 async def checked_translation(pool: ModelPool, config: RunConfig, text: str, language: str) -> dict[str, Any]:
@@ -55,8 +75,9 @@ async def checked_translation(pool: ModelPool, config: RunConfig, text: str, lan
     back = await translate(pool, config, translated, "en") if translated else ""
     vectors = await embed(default_encoder(), [text, back or "-"])
     similarity = float(np.dot(vectors[0], vectors[1]))
-    flagged = not translated or similarity < config.evaluation.min_back_translation
-    return {"text": translated, "back_translation": back, "similarity": round(similarity, 4), "flagged": flagged,
+    problem = translation_problem(text, translated, similarity, config.evaluation.min_back_translation)
+    return {"text": translated, "back_translation": back, "similarity": round(similarity, 4),
+            "flagged": problem is not None, **({"problem": problem} if problem else {}),
             "source": f"translator {translator_name(config)}"}
 
 
