@@ -13,7 +13,7 @@ from typing import Any
 from .calibration import check_calibration
 from .errors import BudgetReached, ModelCallError
 from .models import ModelPool
-from .models.batch import BatchCollector, Deferred, export_requests, import_outputs, run_batches, wait_open_batches
+from .models.batch import BatchCollector, Deferred, export_round, import_outputs, run_batches, wait_open_batches
 from .progress import progress_bar
 from .store import RunStore
 
@@ -128,13 +128,9 @@ async def run_phase(store: RunStore, pool: ModelPool, units: list[Unit], *, labe
                 failed += result.failures
                 if collector is None or not result.deferred or result.stopped:
                     break
-                if settings.mode == "export":
+                if settings.mode == "export":  # this round's requests out to files: the run stops here
                     assert settings.export_dir is not None
-                    files = export_requests(pool, collector, settings.export_dir)
-                    result.stopped = (f"{collector.count()} requests written to {settings.export_dir} "
-                                      f"({', '.join(f'{n}: {c}' for n, c in files.items())}): answer them (e.g. "
-                                      f"vLLM's run_batch, into <model>.output.jsonl beside each input) and --resume "
-                                      f"with batch.import_dir={settings.export_dir}")
+                    result.stopped = export_round(pool, collector, settings.export_dir)
                     break
                 await run_batches(store, pool, collector, progress)
                 todo = result.deferred  # their batched calls are cached now; they go on to their next step

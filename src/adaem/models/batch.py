@@ -111,6 +111,15 @@ def export_requests(pool: ModelPool, collector: BatchCollector, directory: Path)
     return written
 
 
+def export_round(pool: ModelPool, collector: BatchCollector, directory: Path) -> str:
+    """Write a round's requests and say what to do next (why the run stopped)."""
+    files = export_requests(pool, collector, directory)
+    listed = ", ".join(f"{name}: {count}" for name, count in files.items())
+    return (f"{collector.count()} requests written to {directory} ({listed}): answer them (e.g. vLLM's run_batch, "
+            f"into <model>.output.jsonl beside each input) and --resume with --batch-import {directory} "
+            f"--batch-export {directory}")
+
+
 def import_outputs(pool: ModelPool, directory: Path) -> dict[str, tuple[int, int]]:
     """Read every `<model>.output.jsonl` in `directory` into the call cache; returns (answered, failed) per file.
     The custom ids are the calls' cache keys, so an answer lands exactly where the live call would have put it."""
