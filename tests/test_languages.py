@@ -205,3 +205,18 @@ def test_a_translation_that_answers_the_question_is_flagged_even_when_it_restate
     assert translation_problem(q, "", 0.0, 0.8) == "empty translation"
     assert clean_translation('Translation: "¿Debería Japón permitir la doble nacionalidad?"\nNote: ...') == \
         "¿Debería Japón permitir la doble nacionalidad?"
+
+
+def test_each_language_asks_its_own_prompt_under_its_own_cache_key(make_pool):
+    from adaem.measure import opinion_messages
+    from adaem.models import GenerateConfig
+    from adaem.models.types import as_messages
+
+    model = make_pool().get("mock/a")
+    prompts = {lang: opinion_messages("Should zoos be abolished?", k=3, words=80, language=lang)
+               for lang in ("en", "zh", "sw")}
+    assert prompts["en"][1]["content"].startswith("Question:") and prompts["zh"][1]["content"].startswith("问题：")
+    assert "160 字" in prompts["zh"][1]["content"]  # characters, two per English word
+    assert "Swahili" in prompts["sw"][1]["content"]  # no template: the English one, answered in the language
+    keys = {lang: model.key(as_messages(m), GenerateConfig(), 0).digest() for lang, m in prompts.items()}
+    assert len(set(keys.values())) == 3
