@@ -69,7 +69,8 @@ def test_opinion_templates_keep_a_parseable_format(lang):
 def test_translate_and_language_line_render():
     text = template("translate").substitute(language="French", text="Should Japan allow dual citizenship?")
     assert "French" in text and "Should Japan allow dual citizenship?" in text and "$" not in text
-    assert "translation only" in text
+    system = template("translate_system").substitute()
+    assert "translation only" in system and "never answer" in system  # the translator is cast as one
     line = template("opinion_language").substitute(language="Swahili")
     assert "Swahili" in line and "$" not in line and len(line.strip().splitlines()) == 1
     assert "Stance: Yes, No or Neutral" in line  # untemplated languages keep the English stance line
