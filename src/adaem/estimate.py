@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .config import RunConfig
+from .config import EMBEDDED_PROVIDER, MOCK_PROVIDER, RunConfig
 from .prompts import render
 from .theories import Theory, load_theory
 
@@ -58,7 +58,7 @@ def batch_price_factor(config: RunConfig, model: str) -> float:
     """The price factor of a model's calls: its endpoint's batch discount in batch mode (evaluate, compare and
     prime; generation always runs live), else 1."""
     provider = model.partition("/")[0]
-    if config.batch.mode != "api" or provider not in config.provider_names()[2:]:
+    if config.batch.mode != "api" or provider in (EMBEDDED_PROVIDER, MOCK_PROVIDER):
         return 1.0
     endpoint = config.endpoint(provider)
     return endpoint.batch_discount if endpoint.batch else 1.0

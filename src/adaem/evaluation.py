@@ -179,7 +179,8 @@ def summarize(store_path: Path, config: RunConfig, questions: list[Question], th
             breakdowns[attr] = pd.DataFrame(rows)
             breakdowns[attr].to_csv(store_path / f"scores_by_{attr}.csv", index=False)
     scores.to_csv(store_path / "scores.csv", index=False)
-    by_language = summarize_languages(store_path, every, config, questions, theory) if len(ev.languages) > 1 else {}
+    by_language = (summarize_languages(store_path, every, config, questions, theory, first=(labels, table))
+                   if len(ev.languages) > 1 else {})
     (store_path / "scores.json").write_text(json.dumps({
         "theory": theory.name, "models": models, "dimensions": dims, "questions": len(questions),
         "rating": ev.rating, "protocol": ev.protocol, "judge": config.roles.judge, "languages": ev.languages,
@@ -201,21 +202,25 @@ def language_of(record: dict[str, Any]) -> str:
 
 
 def summarize_languages(store_path: Path, records: list[dict[str, Any]], config: RunConfig,
-                        questions: list[Question], theory: Theory) -> dict[str, Any]:
+                        questions: list[Question], theory: Theory, first: tuple[np.ndarray, Any]) -> dict[str, Any]:
     """Scores per (language, model, value) with CIs, and each model's consistency across languages (spread of
     its expression rates, rank correlation of its profiles, bootstrap CIs over questions): CSVs, and what
-    scores.json says of them (which translations were flagged and left out)."""
+    scores.json says of them (which translations were flagged and left out). `first`: the first language's labels
+    and score table, already computed for scores.csv (its bootstrap is not run twice)."""
     import pandas as pd
 
     from .analysis.languages import language_consistency
 
     models, dims, ev = config.roles.targets, theory.ids, config.evaluation
-    tensors = {lang: label_tensor([r for r in records if language_of(r) == lang], questions, models, dims)
+    main = ev.languages[0]
+    tensors = {lang: first[0] if lang == main else
+               label_tensor([r for r in records if language_of(r) == lang], questions, models, dims)
                for lang in ev.languages}
     rows: list[dict[str, Any]] = []
     for lang, labels in tensors.items():
-        table = score_table(labels, models, dims, system=ev.rating, threshold=ev.threshold, confidence=ev.confidence,
-                            bootstrap=ev.bootstrap)
+        table = first[1] if lang == main else score_table(
+            labels, models, dims, system=ev.rating, threshold=ev.threshold, confidence=ev.confidence,
+            bootstrap=ev.bootstrap)
         rows += _long(table, theory, {"language": lang})
     pd.DataFrame(rows).to_csv(store_path / "scores_by_language.csv", index=False)
     per_model, pairs = language_consistency(tensors, models, dims, threshold=ev.threshold, confidence=ev.confidence,

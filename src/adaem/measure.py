@@ -87,7 +87,7 @@ def parse_stance(text: str) -> Stance | None:
     Ambiguous ("Yes, No or Neutral") is None."""
     for line in text.splitlines()[:6]:
         plain = _plain(line)
-        match = _STANCE_LINE.match(plain) or _native_stance_line(plain)
+        match = _STANCE_LINE.match(plain) or _NATIVE_STANCE_LINE.match(plain)
         if match:
             return stance_of(match.group(2))  # type: ignore[return-value]
     first = _plain(text.lstrip()).split(maxsplit=1)
@@ -98,9 +98,9 @@ def parse_stance(text: str) -> Stance | None:
     return None
 
 
-def _native_stance_line(line: str) -> re.Match[str] | None:
-    labels = "|".join(re.escape(label) for label in STANCE_LABELS)
-    return re.match(rf"^\W*({labels})\s*\**\s*[:：\-–]\s*(.*)$", line, re.I)
+_NATIVE_STANCE_LINE = re.compile(
+    rf"^\W*({'|'.join(re.escape(label) for label in STANCE_LABELS)})\s*\**\s*[:：\-–]\s*(.*)$", re.I)
+
 
 
 def _split_point(item: str) -> Point:

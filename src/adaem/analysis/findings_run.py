@@ -132,14 +132,14 @@ def _default_pair(models: list[str], meta: dict[str, dict[str, Any]]) -> tuple[s
 
 
 def generate_findings(run: Path, out: Path, against: list[Path]) -> tuple[list[Finding], dict[str, Any]]:
+    import pandas as pd
+
     scores = f.pull_scores(read_jsonl(run / "benchmark.jsonl"))
     baselines: dict[str, float] = {}
     for other in against:
         summary = other / "compare_summary.csv"
         if not summary.exists():
             raise ConfigError(f"--against {other}: not a finished `adaem compare` run (no compare_summary.csv)")
-        import pandas as pd
-
         for row in pd.read_csv(summary).to_dict("records"):
             baselines[f"{row['set']} ({other.name})"] = float(row["mean"])
     curve = f.informativeness_curve(scores, baselines)
