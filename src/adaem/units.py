@@ -89,9 +89,9 @@ async def run_phase(store: RunStore, pool: ModelPool, units: list[Unit], *, labe
     the sentence-embedding model, if the units need it) checked first, and a cost cap (`max_cost`, USD over every
     session) that stops starting units and queued calls alike, so what is left resumes."""
     if embeddings:
-        from .embeddings import model_dir
+        from .embeddings import check_installed
 
-        model_dir()  # not installed: one line saying what to install, before any call is paid for
+        check_installed()  # a broken install: one line saying what to install, before any call is paid for
     if theory is not None:  # a judge calibration file that does not fit: said before any call too
         check_calibration(store.config, theory)
     done = {stream: store.done_keys(stream) for stream in {u.stream for u in units}}

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..calibration import check_calibration
 from ..config import RunConfig
-from ..embeddings import model_dir
+from ..embeddings import check_installed
 from ..errors import ConfigError, ModelCallError
 from ..progress import progress_bar
 from ..store import RunStore, read_jsonl, read_state, read_usage, run_job_async, run_sync
@@ -134,7 +134,7 @@ async def generate_async(config: RunConfig | None, out: Path, *, resume: bool = 
     seeds = load_seeds(config.generation.seeds)
 
     async def work(pool) -> dict[str, Any]:
-        model_dir()  # the sentence-embedding model: not installed is one line, before any call is paid for
+        check_installed()  # the sentence-embedding model: a broken install is one line, before any call is paid
         await pool.preflight(list(config.roles.all_models()))
         with progress_bar(pool.ledger, in_flight=pool.in_flight) as progress:
             arms_total = len(pick_arms(seeds, config.generation.arms, config.sampling.seed or 0))
