@@ -88,7 +88,7 @@ def main() -> None:
 def retest(base: RunConfig, args: argparse.Namespace, names: list[str]) -> None:
     """Held-out scores: the seeds and each variant's questions on fresh draws (draws 1..N of the base seed)."""
     from adaem.analysis.compare import compare_sets
-    from adaem.generation.search import draw_seed
+    from adaem.scoring import draw_seed
 
     files = []
     first = variant_dir(args.out, names[0])

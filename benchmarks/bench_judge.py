@@ -26,7 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from adaem.config import RunConfig
-from adaem.measure import Labels, elicit_opinion, label_joint, label_text, merge_or, p_yes
+from adaem.judge import Labels, label_joint, label_text, merge_or, p_yes
+from adaem.measure import elicit_opinion
 from adaem.models import CallCache, GenerateConfig, ModelPool
 from adaem.smoke import smoke_questions
 from adaem.theories import load_theory

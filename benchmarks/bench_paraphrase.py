@@ -25,7 +25,7 @@ import numpy as np
 from adaem.analysis.compare import compare_sets, retest_reliability, sample_questions
 from adaem.benchmark import load_questions
 from adaem.config import RunConfig, load_config
-from adaem.generation.search import QUESTION_SCHEMA, question_problem
+from adaem.generation.gates import QUESTION_SCHEMA, question_problem
 from adaem.models import GenerateConfig, ModelPool
 from adaem.models.cache import CallCache
 from adaem.progress import progress_bar

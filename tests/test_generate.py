@@ -18,8 +18,9 @@ from conftest import run_cli
 
 from adaem.config import RunConfig
 from adaem.errors import ConfigError
+from adaem.generation.gates import question_problem, top3_similarity
 from adaem.generation.job import generate
-from adaem.generation.search import pick_arms, question_problem, top3_similarity
+from adaem.generation.search import pick_arms
 from adaem.generation.seeds import CATEGORIES, load_seeds
 from adaem.models.providers.mock import register_mock, unregister_mock
 

@@ -215,7 +215,7 @@ def test_variants_compare_protocols_and_definition_files(tmp_path, biased_judge)
 
 
 def test_few_shot_examples_change_only_the_prompts_that_have_them():
-    from adaem.measure import _examples
+    from adaem.judge import _examples
 
     assert _examples(SCHWARTZ.dimension("power")) == ""
     data = SCHWARTZ.model_dump(mode="json")

@@ -8,16 +8,12 @@ import pytest
 
 from adaem.config import OpinionRules
 from adaem.errors import OutputParseError
+from adaem.judge import label_joint, label_per_value, merge_or, p_flagged, p_yes
 from adaem.measure import (
     Opinion,
     Point,
     elicit_opinion,
-    label_joint,
-    label_per_value,
-    merge_or,
     opinion_problem,
-    p_flagged,
-    p_yes,
     parse_opinion,
     parse_opinion_json,
     points_logprob,
@@ -183,7 +179,7 @@ def test_a_value_the_judge_could_not_label_is_missing_not_zero():
 def test_field_probabilities_read_each_boolean_fields_alternatives():
     import math
 
-    from adaem.measure import field_probabilities
+    from adaem.judge import field_probabilities
     from adaem.models.providers.local import boolean_object_keys
 
     def t(token, top=None):

@@ -49,7 +49,7 @@ async def test_logprobs_from_the_embedded_model(smollm_pool):
 
 async def test_joint_judge_gets_soft_labels_from_the_embedded_model(smollm_pool):
     """A boolean-object schema with logprobs: valid JSON, and every value's P(true) in (0, 1)."""
-    from adaem.measure import label_joint
+    from adaem.judge import label_joint
     from adaem.theories import load_theory
 
     theory = load_theory("mft")

@@ -8,7 +8,9 @@
 The functions here (and their `*_async` twins) are the public face; the modules behind them may change.
 """
 
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 from .api import (
     build_config,
@@ -31,13 +33,35 @@ from .config import RunConfig, load_config
 from .errors import AdaemError, ConfigError, ModelCallError, OutputParseError
 from .models import ChatMessage, GenerateConfig, Model, ModelOutput, ModelPool
 
+if TYPE_CHECKING:
+    from .analysis.compare import Comparison
+    from .analysis.findings_run import Findings
+    from .analysis.judge_check import JudgeCheck
+    from .analysis.priming import Priming
+    from .analysis.reliability import Reliability
+    from .evaluation import Evaluation
+    from .generation.job import GenerateResult
+
+# The result types, imported when first asked for: `import adaem` stays light.
+_RESULTS = {"Comparison": "analysis.compare", "Evaluation": "evaluation", "Findings": "analysis.findings_run",
+            "GenerateResult": "generation.job", "JudgeCheck": "analysis.judge_check", "Priming": "analysis.priming",
+            "Reliability": "analysis.reliability"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _RESULTS:
+        return getattr(import_module(f".{_RESULTS[name]}", __name__), name)
+    raise AttributeError(f"module 'adaem' has no attribute {name!r}")
+
+
 try:
     __version__ = version("adaem")
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0+unknown"
 
 __all__ = [
-    "AdaemError", "ChatMessage", "ConfigError", "GenerateConfig", "Model", "ModelCallError", "ModelOutput",
+    "AdaemError", "ChatMessage", "Comparison", "ConfigError", "Evaluation", "Findings", "GenerateResult", "JudgeCheck",
+    "Priming", "Reliability", "GenerateConfig", "Model", "ModelCallError", "ModelOutput",
     "ModelPool", "OutputParseError", "RunConfig", "__version__", "build_config", "compare", "compare_async",
     "evaluate", "evaluate_async", "findings", "generate", "generate_async", "judge_check", "judge_check_async", "load_config",
     "load_run", "prime", "prime_async", "reliability", "stats",

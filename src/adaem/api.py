@@ -18,9 +18,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import RunConfig, load_config, parse_config
+from .config import RunConfig, load_config, parse_config, set_path
 from .errors import ConfigError
-from .store import read_sessions, run_sync
+from .jobs import sync_twin
+from .store import read_sessions, write_jsonl
 
 if TYPE_CHECKING:
     from .analysis.compare import Comparison
@@ -43,16 +44,6 @@ def _run_dir(job: str, out: str | Path | None) -> Path:
     return path
 
 
-def _set(data: dict[str, Any], dotted: str, value: Any) -> None:
-    node = data
-    *parents, last = dotted.split(".")
-    for key in parents:
-        node = node.setdefault(key, {})
-        if not isinstance(node, dict):
-            raise ConfigError(f"{dotted}: '{key}' is not a section of the config")
-    node[last] = value
-
-
 def build_config(config: RunConfig | str | Path | dict[str, Any] | None, fields: dict[str, Any],
                  settings: dict[str, Any]) -> RunConfig:
     """A run's config from a base (RunConfig, YAML path, dict or the defaults), the named arguments (dotted path →
@@ -67,10 +58,9 @@ def build_config(config: RunConfig | str | Path | dict[str, Any] | None, fields:
         data = {}
     for dotted, value in fields.items():
         if value is not None:
-            _set(data, dotted, [value] if dotted.endswith(("explorers", "scorers", "generators", "targets"))
-                 and isinstance(value, str) else value)
+            set_path(data, dotted, value)
     for key, value in settings.items():
-        _set(data, key.replace("__", "."), value)
+        set_path(data, key.replace("__", "."), value)
     return parse_config(data, "settings")
 
 
@@ -88,8 +78,7 @@ def _questions_file(benchmark: Any, run_dir: Path, name: str = "input") -> Path:
     path = run_dir / f"{name}.jsonl"
     if not path.exists():  # a resumed run keeps the questions it started with
         run_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text("".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows),
-                        encoding="utf-8")
+        write_jsonl(path, rows)
     return path
 
 
@@ -98,7 +87,9 @@ async def evaluate_async(benchmark: Any, models: Sequence[str] | str | None = No
                          theory: str | None = None, protocol: str | None = None, out: str | Path | None = None,
                          resume: bool = False, dedupe: bool = False, config: Any = None,
                          **settings: Any) -> Evaluation:
-    """`evaluate` for async code."""
+    """Value profiles of `models` on a benchmark (a file path, a list of question strings or dicts, or a DataFrame
+    with a `question` column): `.scores` (long: model, dimension, score and rate with CIs), `.profile()` (models ×
+    values), `.answers` (one row per model and question), `.breakdowns`, `.run_dir`."""
     from .evaluation import evaluate_async as run
 
     cfg = build_config(config, {"roles.targets": models, "roles.judge": judge, "evaluation.theory": theory,
@@ -107,14 +98,9 @@ async def evaluate_async(benchmark: Any, models: Sequence[str] | str | None = No
     return await run(_questions_file(benchmark, run_dir), cfg, run_dir, resume=resume, dedupe=dedupe)
 
 
-def evaluate(benchmark: Any, models: Sequence[str] | str | None = None, *, judge: str | None = None,
-             theory: str | None = None, protocol: str | None = None, out: str | Path | None = None,
-             resume: bool = False, dedupe: bool = False, config: Any = None, **settings: Any) -> Evaluation:
-    """Value profiles of `models` on a benchmark (a file path, a list of question strings or dicts, or a DataFrame
-    with a `question` column): `.scores` (long: model, dimension, score and rate with CIs), `.profile()` (models ×
-    values), `.answers` (one row per model and question), `.breakdowns`, `.run_dir`."""
-    return run_sync(evaluate_async(benchmark, models, judge=judge, theory=theory, protocol=protocol, out=out,
-                                   resume=resume, dedupe=dedupe, config=config, **settings))
+evaluate = sync_twin(evaluate_async)
+
+
 
 
 # -- generate ------------------------------------------------------------------------------------------------
@@ -123,7 +109,9 @@ async def generate_async(models: Sequence[str] | None = None, *, scorers: Sequen
                          budget: int | None = None, preset: str | None = None, seeds: str | Path | None = None,
                          out: str | Path | None = None, resume: bool = False, config: Any = None,
                          **settings: Any) -> GenerateResult:
-    """`generate` for async code."""
+    """Search for questions on which `models` (the explorers, P1) express different values: `.benchmark` (a
+    DataFrame of the questions with their scores), `.summary`, `.run_dir`. `preset="paper"` starts from the
+    paper's settings; `resume=True` with `out=` continues or extends a run."""
     from .generation.job import generate_async as run
 
     base = load_config(preset=preset).model_dump(mode="json") if preset and config is None else config
@@ -133,15 +121,9 @@ async def generate_async(models: Sequence[str] | None = None, *, scorers: Sequen
     return await run(cfg, _run_dir("generate", out), resume=resume)
 
 
-def generate(models: Sequence[str] | None = None, *, scorers: Sequence[str] | None = None,
-             generators: Sequence[str] | str | None = None, judge: str | None = None, budget: int | None = None,
-             preset: str | None = None, seeds: str | Path | None = None, out: str | Path | None = None,
-             resume: bool = False, config: Any = None, **settings: Any) -> GenerateResult:
-    """Search for questions on which `models` (the explorers, P1) express different values: `.benchmark` (a
-    DataFrame of the questions with their scores), `.summary`, `.run_dir`. `preset="paper"` starts from the
-    paper's settings; `resume=True` with `out=` continues or extends a run."""
-    return run_sync(generate_async(models, scorers=scorers, generators=generators, judge=judge, budget=budget,
-                                   preset=preset, seeds=seeds, out=out, resume=resume, config=config, **settings))
+generate = sync_twin(generate_async)
+
+
 
 
 # -- analyses ------------------------------------------------------------------------------------------------
@@ -162,7 +144,8 @@ async def compare_async(*benchmarks: Any, models: Sequence[str] | None = None, j
                         limit: int | None = None, draws: int = 1, out: str | Path | None = None,
                         resume: bool = False, dedupe: bool = False, config: Any = None,
                         **settings: Any) -> Comparison:
-    """`compare` for async code."""
+    """Informativeness S of two or more question sets under one pool (`models`): `.scores` (per question),
+    `.summary` (per set: mean, CI, tests against the first), `.retest` (with draws ≥ 2), `.run_dir`."""
     from .analysis.compare import compare_sets_async
 
     cfg = build_config(config, {"roles.explorers": models, "roles.judge": judge}, settings)
@@ -171,13 +154,9 @@ async def compare_async(*benchmarks: Any, models: Sequence[str] | None = None, j
     return await compare_sets_async(files, cfg, run_dir, limit=limit, resume=resume, draws=draws, dedupe=dedupe)
 
 
-def compare(*benchmarks: Any, models: Sequence[str] | None = None, judge: str | None = None,
-            limit: int | None = None, draws: int = 1, out: str | Path | None = None, resume: bool = False,
-            dedupe: bool = False, config: Any = None, **settings: Any) -> Comparison:
-    """Informativeness S of two or more question sets under one pool (`models`): `.scores` (per question),
-    `.summary` (per set: mean, CI, tests against the first), `.retest` (with draws ≥ 2), `.run_dir`."""
-    return run_sync(compare_async(*benchmarks, models=models, judge=judge, limit=limit, draws=draws, out=out,
-                                  resume=resume, dedupe=dedupe, config=config, **settings))
+compare = sync_twin(compare_async)
+
+
 
 
 def findings(run: str | Path, *, against: Sequence[str | Path] | None = None, pair: Sequence[str] | None = None,
@@ -203,7 +182,7 @@ async def prime_async(benchmark: Any, model: str | None = None, *, dimensions: S
                       limit: int | None = 10, judge: str | None = None, theory: str | None = None,
                       out: str | Path | None = None, resume: bool = False, dedupe: bool = False,
                       config: Any = None, **settings: Any) -> Priming:
-    """`prime` for async code."""
+    """Value priming of one model: `.effects` (per primed value and relation: change, t, p, Cohen's d)."""
     from .analysis.priming import priming_async
 
     cfg = build_config(config, {"roles.judge": judge, "evaluation.theory": theory}, settings)
@@ -213,13 +192,9 @@ async def prime_async(benchmark: Any, model: str | None = None, *, dimensions: S
                                dedupe=dedupe)
 
 
-def prime(benchmark: Any, model: str | None = None, *, dimensions: Sequence[str] | None = None,
-          limit: int | None = 10, judge: str | None = None, theory: str | None = None,
-          out: str | Path | None = None, resume: bool = False, dedupe: bool = False, config: Any = None,
-          **settings: Any) -> Priming:
-    """Value priming of one model: `.effects` (per primed value and relation: change, t, p, Cohen's d)."""
-    return run_sync(prime_async(benchmark, model, dimensions=dimensions, limit=limit, judge=judge, theory=theory,
-                                out=out, resume=resume, dedupe=dedupe, config=config, **settings))
+prime = sync_twin(prime_async)
+
+
 
 
 def _as_list(value: str | Sequence[str] | None) -> list[str] | None:
@@ -230,7 +205,9 @@ async def judge_check_async(judge: str | None = None, *, theory: str | Sequence[
                             labels: str | Path | None = None, protocol: str | Sequence[str] | None = None,
                             seed: int = 0, out: str | Path | None = None, resume: bool = False, config: Any = None,
                             **settings: Any) -> JudgeCheck:
-    """`judge_check` for async code."""
+    """How well `judge` labels texts with known values (the set shipped for the theory, or `labels=`), per variant
+    (theories × protocols): `.summary` (held-out macro P/R/F1, top-k, ECE per correction), `.per_value`,
+    `.calibrations` (files for `evaluation__calibration=`), `.run_dir`."""
     from .analysis.judge_check import judge_check_async as run
 
     cfg = build_config(config, {"roles.judge": judge}, settings)
@@ -238,15 +215,9 @@ async def judge_check_async(judge: str | None = None, *, theory: str | Sequence[
                      protocols=_as_list(protocol), seed=seed, resume=resume)
 
 
-def judge_check(judge: str | None = None, *, theory: str | Sequence[str] | None = None,
-                labels: str | Path | None = None, protocol: str | Sequence[str] | None = None, seed: int = 0,
-                out: str | Path | None = None, resume: bool = False, config: Any = None,
-                **settings: Any) -> JudgeCheck:
-    """How well `judge` labels texts with known values (the set shipped for the theory, or `labels=`), per variant
-    (theories × protocols): `.summary` (held-out macro P/R/F1, top-k, ECE per correction), `.per_value`,
-    `.calibrations` (files for `evaluation__calibration=`), `.run_dir`."""
-    return run_sync(judge_check_async(judge, theory=theory, labels=labels, protocol=protocol, seed=seed, out=out,
-                                      resume=resume, config=config, **settings))
+judge_check = sync_twin(judge_check_async)
+
+
 
 
 # -- reading a run -------------------------------------------------------------------------------------------

@@ -5,20 +5,28 @@ Every AdaemError ends the command with one line on stderr naming the problem, an
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
-from .config import PRESET_ENDPOINTS, RunConfig, load_config
+from .config import RunConfig, load_config
 from .errors import AdaemError, ConfigError
-from .models import embedded
-from .store import default_run_dir, read_usage
+from .store import default_run_dir
+from .tables import (
+    compare_table,
+    estimate_table,
+    frame_table,
+    generated_table,
+    judge_check_table,
+    models_tables,
+    scores_table,
+    smoke_table,
+    usage_tables,
+)
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="AdAEM: generate value-eliciting questions and measure how LLMs' values differ.")
@@ -77,49 +85,8 @@ def _run_config(config: Path | None, overrides: list[str] | None, flags: list[st
 def models(config: ConfigOpt = None, set_: SetOpt = None) -> None:
     """List the embedded local models (installed or not) and the configured endpoints."""
     cfg = _config(config, set_)
-    table = Table(title="Embedded models (local/<name>, run in-process by llama.cpp)")
-    for col in ("name", "installed", "size", "family", "vendor", "weights", "packages"):
-        table.add_column(col)
-    for m in embedded.CATALOGUE.values():
-        present = embedded.is_installed(m)
-        table.add_row(f"local/{m.name}", "yes" if present else "[red]no[/red]", f"{m.size_bytes / 1e9:.2f} GB",
-                      m.family, m.vendor, m.title, m.packages[0] + (f" (+{len(m.parts) - 1} parts)" if len(m.parts) > 1 else ""))
-    out.print(table)
-    ep_table = Table(title="API endpoints (<endpoint>/<model>; anthropic is the native Messages API, the rest "
-                           "OpenAI-compatible)")
-    for col in ("endpoint", "base URL", "key variable", "key set", "structured output", "log-probs", "batch API"):
-        ep_table.add_column(col)
-    for name in sorted(set(PRESET_ENDPOINTS) | set(cfg.endpoints)):
-        ep = cfg.endpoint(name)
-        env = ep.key_env(name)
-        urls = ep.resolved_base_urls(name)
-        where = "official API" if not urls else urls[0] + (f" (+{len(urls) - 1} replicas)" if len(urls) > 1 else "")
-        ep_table.add_row(name, where, env, "yes" if os.environ.get(env) else "no", ep.structured_output,
-                         "yes" if ep.logprobs else "no", f"yes ({ep.batch_discount:.0%} price)" if ep.batch else "no")
-    out.print(ep_table)
-    roles = Table(title="Models in this config and what they can do")
-    for col in ("model", "roles", "log-probs (judge labels from)", "opinions asked as", "batch", "replicas",
-                "concurrency"):
-        roles.add_column(col)
-    from .models import ModelPool
-
-    pool = ModelPool(cfg)
-    for name, rs in cfg.roles.all_models().items():
-        try:
-            model = pool.get(name)
-        except ConfigError:  # no key yet: what the endpoint declares, and what to set
-            ep = cfg.endpoint(name.partition("/")[0])
-            urls = ep.resolved_base_urls(name.partition("/")[0]) or [""]
-            roles.add_row(name, ", ".join(rs), "log-probs" if ep.logprobs else "answer text", "free text",
-                          "api" if ep.batch else "files (--batch-export)", str(len(urls)),
-                          f"[red]no key: export {ep.key_env(name.partition('/')[0])}[/red]")
-            continue
-        p = model.provider
-        batch = "api" if p.batch else "files (--batch-export)" if p.batch_files else "no"
-        roles.add_row(name, ", ".join(rs), "log-probs" if p.logprobs else "answer text",
-                      "JSON schema" if p.schema_opinions else "free text", batch, str(p.replicas),
-                      f"{model.concurrency}" + (" (CPU shared)" if p.shares_cpu else ""))
-    out.print(roles)
+    for table in models_tables(cfg):
+        out.print(table)
 
 
 @app.command()
@@ -139,12 +106,7 @@ def smoke(
     cfg = _run_config(config, set_, flags, resume, out_dir)
     run_dir = out_dir or default_run_dir("smoke")
     result = run_smoke(cfg, run_dir, resume=resume, question_count=questions)
-    table = Table(title=f"Smoke run {run_dir}")
-    for col in ("model", "question", "stance", "answer"):
-        table.add_column(col, overflow="fold")
-    for r in sorted(result.records, key=lambda r: (r["model"], r["question_id"])):
-        table.add_row(r["model"], r["question"], str(r.get("stance")), r["answer"][:100])
-    out.print(table)
+    out.print(smoke_table(result.records, run_dir))
     _print_usage(run_dir)
     _exit_on_failures(result.failures, run_dir)
 
@@ -183,20 +145,7 @@ def evaluate(
         return
     run_dir = out_dir or default_run_dir("evaluate")
     result = run_evaluate(benchmark, cfg, run_dir, resume=resume, dedupe=dedupe)
-    profile = result.scores
-    ev = result.config.evaluation
-    table = Table(title=f"Value scores ({result.theory.name}, {ev.rating} 0–100, {ev.confidence:.0%} CI over "
-                        f"questions, expression rate) — {run_dir}")
-    table.add_column("value")
-    for model in result.models:
-        table.add_column(model, justify="right")
-    for dim in result.theory.ids:
-        cells = []
-        for model in result.models:
-            row = profile[(profile.model == model) & (profile.dimension == dim)].iloc[0]
-            cells.append(f"{row.score:.0f} [{row.score_lo:.0f}–{row.score_hi:.0f}]  rate {row.rate:.0f}%")
-        table.add_row(result.theory.dimension(dim).name, *cells)
-    out.print(table)
+    out.print(scores_table(result, run_dir))
     answers = result.answers
     parse_failed = int(answers["vector"].isna().sum()) if "vector" in answers else 0
     out.print(f"{len(answers)} answers ({parse_failed} parse failures) · files: {run_dir}/scores.csv, scores.json, "
@@ -226,12 +175,7 @@ def generate(
         return
     run_dir = out_dir or default_run_dir("generate")
     result = run_generate(cfg, run_dir, resume=resume)
-    table = Table(title=f"Generated questions — {run_dir}")
-    for col in ("id", "P2 score", "category", "country", "question"):
-        table.add_column(col, overflow="fold")
-    for q in sorted(result.questions, key=lambda q: -q["p2_score"]):
-        table.add_row(q["id"], f"{q['p2_score']:.2f}", q["category"], q["country"] or "", q["question"])
-    out.print(table)
+    out.print(generated_table(result.questions, run_dir))
     summary = result.summary
     mean = summary["mean_p2_score"]
     out.print(f"{summary['questions']} questions from {summary['pulls']} pulls ({summary['stopped']}); "
@@ -256,15 +200,9 @@ def _estimate_generate(cfg: RunConfig) -> None:
 
 
 def _print_estimate(rows, cfg: RunConfig, title: str, job: str = "generate") -> None:
-    from .estimate import assumptions, totals
+    from .estimate import assumptions
 
-    table = Table(title=f"Expected model calls — {title}")
-    for col in ("model", "role", "calls", "tokens in", "tokens out", "cost $"):
-        table.add_column(col, justify="left" if col in ("model", "role") else "right")
-    for r in [*rows, totals(rows)]:
-        table.add_row(r.model, r.role, f"{r.calls:,.0f}", f"{r.input_tokens:,.0f}", f"{r.output_tokens:,.0f}",
-                      f"{r.cost:,.2f}")
-    out.print(table)
+    out.print(estimate_table(rows, title))
     for note in assumptions(cfg, job):
         out.print(f"assumes: {note}", highlight=False)
 
@@ -313,12 +251,7 @@ def _emit(frame, fmt: str, title: str, floats: str = "{:.3f}") -> None:
         return
     if fmt != "table":
         raise ConfigError(f"--format: use table, csv or json, not '{fmt}'")
-    table = Table(title=title)
-    for col in frame.columns:
-        table.add_column(str(col), overflow="fold")
-    for row in frame.itertuples(index=False):
-        table.add_row(*(floats.format(v) if isinstance(v, float) else str(v) for v in row))
-    out.print(table)
+    out.print(frame_table(frame, title, floats))
 
 
 @app.command()
@@ -367,17 +300,7 @@ def compare(
     cfg = _run_config(config, set_, flags, resume, out_dir)
     run_dir = out_dir or default_run_dir("compare")
     result = compare_sets(list(files), cfg, run_dir, limit=limit, resume=resume, draws=draws, dedupe=dedupe)
-    table = Table(title=f"Informativeness S per question set (pool: {', '.join(result.models)}) — {run_dir}")
-    first = result.summary.set.iloc[0]
-    for col in ("set", "questions", "scored", "mean S [95% CI]", "std", f"Δ vs {first}", "Welch p", "Mann–Whitney p"):
-        table.add_column(col, justify="left" if col == "set" else "right")
-    for row in result.summary.to_dict("records"):
-        cells = [row["set"], str(row["questions"]), str(row["scored"]),
-                 f"{row['mean']:.3f} [{row['ci_lo']:.3f}, {row['ci_hi']:.3f}]", f"{row['std']:.3f}"]
-        cells += [f"{row.get(f'vs_{first}_{k}', float('nan')):.3g}" if row["set"] != first else "–"
-                  for k in ("difference", "welch_p", "mannwhitney_p")]
-        table.add_row(*cells)
-    out.print(table)
+    out.print(compare_table(result, run_dir))
     if result.retest:
         r = result.retest
         out.print(f"test–retest over {r['questions']} questions × {r['draws']} draws: ICC1 {r['icc1']:.2f} "
@@ -501,15 +424,7 @@ def judge_check(
     run_dir = out_dir or default_run_dir("judge-check")
     result = run_check(cfg, run_dir, labels=labels, theories=_items(theory), protocols=_items(protocol), seed=seed,
                        resume=resume)
-    table = Table(title=f"Judge {result.judge} on the held-out half (macro over values; kept = correction saved) "
-                        f"— {run_dir}")
-    for col in ("variant", "condition", "P", "R", "F1", "top-1", "top-3", "gold rank", "ECE", "missing", "kept"):
-        table.add_column(col, justify="left" if col in ("variant", "condition") else "right")
-    for r in result.summary.to_dict("records"):
-        table.add_row(r["variant"], r["condition"], *(f"{r[k]:.3f}" for k in ("macro_precision", "macro_recall",
-                      "macro_f1", "top1", "top3")), f"{r['mean_rank']:.2f}", f"{r['ece']:.3f}", str(r["missing"]),
-                      "✓" if r["kept"] else "")
-    out.print(table)
+    out.print(judge_check_table(result, run_dir))
     out.print(f"wall time {result.seconds / 60:.1f} min over every session of the run")
     out.print(f"files: {run_dir}/judge_check.html, judge_check.csv, judge_check_values.csv, judge_check.json, "
               f"judge_check.png; calibration for evaluation.calibration: {', '.join(result.calibrations.values())}")
@@ -572,34 +487,10 @@ def seeds_expand(
     set_: SetOpt = None,
 ) -> None:
     """Grow a seed set with an LLM, dropping near-duplicates and non-yes/no questions."""
-    import asyncio
-    import json
-
-    from .generation.seeds import expand_seeds, load_seeds
-    from .models import CallCache, ModelPool
-    from .progress import progress_bar
+    from .generation.seeds import expand_seed_file
 
     cfg = _config(config, set_, _flags(roles__generators=generator))
-    base = load_seeds(seeds)
-    model_name = cfg.roles.generators[0]
-    pool = ModelPool(cfg, cache=CallCache(out_file.with_suffix(".cache.sqlite")))
-
-    async def run():
-        try:
-            await pool.preflight([model_name])
-            with progress_bar(pool.ledger) as progress:
-                task = progress.add_task("seeds: expand", total=None)
-                return await expand_seeds(pool.get(model_name), base, per_category, threshold=threshold,
-                                          on_step=lambda: progress.advance(task))
-        finally:
-            await pool.aclose()
-
-    new, dropped = asyncio.run(run())
-    out_file.parent.mkdir(parents=True, exist_ok=True)
-    with out_file.open("w", encoding="utf-8") as fh:
-        for s in [*base, *new]:
-            fh.write(json.dumps({"topic": s.topic, "question": s.question, "category": s.category},
-                                ensure_ascii=False) + "\n")
+    base, new, dropped = expand_seed_file(cfg, seeds, out_file, per_category, threshold)
     out.print(f"{len(base)} seeds + {len(new)} new = {len(base) + len(new)} in {out_file}; dropped: {dropped}")
     for s in new[:20]:
         out.print(f"  [{s.category}] {s.question}", markup=False, highlight=False)
@@ -626,25 +517,8 @@ def _exit_on_failures(failures: list[dict], run_dir: Path, stopped: str | None =
 
 
 def _print_usage(run_dir: Path) -> None:
-    from .store import merged_usage, read_replicas
-
-    rows = read_usage(run_dir)
-    table = Table(title="Model calls (all sessions of the run)")
-    for col in ("model", "role", "calls", "cached", "retries", "failed", "tokens in", "tokens out", "cost $"):
-        table.add_column(col, justify="right" if col not in ("model", "role") else "left")
-    for m in sorted(merged_usage(rows), key=lambda m: (m["model"], m["role"])):
-        calls = f"{m['calls']} ({m['batched']} batched)" if m.get("batched") else str(m["calls"])
-        table.add_row(m["model"], m["role"], calls, str(m["cache_hits"]), str(m["retries"]),
-                      str(m["errors"]), str(m["input_tokens"]), str(m["output_tokens"]), f"{m['cost']:.4f}")
-    out.print(table)
-    replicas = read_replicas(run_dir)
-    if replicas:
-        spread = Table(title="Calls per replica (all sessions; errors were retried, on another replica if one was up)")
-        for col in ("model", "replica", "answered", "errors"):
-            spread.add_column(col, justify="right" if col in ("answered", "errors") else "left")
-        for r in replicas:
-            spread.add_row(r["model"], r["url"], str(r["calls"]), str(r["errors"]))
-        out.print(spread)
+    for table in usage_tables(run_dir):
+        out.print(table)
 
 
 @app.command("config")

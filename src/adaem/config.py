@@ -465,24 +465,32 @@ def _parse_scalar(text: str) -> Any:
     return value
 
 
+ROLE_LISTS = ("explorers", "scorers", "generators", "targets")
+
+
+def set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set one field of raw config data (before validation) by its dotted path, creating sections on the way: the
+    one override path of the CLI's `--set` and the API's keyword settings. A single model given for a role list is
+    that list of one."""
+    *parents, last = dotted.split(".")
+    node = data
+    for key in parents:
+        child = node.get(key)
+        if child is None:
+            child = node[key] = {}
+        if not isinstance(child, dict):
+            raise ConfigError(f"{dotted}: '{key}' is not a section of the config")
+        node = child
+    node[last] = [value] if last in ROLE_LISTS and isinstance(value, str) else value
+
+
 def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
-    """Apply `dotted.path=value` overrides to raw config data (before validation)."""
+    """Apply `--set dotted.path=value` overrides to raw config data (before validation)."""
     for item in overrides:
         path, eq, raw = item.partition("=")
         if not eq or not path.strip():
             raise ConfigError(f"--set expects field.path=value, got '{item}'")
-        keys = path.strip().split(".")
-        node = data
-        for key in keys[:-1]:
-            child = node.get(key)
-            if not isinstance(child, dict):
-                child = {}
-                node[key] = child
-            node = child
-        value = _parse_scalar(raw)
-        if keys[-1] in ("explorers", "scorers", "generators", "targets") and isinstance(value, str):
-            value = [value]
-        node[keys[-1]] = value
+        set_path(data, path.strip(), _parse_scalar(raw))
     return data
 
 

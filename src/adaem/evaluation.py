@@ -18,10 +18,12 @@ import numpy as np
 from .benchmark import Question, load_questions
 from .config import RunConfig
 from .errors import ConfigError, OutputParseError
-from .measure import label_text, measure_answer
+from .jobs import run_job_async, run_sync
+from .judge import label_text
+from .measure import measure_answer
 from .models import GenerateConfig, ModelPool
 from .rating import score_table
-from .store import RunStore, read_jsonl, run_job_async, run_sync
+from .store import RunStore, read_jsonl
 from .theories import Theory, load_theory
 from .units import Unit, UnitsResult, run_phase
 

@@ -1,24 +1,25 @@
-"""`adaem smoke`: a small, resumable run of the model layer with every role of the config.
+"""`adaem smoke`: a quick check that every model of a config answers, before a long run pays for anything.
 
 Each explorer answers a few controversial yes/no questions in free text, and the judge classifies each
-answer's stance as structured JSON. It exercises what every later job stands on (text and constrained
-output, caching, limits, retries, accounting, resume) until `adaem generate` replaces it as the main job.
+answer's stance as structured JSON: text and constrained output, caching, limits, retries, accounting and
+resume, through the same unit loop (`units.run_phase`) as every job.
 """
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from .config import RunConfig
-from .errors import ModelCallError, OutputParseError
+from .errors import OutputParseError
+from .jobs import run_job
 from .models import GenerateConfig, ModelPool
-from .progress import progress_bar
 from .prompts import render
-from .store import RunStore, run_job
+from .store import RunStore
+from .units import Unit, run_phase
 
 STANCE_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -66,30 +67,11 @@ async def _answer_one(pool: ModelPool, config: RunConfig, model: str, qid: int, 
 async def run_smoke_async(store: RunStore, pool: ModelPool, question_count: int = 4) -> SmokeResult:
     config = store.config
     questions = smoke_questions(question_count)
-    done = store.done_keys("answers")
-    todo = [(m, q) for m in config.roles.explorers for q in range(len(questions)) if f"{m}|{q}" not in done]
-    result = SmokeResult(store.path)
-    await pool.preflight([*config.roles.explorers, config.roles.judge])
-    with progress_bar(pool.ledger) as progress:
-        task = progress.add_task("smoke: answer + judge", total=len(config.roles.explorers) * len(questions),
-                                 completed=len(config.roles.explorers) * len(questions) - len(todo))
-
-        async def unit(model: str, qid: int) -> None:
-            try:
-                record = await _answer_one(pool, config, model, qid, questions[qid])
-            except ModelCallError as exc:  # recorded, not cached: a resume retries it
-                failure = {"key": f"{model}|{qid}", "error": str(exc)}
-                result.failures.append(failure)
-                store.append("failures", failure)
-            else:
-                store.append("answers", record)
-            progress.advance(task)
-            store.save_usage(pool.ledger)
-
-        await asyncio.gather(*(unit(m, q) for m, q in todo))
-    store.save_usage(pool.ledger)
-    result.records = list(store.records("answers"))
-    return result
+    units = [Unit("answers", f"{m}|{q}", partial(_answer_one, pool, config, m, q, questions[q]))
+             for m in config.roles.explorers for q in range(len(questions))]
+    done = await run_phase(store, pool, units, label="smoke: answer + judge",
+                           models=[*config.roles.explorers, config.roles.judge], max_cost=None, embeddings=False)
+    return SmokeResult(store.path, list(store.records("answers")), done.failures)
 
 
 def run_smoke(config: RunConfig | None, out: Path, *, resume: bool = False, question_count: int = 4) -> SmokeResult:

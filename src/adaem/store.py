@@ -15,24 +15,19 @@ A run killed at any instant resumes with the same directory:
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sqlite3
 import sys
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from .config import RunConfig, dump_config, load_config
 from .errors import ConfigError
 from .models.accounting import Ledger
 from .models.cache import CallCache, connect
-from .models.pool import ModelPool
-
-T = TypeVar("T")
 
 _STATE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -163,38 +158,6 @@ class RunStore:
         self.state.close()
 
 
-def run_sync(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine to completion from sync code, also where an event loop is already running (Jupyter):
-    there it runs on a fresh loop in a worker thread, since asyncio.run() cannot nest."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="adaem-run") as worker:
-        return worker.submit(asyncio.run, coro).result()
-
-
-async def run_job_async(store: RunStore, work: Callable[[ModelPool], Awaitable[T]], failed: Callable[[T], bool]) -> T:
-    """Run a job's async work over a pool on the store's cache; record how the session ended, close the store."""
-    pool = ModelPool(store.config, cache=store.cache)
-    try:
-        try:
-            result = await work(pool)
-        finally:
-            await pool.aclose()
-    except BaseException:
-        store.finish("interrupted")
-        store.close()
-        raise
-    store.finish("finished with failures" if failed(result) else "finished")
-    store.close()
-    return result
-
-
-def run_job(store: RunStore, work: Callable[[ModelPool], Awaitable[T]], failed: Callable[[T], bool]) -> T:
-    return run_sync(run_job_async(store, work, failed))
-
-
 def _whole_lines(data: bytes) -> list[dict[str, Any]]:
     """The records of JSONL bytes: one per newline-terminated line. What follows the last newline is a line
     being written (or torn by a kill) and is not a record yet."""
@@ -206,6 +169,17 @@ def read_jsonl(path: Path | str) -> list[dict[str, Any]]:
     torn-line policy of `RunStore.records`; no file: no records."""
     path = Path(path)
     return _whole_lines(path.read_bytes()) if path.exists() else []
+
+
+def write_jsonl(path: Path | str, records: Iterable[dict[str, Any]]) -> None:
+    """A whole JSONL file (a benchmark, a question set, a batch file): one record a line, UTF-8, written to a
+    temporary file first and renamed, so a reader never sees half of it."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        for record in records:
+            fh.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+    tmp.replace(path)
 
 
 def _read(path: Path, sql: str, params: tuple = ()) -> list[tuple]:

@@ -20,9 +20,10 @@ import numpy as np
 from ..benchmark import Question, load_questions
 from ..config import RunConfig
 from ..errors import ConfigError
+from ..jobs import run_job_async, run_sync
 from ..models import ModelPool
 from ..objective import Weights
-from ..store import RunStore, read_jsonl, read_state, run_job_async, run_sync
+from ..store import RunStore, read_jsonl, read_state
 from ..theories import Theory, load_theory
 from ..units import Unit, UnitsResult, run_phase
 
@@ -94,7 +95,7 @@ def _key(name: str, qid: str, draw: int) -> str:
 async def _score_sets(store: RunStore, pool: ModelPool, theory: Theory,
                       sets: list[tuple[str, list[Question]]], draws: int) -> UnitsResult:
     from ..embeddings import default_encoder
-    from ..generation.search import score_question
+    from ..scoring import score_question
 
     config = store.config
     models = config.roles.explorers

@@ -28,9 +28,10 @@ import numpy as np
 from ..calibration import CONTENT_FREE, Calibration, best_threshold, correct, f1_score
 from ..config import RunConfig
 from ..errors import ConfigError, OutputParseError
-from ..measure import Protocol, label_text
+from ..jobs import run_job_async, run_sync
+from ..judge import Protocol, label_text
 from ..models import ModelPool
-from ..store import RunStore, read_jsonl, read_sessions, read_usage, run_job_async, run_sync
+from ..store import RunStore, read_jsonl, read_sessions, read_usage
 from ..theories import Theory, load_theory
 from ..units import Unit, UnitsResult, run_phase
 

@@ -23,10 +23,11 @@ import numpy as np
 from ..benchmark import Question, load_questions
 from ..config import RunConfig
 from ..errors import ConfigError, OutputParseError
+from ..jobs import run_job_async, run_sync
 from ..measure import measure_answer
 from ..models import GenerateConfig, ModelPool
 from ..prompts import render
-from ..store import RunStore, read_jsonl, run_job_async, run_sync
+from ..store import RunStore, read_jsonl
 from ..theories import Theory, load_theory
 from ..units import Unit, UnitsResult, run_phase
 from .compare import sample_questions

@@ -13,8 +13,9 @@ from ..calibration import check_calibration
 from ..config import RunConfig
 from ..embeddings import check_installed
 from ..errors import ConfigError, ModelCallError
+from ..jobs import run_job_async, run_sync
 from ..progress import progress_bar
-from ..store import RunStore, read_jsonl, read_state, read_usage, run_job_async, run_sync
+from ..store import RunStore, read_jsonl, read_state, read_usage, write_jsonl
 from ..theories import load_theory
 from .search import SEARCH_METHOD, Search, pick_arms
 from .seeds import load_seeds
@@ -75,7 +76,7 @@ def write_outputs(store_path: Path, result: dict[str, Any], config: RunConfig) -
              "details": json.dumps({"p1": q["p1"], "p2": q["p2"], "fact": q["fact"], "refinements": q["refinements"],
                                     **{k: q[k] for k in ("p2_local", "local_translation") if k in q}})}
             for q in questions]
-    (store_path / "benchmark.jsonl").write_text("".join(json.dumps(q, ensure_ascii=False) + "\n" for q in flat))
+    write_jsonl(store_path / "benchmark.jsonl", flat)
     if flat:
         import pyarrow as pa
         import pyarrow.parquet as pq

@@ -16,69 +16,27 @@ from __future__ import annotations
 
 import asyncio
 import random
-import re
 import time
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
 
 from ..config import RunConfig
-from ..errors import ModelCallError, OutputParseError
-from ..measure import Answer, embed, label_text, measure_answer, p_flagged
+from ..errors import ModelCallError
 from ..models import GenerateConfig, ModelPool
-from ..objective import Informativeness, Weights, informativeness
 from ..prompts import render
+from ..scoring import Scored, score_question
 from ..store import RunStore
 from ..theories import Theory
 from .bandit import Arm, ucb_select
+from .gates import QUESTION_SCHEMA, Gates
 from .seeds import CATEGORIES, Seed
 
-YES_NO_START = {"should", "is", "are", "do", "does", "can", "will", "would", "has", "have", "was", "were", "did",
-                "could", "must", "may", "ought", "shall"}
-# The spec's rule (mean of the top-3 similarities > ε) lets an exact copy through while fewer than three
-# close questions exist; a question this close to any single one is the same question.
-SAME_QUESTION = 0.97
 # Runs whose state was written by this search (seeds on the P2 scale, null for what was not measured, masked
 # labels, coherence in S). State without the mark came from an earlier adaem and is not extended: its arm means
 # mix P1 and P2 scores and its records hold made-up numbers.
 SEARCH_METHOD = 2
-QUESTION_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {"question": {"type": "string", "maxLength": 240}, "country": {"type": "string", "maxLength": 60}},
-    "required": ["question", "country"],
-    "additionalProperties": False,
-}
-
-
-def question_problem(text: str, max_words: int) -> str | None:
-    """Why a generated text is not a usable yes/no question, or None when it is."""
-    words = text.split()
-    if not words:
-        return "empty question"
-    if not text.rstrip().endswith("?"):
-        return "not a question (no question mark)"
-    # "Should …?", or a short framing first: "In France, should …?" (the first word decides when it can)
-    first = re.sub(r"[^\w']", "", words[0]).lower()
-    if first not in YES_NO_START:
-        lead = re.match(r"^[^,?]{1,60},\s*([\w']+)", text.strip().strip("\"'*"))
-        first = lead.group(1).lower() if lead else first
-    if first not in YES_NO_START:
-        return f"not a yes/no question (starts with '{words[0]}')"
-    if len(words) > max_words:
-        return f"too long ({len(words)} words > {max_words})"
-    return None
-
-
-def top3_similarity(candidate: np.ndarray, existing: np.ndarray) -> float:
-    """Mean of the three highest cosine similarities to existing questions (SPEC §6 step 3)."""
-    if len(existing) == 0:
-        return 0.0
-    sims = np.sort(existing @ candidate)[::-1][:3]
-    return float(np.mean(sims))
-
-
 def pick_arms(seeds: list[Seed], count: int | None, seed: int) -> list[Seed]:
     """`count` seeds spread round-robin over the categories (shuffled within each, reproducibly)."""
     if count is None or count >= len(seeds):
@@ -98,107 +56,6 @@ def pick_arms(seeds: list[Seed], count: int | None, seed: int) -> list[Seed]:
     return picked
 
 
-@dataclass
-class Scored:
-    """A question scored under a pool: S with its components and the answers behind it."""
-
-    text: str
-    models: list[str]
-    informativeness: Informativeness | None
-    answers: dict[str, dict[str, Any]] = field(default_factory=dict)
-    question_vector: dict[str, float] | None = None  # None: the judge could not label the question at all
-    problem: str | None = None
-    labels_missing: int = 0  # values the judge could not label, answers and question together (masked out of S)
-    coherence_method: str = "embedding"
-
-    @property
-    def score(self) -> float:
-        return self.informativeness.score if self.informativeness else float("-inf")
-
-    def as_record(self) -> dict[str, Any]:
-        return {"models": self.models, "score": None if self.informativeness is None else self.score,
-                "components": None if self.informativeness is None else self.informativeness.as_record(),
-                "answers": self.answers, "question_vector": self.question_vector, "problem": self.problem,
-                "labels_missing": self.labels_missing, "coherence_method": self.coherence_method}
-
-
-def draw_seed(seed: int | None, draw: int) -> int | None:
-    """The sampling seed of the `draw`-th independent set of answers. Draw 0 is the configured seed (so earlier
-    runs' caches still answer); later draws need a seed of their own even when none is configured, or the cache,
-    keyed on the sampling settings, would hand back draw 0's answers."""
-    return seed if draw == 0 else (seed or 0) + 1_000_003 * draw
-
-
-def _array(values: Mapping[str, float | None], dims: list[str]) -> np.ndarray:
-    """A value vector as floats, NaN where the judge gave no label."""
-    return np.array([np.nan if values.get(d) is None else values[d] for d in dims], dtype=float)
-
-
-async def score_question(pool: ModelPool, config: RunConfig, theory: Theory, encoder: Any, text: str,
-                         models: list[str], *, role: str = "explorer", draw: int = 0, language: str = "en") -> Scored:
-    """Informativeness S of one question under a pool (SPEC §5): every model's opinion, the judge's labels,
-    S with its components. Fewer than two usable answers: no score, with the reason. `draw` > 0 asks for a
-    fresh, independent set of answers (another sampling seed), to measure how much of S is the question's.
-    Which components are measured: distinguishability and opinion difference always; disentanglement when
-    the judge could label the question; conformity with evaluation.unit=opinion; coherence by embedding
-    always, by likelihood where the respondents' backends give log-probabilities. In another `language` than
-    English the answers are asked in it, and the embedding components (opinion difference, coherence by
-    similarity) are unmeasured: the embedding model reads English only."""
-    ev, gen = config.evaluation, config.generation
-    judge = pool.get(config.roles.judge)
-    sampling = GenerateConfig(temperature=config.sampling.temperature, top_p=config.sampling.top_p,
-                              seed=draw_seed(config.sampling.seed, draw))
-    likelihood = gen.coherence == "likelihood"
-
-    async def one(name: str) -> Answer | str:
-        try:
-            return await measure_answer(pool.get(name), judge, theory, text, ev, sampling=sampling, role=role,
-                                        encoder=encoder, logprobs=likelihood, language=language)
-        except OutputParseError as exc:
-            return f"{name}: {exc}"
-
-    async def question_labels() -> dict[str, float] | None:
-        try:
-            return (await label_text(judge, theory, text, ev.protocol, calibration=ev.calibration,
-                                     threshold=ev.threshold)).values
-        except OutputParseError:  # the question's own values unknown: disentanglement is not measured
-            return None
-
-    results, question_values = await asyncio.gather(asyncio.gather(*(one(m) for m in models)), question_labels())
-    dims = theory.ids
-    usable = {m: a for m, a in zip(models, results, strict=True) if isinstance(a, Answer)}
-    answers = {m: ({"stance": a.opinion.stance, "points": [asdict(p) for p in a.opinion.points],
-                    "vector": a.vector, "attempts": a.opinion.attempts,
-                    **({"mean_logprob": a.opinion.mean_logprob} if likelihood else {})}
-                   if isinstance(a, Answer) else {"parse_failure": a})
-               for m, a in zip(models, results, strict=True)}
-    missing = sum(a.missing for a in usable.values())
-    missing += len(dims) if question_values is None else sum(d not in question_values for d in dims)
-    scored = Scored(text, models, None, answers, question_values, labels_missing=missing,
-                    coherence_method=gen.coherence)
-    if len(usable) < 2:
-        scored.problem = f"only {len(usable)} of {len(models)} models gave a usable answer"
-        return scored
-    vectors = np.array([_array(a.vector, dims) for a in usable.values()])
-    qvec = None if question_values is None else _array(question_values, dims)
-    points = [[p.text for p in a.opinion.points] for a in usable.values()]
-    embeddings: list[np.ndarray] | None = None
-    question_embedding = None
-    if language == "en":
-        encoded = await embed(encoder, [text, *(t for group in points for t in group)])
-        bounds = np.cumsum([1, *(len(g) for g in points)])
-        embeddings = [encoded[bounds[i]:bounds[i + 1]] for i in range(len(points))]
-        question_embedding = encoded[0]
-    point_vectors = None
-    if ev.unit == "opinion":
-        point_vectors = [np.array([_array(lab.values, dims) for lab in a.point_labels]) for a in usable.values()]
-    scored.informativeness = informativeness(
-        vectors, qvec, embeddings, point_vectors=point_vectors, question_embedding=question_embedding,
-        likelihoods=[a.opinion.mean_logprob for a in usable.values()] if likelihood else None,
-        weights=Weights(**gen.weights), threshold=ev.threshold)
-    return scored
-
-
 def parallelism(config: RunConfig, pool: ModelPool) -> tuple[int, bool]:
     """(pulls in flight, whether a pull's questions run at once). Embedded models share the CPU, so a run with
     one in any role takes one pull and one question at a time. Remote models: `generation.parallel_pulls`, or
@@ -215,17 +72,6 @@ def parallelism(config: RunConfig, pool: ModelPool) -> tuple[int, bool]:
     return max(1, min(32, limit // 2)), True
 
 
-@dataclass
-class Gate:
-    """A candidate question after the gates every version must pass (format → near-duplicate → safety):
-    `stage` and `reason` say where and why it was kept out; None when it passed."""
-
-    text: str
-    country: str | None = None
-    stage: str | None = None
-    reason: str | None = None
-
-
 class Search:
     def __init__(self, store: RunStore, pool: ModelPool, theory: Theory, seeds: list[Seed], on_step=None):
         from ..embeddings import default_encoder
@@ -237,13 +83,12 @@ class Search:
         self.theory = theory
         self.seeds = seeds
         self.encoder = default_encoder()
+        self.gates = Gates(self.config, pool, self.encoder)
         self.on_step = on_step or (lambda kind: None)
         self.previous = store.previous_usage()
-        self._embedded: dict[str, np.ndarray] = {}
         self.benchmark: dict[str, dict[str, Any]] = {}
         self.seed_records: dict[str, dict[str, Any]] = {}
         self._rejected: set[str] = set()
-        self._pool_emb = np.zeros((0, 384), np.float32)
         self._given: dict[int, list[str]] = {}  # pull id → the candidate ids it was started with
         self.parallel_pulls, self.concurrent = parallelism(self.config, pool)
         g = self.gen.generator_temperature
@@ -286,63 +131,6 @@ class Search:
         return await self._ask(generator, render("refine", question=scored.text, suggestions=suggestions),
                                schema=QUESTION_SCHEMA, role="generator", seed=seed)
 
-    def safety_format(self) -> str:
-        fmt = self.gen.safety_format
-        if fmt == "auto":
-            fmt = "llama-guard" if "guard" in (self.config.roles.safety_filter or "").lower() else "yes-no"
-        return fmt
-
-    async def screen(self, question: str, answer: str | None = None) -> str | None:
-        """Why the safety filter keeps a question (or one answer to it) out, or None when it lets it through.
-        Reads yes/no and Llama-Guard's safe/unsafe; an unreadable verdict keeps it out too, said as such."""
-        name = self.config.roles.safety_filter
-        if not name:
-            return None
-        if self.safety_format() == "llama-guard":  # the model's own template asks whether the turn is safe
-            messages = [{"role": "user", "content": question}]
-            messages += [{"role": "assistant", "content": answer}] if answer is not None else []
-        else:
-            prompt = render("safety", question=question) if answer is None else \
-                render("safety_answer", question=question, answer=answer)
-            messages = [{"role": "user", "content": prompt}]
-        out = await self.pool.get(name).generate(messages, GenerateConfig(temperature=0, max_tokens=10, seed=0),
-                                                 role="safety_filter")
-        p = p_flagged(out.choices[0].logprobs, out.text)
-        if p is None:
-            return f"unreadable safety verdict (kept out): {out.text.strip()[:40]!r}"
-        return "flagged by the safety filter" if p >= 0.5 else None
-
-    async def gate(self, raw: str) -> Gate:
-        """Format, then near-duplicate against every question accepted so far (seeds included), then the safety
-        filter: the gates of every version of a question, first proposal and refinements."""
-        parsed = self._parse_question(raw)
-        if isinstance(parsed, str):
-            return Gate(raw[:200], stage="format", reason=parsed)
-        text, country = parsed
-        why = self.near_duplicate(text)
-        if why:
-            return Gate(text, country, "dedupe", why)
-        why = await self.screen(text)
-        if why:
-            return Gate(text, country, "safety", why)
-        return Gate(text, country)
-
-    async def screen_answers(self, text: str, *scored: Scored) -> str | None:
-        """With generation.screen_answers: why an answer behind the question keeps it out, or None."""
-        if not (self.gen.screen_answers and self.config.roles.safety_filter):
-            return None
-        for s in scored:
-            for model, a in s.answers.items():
-                if "points" not in a:
-                    continue
-                answer = (f"{(a.get('stance') or '').capitalize()}. " if a.get("stance") else "") + " ".join(
-                    f"({i + 1}) {p['point']}" + (f": {p['justification']}" if p.get("justification") else "")
-                    for i, p in enumerate(a["points"]))
-                why = await self.screen(text, answer)
-                if why:
-                    return f"answer of {model}: {why}"
-        return None
-
     # -- state ---------------------------------------------------------------------------------------
     def load_arms(self) -> list[Arm]:
         saved = self.store.get("arms")
@@ -365,39 +153,23 @@ class Search:
         self.seed_records = {r["key"]: r for r in self.store.records("seed_scores")}
         self._rejected = self.store.done_keys("rejected")
         texts = [r["question"] for r in self.benchmark.values()] + [r["question"] for r in self.seed_records.values()]
-        self._pool_emb = self.embed(texts)
+        self.gates.reset(texts)
 
     def reject(self, key: str, text: str, reason: str, **extra: Any) -> None:
         if key not in self._rejected:  # a pull redone after an interruption rejects again
             self._rejected.add(key)
             self.store.append("rejected", {"key": key, "question": text, "reason": reason, **extra})
 
-    def embed(self, texts: list[str]) -> np.ndarray:
-        """Embeddings, each text encoded once per process (the dedup pool grows with every question)."""
-        new = [t for t in dict.fromkeys(texts) if t not in self._embedded]
-        if new:
-            self._embedded.update(zip(new, self.encoder.encode(new), strict=True))
-        return np.array([self._embedded[t] for t in texts]) if texts else np.zeros((0, 384), np.float32)
-
-    def near_duplicate(self, text: str) -> str | None:
-        """Why `text` is a near-duplicate of a question accepted so far (SPEC §6 step 3), or None."""
-        vector = self.embed([text])[0]
-        similarity = top3_similarity(vector, self._pool_emb)
-        closest = float(np.max(self._pool_emb @ vector)) if len(self._pool_emb) else 0.0
-        if similarity > self.gen.epsilon or closest > SAME_QUESTION:
-            return f"near-duplicate (top-3 similarity {similarity:.2f}, closest {closest:.2f})"
-        return None
-
     def accept(self, record: dict[str, Any]) -> str | None:
         """Enter a finished question into the benchmark, unless a question accepted meanwhile (a sibling, or
         another pull's) makes it a near-duplicate. No await inside: with pulls and siblings running at once,
         this check-and-add is the one lock every question passes."""
-        why = self.near_duplicate(record["question"])
+        why = self.gates.near_duplicate(record["question"])
         if why:
             return why
         self.store.append("benchmark", record)
         self.benchmark[record["id"]] = record
-        self._pool_emb = np.vstack([self._pool_emb, self.embed([record["question"]])])
+        self.gates.add(record["question"])
         return None
 
     # -- arms ----------------------------------------------------------------------------------------
@@ -470,27 +242,13 @@ class Search:
         arm.questions.extend(r["id"] for r in accepted)
         return float(np.mean([r["p2_score"] for r in accepted])) if accepted else None
 
-    def _parse_question(self, raw: str) -> tuple[str, str | None] | str:
-        try:
-            import json
-
-            data = json.loads(raw)
-            text = re.sub(r"\s+", " ", str(data["question"])).strip().strip("\"'")
-            country = str(data.get("country") or "").strip()
-        except (ValueError, KeyError, TypeError):
-            return f"generator answer is not the asked JSON: {raw[:80]!r}"
-        problem = question_problem(text, self.gen.max_words)
-        if problem:
-            return problem
-        return text, (None if country.lower() in ("", "none", "n/a", "global", "worldwide") else country)
-
     async def _one_question(self, qid: str, generator: str, arm: Arm, base: dict, shots: list[dict],
                             seed: int) -> dict[str, Any] | None:
         """Propose, gate, score with P1, reflect-and-refine while the gain exceeds τ (every refinement passes
         the same gates; one that fails is recorded in `refinements` and the last accepted version stands),
         score the final version with P2. None (and a recorded rejection) when it does not enter."""
         fact, raw = await self.propose(generator, arm, base, shots, seed)
-        first = await self.gate(raw)
+        first = await self.gates.gate(raw)
         if first.stage:
             self.reject(qid, first.text, first.reason or "", stage=first.stage, arm=arm.topic)
             return None
@@ -503,7 +261,7 @@ class Search:
         depth = 0
         while depth < self.gen.depth:
             raw = await self.refine(generator, current, seed + 7 * (depth + 1))
-            candidate = await self.gate(raw)
+            candidate = await self.gates.gate(raw)
             if candidate.stage:
                 history.append({"question": candidate.text, "rejected": candidate.reason, "stage": candidate.stage})
                 break
@@ -518,7 +276,7 @@ class Search:
         if p2.informativeness is None:
             self.reject(qid, current.text, f"scorers: {p2.problem or 'unscored'}", stage="score-p2", arm=arm.topic)
             return None
-        why = await self.screen_answers(current.text, current, p2)
+        why = await self.gates.screen_answers(current.text, current, p2)
         if why:
             self.reject(qid, current.text, why, stage="safety-answer", arm=arm.topic)
             return None
@@ -635,4 +393,4 @@ class Search:
         return {"arms": arms, "pulls": pulls_done, "trajectory": trajectory, "stopped": stopped}
 
 
-__all__ = ["ModelCallError", "Scored", "Search", "draw_seed", "pick_arms", "question_problem", "top3_similarity"]
+__all__ = ["ModelCallError", "Search", "pick_arms"]

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..benchmark import load_questions
+from ..config import RunConfig
 from ..errors import ConfigError
 
 CATEGORIES = (
@@ -90,7 +91,7 @@ async def expand_seeds(model, seeds: list[Seed], per_category: int, *, rounds: i
     from ..embeddings import default_encoder
     from ..models import GenerateConfig
     from ..prompts import render
-    from .search import question_problem
+    from .gates import question_problem
 
     encoder = default_encoder()
     kept_emb = encoder.encode([s.question for s in seeds]) if seeds else np.zeros((0, 384), np.float32)
@@ -130,3 +131,32 @@ async def expand_seeds(model, seeds: list[Seed], per_category: int, *, rounds: i
             if on_step is not None:
                 on_step()
     return new, dropped
+
+
+def expand_seed_file(config: RunConfig, seeds: Path | None, out_file: Path, per_category: int,
+                     threshold: float = 0.85) -> tuple[list[Seed], list[Seed], dict[str, int]]:
+    """`adaem seeds expand`: grow a seed file with the config's first generator and write base + new seeds to
+    `out_file` (calls cached beside it, so a re-run pays nothing twice). Returns (base, new, dropped counts)."""
+    from ..jobs import run_sync
+    from ..models import CallCache, ModelPool
+    from ..progress import progress_bar
+    from ..store import write_jsonl
+
+    base = load_seeds(seeds)
+    model_name = config.roles.generators[0]
+    pool = ModelPool(config, cache=CallCache(out_file.with_suffix(".cache.sqlite")))
+
+    async def run() -> tuple[list[Seed], dict[str, int]]:
+        try:
+            await pool.preflight([model_name])
+            with progress_bar(pool.ledger) as progress:
+                task = progress.add_task("seeds: expand", total=None)
+                return await expand_seeds(pool.get(model_name), base, per_category, threshold=threshold,
+                                          on_step=lambda: progress.advance(task))
+        finally:
+            await pool.aclose()
+
+    new, dropped = run_sync(run())
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    write_jsonl(out_file, ({"topic": s.topic, "question": s.question, "category": s.category} for s in [*base, *new]))
+    return base, new, dropped

@@ -1,0 +1,193 @@
+"""The value judge (SPEC §4.2–4.3): which values of a theory a text expresses.
+
+- `verdict` / `p_yes` / `p_flagged`: P(yes) of a yes/no answer, from the first token's log-probabilities where the
+  backend gives them, else 0/1 from the text; None when it is neither (never guessed). The safety screen reads
+  its verdicts here too.
+- Two labelling protocols: `label_per_value` (the paper's: one yes/no call per dimension) and `label_joint` (one
+  call returning every dimension under a JSON schema, dimensions shuffled per call against positional bias);
+  `label_text` picks one and applies the judge's calibration (`adaem judge-check`).
+- `merge_or`: an answer's vector from its opinions' vectors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import math
+import random
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from .calibration import load_calibration
+from .errors import OutputParseError
+from .models import GenerateConfig, Model
+from .prompts import render
+from .theories import Theory
+
+Protocol = Literal["joint", "per-value"]
+
+
+def _call_seed(*parts: object) -> int:
+    return int.from_bytes(hashlib.sha256(repr(parts).encode()).digest()[:4], "big")
+
+
+def verdict(choice_logprobs: list[Any] | None, text: str, yes: tuple[str, ...] = ("yes",),
+            no: tuple[str, ...] = ("no",)) -> float | None:
+    """P(yes) of a verdict: from the first token's alternatives renormalised over the yes and no words, else
+    0/1 from the text's first word; None when it is neither (unreadable, never guessed)."""
+    if choice_logprobs:
+        p_y = p_n = 0.0
+        for token, logprob in choice_logprobs[0].top.items():
+            word = token.strip().lower().strip(".,!")
+            if word in yes:
+                p_y += math.exp(logprob)
+            elif word in no:
+                p_n += math.exp(logprob)
+        if p_y + p_n > 0:
+            return p_y / (p_y + p_n)
+    word = text.strip().split(maxsplit=1)[0].lower().strip(".,!*:") if text.strip() else ""
+    if word in yes or word in no:
+        return 1.0 if word in yes else 0.0
+    return None
+
+
+def p_yes(choice_logprobs: list[Any] | None, text: str) -> float | None:
+    """P(yes) from the first token's alternatives, renormalised over yes/no; else 0/1 from the text."""
+    return verdict(choice_logprobs, text)
+
+
+def p_flagged(choice_logprobs: list[Any] | None, text: str) -> float | None:
+    """P(harmful) from a safety filter's verdict: yes/no, or Llama-Guard's `safe` / `unsafe\nS<n>`."""
+    return verdict(choice_logprobs, text, yes=("yes", "unsafe"), no=("no", "safe"))
+
+
+@dataclass
+class Labels:
+    """A text's value vector (P(expressed) per dimension id) and how it was obtained."""
+
+    values: dict[str, float]
+    calls: int
+    protocol: Protocol
+    parse_failures: list[str] = field(default_factory=list)
+    order: list[str] = field(default_factory=list)  # joint protocol: the shuffled order shown to the judge
+    raw: dict[str, float] | None = None  # before calibration, when a calibration file was applied
+
+
+def _examples(dim: Any) -> str:
+    """A dimension's few-shot examples as prompt lines; '' (the prompt as without them) when it has none."""
+    if not dim.examples:
+        return ""
+    lines = [f'- "{e.text}": {"Yes" if e.expressed else "No"}' for e in dim.examples]
+    return "Examples for this value:\n" + "\n".join(lines) + "\n"
+
+
+async def label_per_value(judge: Model, theory: Theory, text: str, *, logprobs: bool = True) -> Labels:
+    """One yes/no call per dimension. A judge that reuses its prompt prefix (the embedded ones) takes a text's
+    values back to back, the shared prefix (instructions + text) first, so it pays only for each value's own
+    tokens; any other judge (a remote API) gets a text's values all at once."""
+    config = GenerateConfig(temperature=0.0, max_tokens=3, seed=0, logprobs=logprobs, top_logprobs=10 if logprobs else 0)
+
+    async def one(dim: Any) -> tuple[str, float | None, str]:
+        messages = [{"role": "system", "content": render("judge_system")},
+                    {"role": "user", "content": render("judge_value", text=text, name=dim.name,
+                                                       definition=dim.definition, examples=_examples(dim))}]
+        out = await judge.generate(messages, config, role="judge")
+        return dim.id, p_yes(out.choices[0].logprobs, out.text), out.text
+
+    async with judge.session():  # the values of one text back to back, not interleaved with another text's
+        if judge.provider.reuses_prefix:
+            answers = [await one(dim) for dim in theory.dimensions]
+        else:
+            answers = await asyncio.gather(*(one(dim) for dim in theory.dimensions))
+    values = {d: p for d, p, _ in answers if p is not None}
+    failures = [f"{d}: judge answered {text[:40]!r}, not yes/no" for d, p, text in answers if p is None]
+    if not values:
+        raise OutputParseError(f"judge {judge.name} gave no yes/no answer for any value: {failures[:2]}")
+    return Labels(values, calls=len(theory.dimensions), protocol="per-value", parse_failures=failures)
+
+
+def joint_schema(order: list[str]) -> dict[str, Any]:
+    return {"type": "object", "properties": {d: {"type": "boolean"} for d in order}, "required": list(order),
+            "additionalProperties": False}
+
+
+def field_probabilities(logprobs: list[Any] | None, keys: list[str]) -> dict[str, float]:
+    """P(true) of each boolean field of a JSON answer, from the alternatives at the token where the field's
+    value starts (renormalised over true/false). Fields without such a token are left out."""
+    out: dict[str, float] = {}
+    seen = ""
+    for lp in logprobs or []:
+        token = lp.token.strip().lower()
+        key = re.search(r'"([^"]+)"\s*:\s*$', seen)
+        if key and key.group(1) in keys and key.group(1) not in out and token and (
+                "true".startswith(token) or "false".startswith(token)):
+            yes = sum(math.exp(v) for a, v in lp.top.items() if a.strip() and "true".startswith(a.strip().lower()))
+            no = sum(math.exp(v) for a, v in lp.top.items() if a.strip() and "false".startswith(a.strip().lower()))
+            if yes + no > 0:
+                out[key.group(1)] = yes / (yes + no)
+        seen += lp.token
+    return out
+
+
+async def label_joint(judge: Model, theory: Theory, text: str, *, max_attempts: int = 2,
+                      logprobs: bool = True) -> Labels:
+    """One call returning every dimension as a boolean, with the dimensions shuffled per text (seeded by the
+    text, so a rerun is the same call) against the positional bias small judges show. Where the backend gives
+    log-probabilities with structured output (the embedded models, OpenAI), each value's label is its soft
+    P(true), as the per-value protocol's is P(yes)."""
+    order = theory.ids
+    random.Random(_call_seed(text, theory.name)).shuffle(order)
+    definitions = "\n".join(f"- {d}: {theory.dimension(d).name}, {theory.dimension(d).definition}" for d in order)
+    messages = [{"role": "system", "content": render("judge_system")},
+                {"role": "user", "content": render("judge_joint", text=text, definitions=definitions)}]
+    failures: list[str] = []
+    for attempt in range(max_attempts):
+        config = GenerateConfig(temperature=0.0 if attempt == 0 else 0.7, max_tokens=24 * len(order) + 16, seed=attempt,
+                                json_schema=joint_schema(order), logprobs=logprobs, top_logprobs=5 if logprobs else 0)
+        out = await judge.generate(messages, config, role="judge")
+        try:
+            data = out.choices[0].parse_json()
+            if not isinstance(data, dict) or set(data) != set(order) or not all(isinstance(v, bool) for v in data.values()):
+                raise OutputParseError(f"judge answer outside the schema: {out.text[:120]!r}")
+        except OutputParseError as exc:
+            failures.append(str(exc))
+            continue
+        soft = field_probabilities(out.choices[0].logprobs, order)
+        return Labels({d: soft.get(d, float(data[d])) for d in theory.ids}, calls=attempt + 1, protocol="joint",
+                      parse_failures=failures, order=order)
+    raise OutputParseError(f"judge {judge.name}: {failures[-1]}")
+
+
+async def label_text(judge: Model, theory: Theory, text: str, protocol: Protocol = "per-value", *,
+                     calibration: str | Path | None = None, threshold: float = 0.5) -> Labels:
+    """The judge's labels of a text under a protocol; with a calibration file (`adaem judge-check`), corrected as
+    it says for this judge (the raw labels kept in `.raw`)."""
+    labels = await (label_per_value(judge, theory, text) if protocol == "per-value" else label_joint(judge, theory, text))
+    if calibration is not None:
+        cal = load_calibration(calibration, judge.name, theory.name, protocol)
+        labels.raw, labels.values = labels.values, cal.apply(labels.values, threshold)
+    return labels
+
+
+def merge_or(vectors: list[dict[str, float]], dims: list[str], threshold: float = 0.5) -> dict[str, float | None]:
+    """Soft OR: the answer expresses a value if any opinion does, 1 − Π(1 − p). A value the judge could not
+    label in some opinion is None (missing) for the answer, never counted as 0, unless the opinions it did
+    label already reach the threshold: the OR can only rise, so the answer expresses it whatever the missing
+    label says, and the known part (a lower bound) stands."""
+    out: dict[str, float | None] = {}
+    for d in dims:
+        known = [v[d] for v in vectors if v.get(d) is not None]
+        miss = 1.0
+        for p in known:
+            miss *= 1.0 - p
+        value = 1.0 - miss
+        out[d] = value if known and (len(known) == len(vectors) or value >= threshold) else None
+    return out
+
+
+__all__ = [
+    "Labels", "Protocol", "field_probabilities", "joint_schema", "label_joint", "label_per_value", "label_text",
+    "merge_or", "p_flagged", "p_yes", "verdict",
+]
