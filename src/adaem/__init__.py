@@ -11,6 +11,7 @@ The functions here (and their `*_async` twins) are the public face; the modules 
 from importlib.metadata import PackageNotFoundError, version
 
 from .api import (
+    annotate_results,
     build_config,
     compare,
     compare_async,
@@ -38,7 +39,7 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 
 __all__ = [
     "AdaemError", "ChatMessage", "ConfigError", "GenerateConfig", "Model", "ModelCallError", "ModelOutput",
-    "ModelPool", "OutputParseError", "RunConfig", "__version__", "build_config", "compare", "compare_async",
+    "ModelPool", "OutputParseError", "RunConfig", "__version__", "annotate_results", "build_config", "compare", "compare_async",
     "evaluate", "evaluate_async", "findings", "generate", "generate_async", "judge_check", "judge_check_async", "load_config",
     "load_run", "prime", "prime_async", "reliability", "stats",
 ]

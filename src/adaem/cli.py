@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from .annotate.cli import app as annotate_app
 from .config import PRESET_ENDPOINTS, RunConfig, load_config
 from .errors import AdaemError, ConfigError
 from .models import embedded
@@ -557,6 +558,7 @@ def view(
         server.server_close()
 
 
+app.add_typer(annotate_app, name="annotate")
 seeds_app = typer.Typer(help="Seed topics: list the shipped set, or grow a set with an LLM.", no_args_is_help=True)
 app.add_typer(seeds_app, name="seeds")
 
