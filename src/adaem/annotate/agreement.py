@@ -76,7 +76,7 @@ def pairwise_kappa(matrix: np.ndarray, categories: list[int], weights: Weights =
     k = len(categories)
     w = kappa_weights(k, weights)
     counts = np.ones(n_items) if item_weights is None else np.asarray(item_weights, float)
-    stacked = counts.reshape(-1, n_items)
+    stacked = counts.reshape(len(counts) if counts.ndim == 2 else 1, n_items)
     out = np.full((len(stacked), n_raters, n_raters), np.nan)
     for r in range(n_raters):
         for s in range(r + 1, n_raters):
