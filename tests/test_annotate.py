@@ -122,7 +122,7 @@ def _kappa_by_loops(a, b, cats, power):
 
 def test_statistics_match_loop_implementations_on_random_data_with_gaps():
     rng = np.random.default_rng(7)
-    for trial in range(5):
+    for _ in range(5):
         truth = rng.integers(1, 4, 40)
         m = np.clip(truth[:, None] + rng.integers(-1, 2, (40, 4)) * (rng.random((40, 4)) < 0.4), 1, 3).astype(float)
         m[rng.random(m.shape) < 0.2] = NAN
@@ -528,7 +528,7 @@ def test_the_command_line_end_to_end(tmp_path):
     assert r.returncode == 0 and "imported 90 ratings" in r.stdout, r.stderr
     r = run_cli("annotate", "results", str(study), "--out", str(tmp_path / "res"))
     assert r.returncode == 0, r.stderr
-    assert "Rationality" in r.stdout and "+200.0%" in r.stdout and "p 0.0625 (5 pairs)" in r.stdout
+    assert "Rationality" in r.stdout and "+200.0%" in r.stdout and "p 0.062 (5 pairs)" in r.stdout
     assert "Krippendorff" in r.stdout and (tmp_path / "res" / "results.csv").exists()
     bad = tmp_path / "bad.csv"
     bad.write_text("rater,item_id,metric,value\nann,nope,controversy,4\n")

@@ -130,7 +130,7 @@ def _p(x: object) -> str:
         f = float(x)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return "–"
-    return "–" if f != f else ("< 0.0001" if f < 0.0001 else f"{f:.4f}")
+    return "–" if f != f else ("< 0.001" if f < 0.001 else f"{f:.3f}")
 
 
 @app.command("results")

@@ -76,6 +76,10 @@ async def index(request: web.Request) -> web.Response:
     return _page("index.html")
 
 
+async def favicon(request: web.Request) -> web.Response:
+    return web.Response(status=204)  # browsers ask on every page; no icon, and no 404 in their console
+
+
 async def asset(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     if name not in ASSETS:
@@ -167,6 +171,7 @@ def make_app(study: Study | Path | str) -> web.Application:
         app.on_cleanup.append(close)
     app.add_routes([
         web.get("/", index),
+        web.get("/favicon.ico", favicon),
         web.get("/assets/{name}", asset),
         web.get("/r/{token}", rate_page),
         web.get("/api/r/{token}", rater_state),

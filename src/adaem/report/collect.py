@@ -166,7 +166,8 @@ def _collect_study(path: Path) -> RunData:
          res.generated_name: ci(r["generated"], r["generated_lo"], r["generated_hi"]),
          "gain": ci(r["gain"], r["gain_lo"], r["gain_hi"], pct=True),
          "mean difference": "–" if _r(r["difference"]) is None else f"{r['difference']:+.2f}",
-         "p (paired permutation)": "–" if _r(r["p_value"]) is None else f"{r['p_value']:.4f}", "pairs": r["pairs"]}
+         "p (paired permutation)": "–" if _r(r["p_value"]) is None else
+         "< 0.001" if r["p_value"] < 0.001 else f"{r['p_value']:.3f}", "pairs": r["pairs"]}
         for r in res.table.to_dict("records")]
     data.tables["inter-rater agreement"] = [
         {"metric": r["metric"], "Cohen's κ (mean pairwise, quadratic)": _r(r["cohen_kappa"]),
