@@ -151,9 +151,9 @@ def results(
     res = annotate_results(study_dir, resamples=resamples, permutations=permutations, weights=weights,  # type: ignore[arg-type]
                            seed=seed)
     lo, hi = res.scale
-    table = Table(title=f"Human evaluation of {study_dir} (scale {lo}-{hi}, mean [95% CI])")
+    table = Table(title=Text(f"Human evaluation of {study_dir} (scale {lo}-{hi}, mean [95% CI])"))
     for col in ("metric", res.baseline_name, res.generated_name, "gain [95% CI]", "paired test"):
-        table.add_column(col, justify="left" if col == "metric" else "right")
+        table.add_column(Text(col), justify="left" if col == "metric" else "right")  # set names come from file names
     for r in res.table.to_dict("records"):
         test = f"Δ {float(r['difference']):+.2f}, p {_p(r['p_value'])} ({r['pairs']} pairs)" if r["pairs"] else "–"
         table.add_row(Text(r["metric"]), _ci(r["baseline"], r["baseline_lo"], r["baseline_hi"]),

@@ -105,13 +105,12 @@ def _job(path: Path, sessions: list[dict[str, Any]]) -> str:
 
 def collect_run(run_dir: Path | str, *, similarity: bool = True) -> RunData:
     """Everything the report shows of one run directory; ConfigError if it is not a run."""
+    from ..annotate.study import is_study_dir
     from ..config import load_config
     from ..theories import load_theory
 
     path = Path(run_dir)
-    from ..annotate.study import is_study_dir
-
-    if is_study_dir(path):
+    if is_study_dir(path):  # an `adaem annotate` study: no sessions, no models, its own tables
         return _collect_study(path)
     if not is_run_dir(path):
         raise ConfigError(f"{path} is not an adaem run directory (no state.sqlite and config.yaml)")
