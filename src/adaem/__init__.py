@@ -13,6 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from .api import (
+    annotate_results,
     build_config,
     compare,
     compare_async,
@@ -62,7 +63,7 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 __all__ = [
     "AdaemError", "ChatMessage", "Comparison", "ConfigError", "Evaluation", "Findings", "GenerateResult", "JudgeCheck",
     "Priming", "Reliability", "GenerateConfig", "Model", "ModelCallError", "ModelOutput",
-    "ModelPool", "OutputParseError", "RunConfig", "__version__", "build_config", "compare", "compare_async",
+    "ModelPool", "OutputParseError", "RunConfig", "__version__", "annotate_results", "build_config", "compare", "compare_async",
     "evaluate", "evaluate_async", "findings", "generate", "generate_async", "judge_check", "judge_check_async", "load_config",
     "load_run", "prime", "prime_async", "reliability", "stats",
 ]

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .analysis.judge_check import JudgeCheck
     from .analysis.priming import Priming
     from .analysis.reliability import Reliability
+    from .annotate.results import AnnotationResults
     from .evaluation import Evaluation
     from .generation.job import GenerateResult
 
@@ -220,6 +221,19 @@ judge_check = sync_twin(judge_check_async)
 
 
 
+def annotate_results(study: str | Path, *, resamples: int = 2000, permutations: int = 10_000,
+                     weights: str = "quadratic", confidence: float = 0.95, seed: int = 0) -> AnnotationResults:
+    """The human evaluation of an `adaem annotate` study (no model calls): `.table` (per metric each set's mean and
+    bootstrap CI, the relative gain, a paired permutation test), `.agreement` (Cohen's κ, Fleiss' κ, Krippendorff's
+    α with the questions and raters behind them), `.raters`, `.warnings` (outlier raters)."""
+    from .annotate.results import annotate_results as run
+
+    if weights not in ("quadratic", "linear", "none"):
+        raise ConfigError(f"weights={weights!r}: use 'quadratic', 'linear' or 'none'")
+    return run(Path(study), resamples=resamples, permutations=permutations, weights=weights,  # type: ignore[arg-type]
+               confidence=confidence, seed=seed)
+
+
 # -- reading a run -------------------------------------------------------------------------------------------
 def load_run(path: str | Path) -> Evaluation | GenerateResult | Comparison | Priming | JudgeCheck:
     """The result of a finished (or interrupted) run directory, read from its files without any model call."""
@@ -251,5 +265,5 @@ def load_run(path: str | Path) -> Evaluation | GenerateResult | Comparison | Pri
     raise ConfigError(f"{path}: a '{job}' run has no result to load")
 
 
-__all__ = ["build_config", "compare", "compare_async", "evaluate", "evaluate_async", "generate", "generate_async",
+__all__ = ["annotate_results", "build_config", "compare", "compare_async", "evaluate", "evaluate_async", "generate", "generate_async",
            "judge_check", "judge_check_async", "load_run", "prime", "prime_async", "reliability", "stats"]

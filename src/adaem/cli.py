@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from .annotate.cli import app as annotate_app
 from .config import RunConfig, load_config
 from .errors import AdaemError, ConfigError
 from .store import default_run_dir
@@ -472,6 +473,7 @@ def view(
         server.server_close()
 
 
+app.add_typer(annotate_app, name="annotate")
 seeds_app = typer.Typer(help="Seed topics: list the shipped set, or grow a set with an LLM.", no_args_is_help=True)
 app.add_typer(seeds_app, name="seeds")
 

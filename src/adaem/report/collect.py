@@ -105,10 +105,13 @@ def _job(path: Path, sessions: list[dict[str, Any]]) -> str:
 
 def collect_run(run_dir: Path | str, *, similarity: bool = True) -> RunData:
     """Everything the report shows of one run directory; ConfigError if it is not a run."""
+    from ..annotate.study import is_study_dir
     from ..config import load_config
     from ..theories import load_theory
 
     path = Path(run_dir)
+    if is_study_dir(path):  # an `adaem annotate` study: no sessions, no models, its own tables
+        return _collect_study(path)
     if not is_run_dir(path):
         raise ConfigError(f"{path} is not an adaem run directory (no state.sqlite and config.yaml)")
     sessions = read_sessions(path)
@@ -138,6 +141,41 @@ def collect_run(run_dir: Path | str, *, similarity: bool = True) -> RunData:
         data.stats = _question_stats([q["text"] for q in data.questions], similarity)
     data.facts = {m: facts for m in data.models if (facts := config.facts(m))}
     data.findings = _findings(path)
+    return data
+
+
+def _collect_study(path: Path) -> RunData:
+    """An `adaem annotate` study: the paper's table, the agreement and each rater against the rest, as result
+    tables of text (the report prints them as they are); outlier raters as warnings."""
+    from ..annotate.results import annotate_results
+
+    res = annotate_results(path, resamples=1000)
+    data = RunData(name=path.name, path=str(path), kind="annotate", status="partial" if res.notes else "finished",
+                   notes=list(res.notes))
+    lo, hi = res.scale
+    data.info = [f"{res.generated_name} against {res.baseline_name}; ratings on {lo}–{hi}, mean [95% CI]",
+                 *(f"warning: {w}" for w in res.warnings), *res.methods]
+
+    def ci(mid: Any, a: Any, b: Any, pct: bool = False) -> str:
+        f = (lambda x: "–" if _r(x) is None else f"{x:+.1%}") if pct else (lambda x: "–" if _r(x) is None else f"{x:.2f}")
+        return f"{f(mid)} [{f(a)}, {f(b)}]"
+
+    data.tables["human evaluation"] = [
+        {"metric": r["metric"], res.baseline_name: ci(r["baseline"], r["baseline_lo"], r["baseline_hi"]),
+         res.generated_name: ci(r["generated"], r["generated_lo"], r["generated_hi"]),
+         "gain": ci(r["gain"], r["gain_lo"], r["gain_hi"], pct=True),
+         "mean difference": "–" if _r(r["difference"]) is None else f"{r['difference']:+.2f}",
+         "p (paired permutation)": "–" if _r(r["p_value"]) is None else
+         "< 0.001" if r["p_value"] < 0.001 else f"{r['p_value']:.3f}", "pairs": r["pairs"]}
+        for r in res.table.to_dict("records")]
+    data.tables["inter-rater agreement"] = [
+        {"metric": r["metric"], "Cohen's κ (mean pairwise, quadratic)": _r(r["cohen_kappa"]),
+         "Fleiss' κ": _r(r["fleiss_kappa"]), "Krippendorff's α (ordinal)": _r(r["krippendorff_alpha"]),
+         "questions": r["items"], "raters": r["raters"]} for r in res.agreement.to_dict("records")]
+    data.tables["each rater against the rest"] = [
+        {"rater": r["rater"], "ratings": r["ratings"], "κ with the others": _r(r["kappa_with_others"]),
+         "the others among themselves": _r(r["kappa_among_others"]), "outlier": "yes" if r["flagged"] else ""}
+        for r in res.raters.to_dict("records")]
     return data
 
 

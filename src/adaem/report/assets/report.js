@@ -140,7 +140,8 @@ function overview(run) {
   const s = el("section", {id: "overview"}, el("h2", {}, `Run ${run.name}`),
     el("p", {}, el("span", {class: "badge"}, run.kind), el("span", {class: `badge ${run.status}`}, run.status),
        el("span", {class: "muted"}, ` ${run.path}`)),
-    el("p", {}, `${run.questions.length} questions · ${run.models.length} models · theory ${run.theory ? run.theory.name : "–"}`));
+    run.kind === "annotate" ? null :  // a human-evaluation study has no models or theory: its tables say it all
+      el("p", {}, `${run.questions.length} questions · ${run.models.length} models · theory ${run.theory ? run.theory.name : "–"}`));
   for (const note of run.notes) s.append(el("div", {class: "banner", role: "note"}, `partial run: ${note}`));
   for (const note of run.info) s.append(el("p", {class: "muted"}, note));
   if (run.models.length) s.append(el("div", {class: "legend"}, run.models.map((m, i) => el("span", {style: `--c:${color(i)}`}, m))));
@@ -234,7 +235,7 @@ function usageSection(run) {
 }
 
 function resultTables(run) {
-  const s = el("section", {id: "results"}, el("h2", {}, "Results"));
+  const s = el("section", {id: "results"}, el("h2", {}, run.kind === "annotate" ? "Human evaluation" : "Results"));
   for (const [name, rows] of Object.entries(run.tables)) {
     if (!rows.length) continue;
     const cols = Object.keys(rows[0]).map(k => ({key: k, label: k, num: typeof rows[0][k] === "number",
@@ -433,7 +434,7 @@ function showRun(index) {
   if (run.generation) parts.push(generationSection(run));
   if (Object.values(run.tables).some(rows => rows.length)) parts.push(resultTables(run));
   if (run.findings.length || Object.keys(run.facts).length) parts.push(findingsSection(run));
-  parts.push(usageSection(run));
+  if (run.kind !== "annotate") parts.push(usageSection(run));
   if (run.questions.length) parts.push(browser(run));
   app.replaceChildren(...parts);
 }
