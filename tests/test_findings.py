@@ -7,7 +7,6 @@ so answers to one question are correlated, as in real data) + whatever a test pl
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 
 import numpy as np
@@ -247,7 +246,6 @@ def test_false_positive_rate_is_near_alpha():
     differences at all, and data with random per-model offsets: those leave "kinds of model" and "shifts
     between categories / regions" null, but are real differences between two given models or along size, so
     size trends and the plain two-model difference are checked on the first kind only."""
-    started = time.perf_counter()
     seeds, alpha = 80, 0.05
     runs: dict[str, int] = {}
     claims: dict[str, int] = {}
@@ -272,7 +270,6 @@ def test_false_positive_rate_is_near_alpha():
     assert all(rate <= 0.1 for rate in rates.values()), rates
     raw_rates = {k: float(np.mean(np.array(v) <= alpha)) for k, v in raw.items()}
     assert all(0.02 <= rate <= 0.075 for rate in raw_rates.values()), raw_rates
-    assert time.perf_counter() - started < 10
 
 
 # -- informativeness by pull ----------------------------------------------------------------------------------

@@ -163,17 +163,27 @@ async def test_joint_protocol_shuffles_and_validates(make_pool, scripted):
         await label_joint(pool.get("mock/badjudge"), theory, "x")
 
 
-def test_merge_or_is_soft_or():
+def test_merge_or_thresholds_each_opinion_then_ors_as_the_paper_does():
+    """Issue 23.2: v = v¹ ∨ … ∨ v^L over binary labels (§3.3): three opinions at P(yes) 0.3 do not express a value
+    (the soft noisy-OR made it 0.66, "expressed"); the noisy-OR stays available as a mode, for S."""
+    weak = [{"a": 0.3}, {"a": 0.3}, {"a": 0.3}]
+    assert merge_or(weak, ["a"]) == {"a": 0.0}
+    assert merge_or(weak, ["a"], mode="noisy-or")["a"] == pytest.approx(1 - 0.7 ** 3)
     merged = merge_or([{"a": 0.5, "b": 0.0, "c": 0.1}, {"a": 0.5, "b": 0.2, "c": 0.0}], ["a", "b", "c"])
-    assert merged == pytest.approx({"a": 0.75, "b": 0.2, "c": 0.1})
+    assert merged == {"a": 1.0, "b": 0.0, "c": 0.0}
+    soft = merge_or([{"a": 0.5, "b": 0.0, "c": 0.1}, {"a": 0.5, "b": 0.2, "c": 0.0}], ["a", "b", "c"], mode="noisy-or")
+    assert soft == pytest.approx({"a": 0.75, "b": 0.2, "c": 0.1})
     assert merge_or([{"a": 1.0}, {"a": 0.0}], ["a"]) == {"a": 1.0}
+    assert merge_or([{"a": 0.7}], ["a"], threshold=0.8) == {"a": 0.0}  # the run's threshold, not 0.5
 
 
 def test_a_value_the_judge_could_not_label_is_missing_not_zero():
     """Issue 12 item 5: one opinion without a label for a value leaves the answer's value unknown (None)."""
-    merged = merge_or([{"a": 0.1, "b": 0.3, "c": 0.9}, {"a": 0.2}], ["a", "b", "c"])
+    merged = merge_or([{"a": 0.1, "b": 0.3, "c": 0.9}, {"a": 0.2}], ["a", "b", "c"], mode="noisy-or")
     assert merged["a"] == pytest.approx(1 - 0.9 * 0.8) and merged["b"] is None
     assert merged["c"] == pytest.approx(0.9)  # already expressed whatever the missing label says: a lower bound
+    binary = merge_or([{"a": 0.1, "b": 0.3, "c": 0.9}, {"a": 0.2}], ["a", "b", "c"])
+    assert binary == {"a": 0.0, "b": None, "c": 1.0}
 
 
 def test_field_probabilities_read_each_boolean_fields_alternatives():

@@ -72,16 +72,21 @@ def test_opinion_difference():
     assert opinion_difference([np.zeros((0, 2)), np.array([[1.0, 0.0]])]) is None
 
 
-def test_value_conformity():
-    coherent = [np.array([[1, 0, 1], [1, 0, 1]]), np.array([[0, 1, 0]])]
-    mixed = [np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1]])]
-    assert value_conformity(coherent) == 1.0  # the single-point model has nothing to agree with: left out
-    assert value_conformity(mixed) == 0.0
-    assert value_conformity([np.array([[1, 1, 0], [1, 0, 0]])]) == pytest.approx(0.5)
-    # a dimension one point has no label for is left out of that pair
-    assert value_conformity([np.array([[1, np.nan, 0], [1, 1, 0]])]) == 1.0
-    # no model with two labelled points: not measured, not 1.0
-    assert value_conformity([np.array([[1, 0]]), np.array([[0, 1]])]) is None
+def test_value_conformity_rewards_opinions_that_express_values():
+    """Issue 23.1: Eq. 2's value conformity is how clearly the opinions express values (max_v p per point, averaged
+    over points, then models), not how much a model's points agree: value-free points score lowest."""
+    nothing = [np.array([[0.02, 0.05, 0.01], [0.03, 0.01, 0.04]])]
+    each_a_value = [np.array([[0.95, 0.02, 0.01], [0.03, 0.9, 0.02]])]
+    assert value_conformity(nothing) < 0.1 < 0.9 < value_conformity(each_a_value)
+    # the retired reading (mean pairwise Jaccard of the points' value sets) gave the value-free answer 1.0
+    assert value_conformity(nothing) < value_conformity(each_a_value)
+    # binary labels: the share of points that express at least one value
+    assert value_conformity([np.array([[1, 0, 0], [0, 0, 0], [0, 1, 1]])]) == pytest.approx(2 / 3)
+    # averaged over points, then models; a single point counts
+    assert value_conformity([np.array([[1, 0]]), np.array([[0, 0], [1, 0]])]) == pytest.approx((1 + 0.5) / 2)
+    # unlabelled values are left out of a point's max; a point with no label at all is left out
+    assert value_conformity([np.array([[np.nan, 0.8], [np.nan, np.nan]])]) == pytest.approx(0.8)
+    assert value_conformity([np.array([[np.nan, np.nan]])]) is None
     assert value_conformity([]) is None
 
 

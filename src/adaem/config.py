@@ -233,6 +233,10 @@ class Evaluation(BaseModel):
         return None if self.opinion_format == "auto" else self.opinion_format
     rating: Literal["trueskill", "openskill"] = "trueskill"
     threshold: float = Field(0.5, gt=0, lt=1, description="a soft label at or above this counts as expressed")
+    merge: Literal["or", "noisy-or"] = Field(
+        "or", description="how an answer's opinions' labels merge into its value vector (unit: opinion): or, the "
+        "paper's (§3.3): each opinion's P(yes) thresholded, then OR-ed; noisy-or: 1 − Π(1 − p), a probability. S "
+        "always uses noisy-or, which it needs, and records so")
     bootstrap: int = Field(200, ge=0, description="resamples of the questions for confidence intervals")
     max_cost: float | None = Field(None, gt=0, description="USD (from `prices:`): start no more units once this run "
                                    "(evaluate, compare or prime) has spent it; --resume with a higher cap continues")
@@ -264,6 +268,33 @@ class Evaluation(BaseModel):
         if len(set(codes)) != len(codes):
             raise ValueError("a language is listed twice")
         return codes
+
+
+class Selection(BaseModel):
+    """The benchmark is the high-scoring questions (§3.2: "high-score (S) questions form a value assessment
+    benchmark"): the accepted questions with the top fraction of P2 scores, or those at or above a minimum score,
+    over the whole run or within each arm. The paper gives no threshold. Default: the top 80% per run, so the
+    questions on which the scorers diverged least are dropped while a small run keeps most of its output (S's scale
+    depends on the pool and judge, so a fixed minimum would be arbitrary)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    top: float | None = Field(0.8, gt=0, le=1, description="keep this fraction of the questions, best P2 scores "
+                              "first (at least one)")
+    min_score: float | None = Field(None, description="keep the questions whose P2 score is at least this")
+    per: Literal["run", "arm"] = Field("run", description="rank over the whole run, or within each arm (topic)")
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> Selection:
+        if self.min_score is not None and "top" not in self.model_fields_set:
+            self.top = None
+        if (self.top is None) == (self.min_score is None):
+            raise ValueError("give one rule: top (a fraction) or min_score")
+        return self
+
+    def describe(self) -> str:
+        rule = f"top {self.top:.0%} by P2 score" if self.top is not None else f"P2 score ≥ {self.min_score:g}"
+        return rule + (" within each arm" if self.per == "arm" else "")
 
 
 class Generation(BaseModel):
@@ -302,6 +333,18 @@ class Generation(BaseModel):
     )
     screen_answers: bool = Field(False, description="also screen the respondents' answers with the safety filter")
     arm_selection: Literal["ucb", "random"] = "ucb"
+    ucb_horizon: Literal["pulls", "budget"] = Field(
+        "pulls", description="UCB's exploration bonus c·sqrt(2 ln n / C_i) with n the pulls so far (classic UCB1) or "
+        "the budget B (Algorithm 1 of the paper)")
+    objective: Literal["eq1", "c3"] = Field(
+        "eq1", description="eq1: S = Eq. 1 with Eq. 2's terms, weighted by `weights` (README, 'S, term by term'); "
+        "c3: Appendix C.3's approximate score R_VC + R_VD + R_OD − ½ R_Dis on binary label sets, to reproduce the "
+        "authors' numbers")
+    opinion_samples: int = Field(1, ge=1, le=16, description="the E-step's N: answers sampled per model and "
+                                 "question, the one with the highest Eq. 2 score given the other models' kept "
+                                 "(paper: 1); all are recorded")
+    select: Selection = Field(default_factory=lambda: Selection(), description="which accepted questions form "
+                              "benchmark.jsonl (all stay in outputs/benchmark.jsonl); `adaem select` re-selects")
     local_language: bool = Field(False, description="also put each accepted question about a place into that place's "
                                  "main language (roles.translator, back-translation checked) and score it there with "
                                  "the scorers: question_<lang> and p2_score_local in benchmark.jsonl")

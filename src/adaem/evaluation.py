@@ -59,6 +59,8 @@ async def _answer_unit(pool: ModelPool, config: RunConfig, theory: Theory, model
         "point_labels": [{"values": lab.values, "calls": lab.calls, "order": lab.order,
                           "parse_failures": lab.parse_failures} for lab in answer.point_labels],
         "vector": answer.vector,
+        "soft_vector": answer.soft_vector,
+        "merge": config.evaluation.merge,
         "labels_missing": answer.missing,
         "judge_calls": answer.judge_calls,
     })

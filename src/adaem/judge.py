@@ -171,23 +171,38 @@ async def label_text(judge: Model, theory: Theory, text: str, protocol: Protocol
     return labels
 
 
-def merge_or(vectors: list[dict[str, float]], dims: list[str], threshold: float = 0.5) -> dict[str, float | None]:
-    """Soft OR: the answer expresses a value if any opinion does, 1 − Π(1 − p). A value the judge could not
-    label in some opinion is None (missing) for the answer, never counted as 0, unless the opinions it did
-    label already reach the threshold: the OR can only rise, so the answer expresses it whatever the missing
-    label says, and the known part (a lower bound) stands."""
+Merge = Literal["or", "noisy-or"]
+
+
+def merge_or(vectors: list[dict[str, float]], dims: list[str], threshold: float = 0.5,
+             mode: Merge = "or") -> dict[str, float | None]:
+    """An answer's value vector from its opinions' labels (SPEC §4.3).
+
+    `or` (the paper's, §3.3: v = v¹ ∨ … ∨ v^L over binary labels): each opinion's P(yes) (calibrated, when a
+    calibration applies) is thresholded first, then OR-ed: 1.0 when any opinion expresses the value, 0.0 when
+    every opinion was labelled and none does. `noisy-or`: the soft 1 − Π(1 − p), a probability, which S needs
+    (three opinions at 0.3 give 0.66 here but 0.0 under `or`).
+
+    A value the judge could not label in some opinion is None (missing), never counted as 0, unless the opinions
+    it did label already decide it: an OR can only rise, so one expressed opinion makes the answer express it
+    whatever the missing label says (under noisy-or: the known part already reaches the threshold)."""
     out: dict[str, float | None] = {}
     for d in dims:
         known = [v[d] for v in vectors if v.get(d) is not None]
+        complete = bool(known) and len(known) == len(vectors)
+        if mode == "or":
+            expressed = any(p >= threshold for p in known)
+            out[d] = 1.0 if expressed else 0.0 if complete else None
+            continue
         miss = 1.0
         for p in known:
             miss *= 1.0 - p
         value = 1.0 - miss
-        out[d] = value if known and (len(known) == len(vectors) or value >= threshold) else None
+        out[d] = value if known and (complete or value >= threshold) else None
     return out
 
 
 __all__ = [
     "Labels", "Protocol", "field_probabilities", "joint_schema", "label_joint", "label_per_value", "label_text",
-    "merge_or", "p_flagged", "p_yes", "verdict",
+    "Merge", "merge_or", "p_flagged", "p_yes", "verdict",
 ]

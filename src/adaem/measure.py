@@ -324,11 +324,14 @@ async def elicit_opinion(
 
 @dataclass
 class Answer:
-    """One model's measured answer to one question: opinion, labels per point, the merged vector."""
+    """One model's measured answer to one question: opinion, labels per point, the merged vectors: `vector` as
+    evaluation.merge says (the paper's OR of binary labels by default), `soft_vector` the noisy-OR probability
+    that S uses."""
 
     opinion: Opinion
     point_labels: list[Labels]
     vector: dict[str, float | None]
+    soft_vector: dict[str, float | None] = field(default_factory=dict)
 
     @property
     def judge_calls(self) -> int:
@@ -382,7 +385,9 @@ async def measure_answer(
     else:  # a judge that reuses its prompt prefix still takes one text at a time (its session)
         labels = list(await asyncio.gather(*(label_text(judge, theory, p.text, ev.protocol, calibration=ev.calibration,
                                                         threshold=ev.threshold) for p in opinion.points)))
-    return Answer(opinion, labels, merge_or([lab.values for lab in labels], theory.ids, ev.threshold))
+    values = [lab.values for lab in labels]
+    return Answer(opinion, labels, merge_or(values, theory.ids, ev.threshold, ev.merge),
+                  merge_or(values, theory.ids, ev.threshold, "noisy-or"))
 
 
 __all__ = [

@@ -7,8 +7,11 @@ and 1 so every term is finite.
     S = w_d · GJS(p_1..p_K)                      distinguishability: the models express different values
       + w_e · (1/K) Σ_i JS(p̂ ‖ p_i)              disentanglement: answers show more than the question's values
       + w_o · (1 − mean cross-model similarity)  opinion difference: the models say different things
-      + w_c · mean within-model Jaccard          value conformity: each model's own points agree on values
+      + w_c · mean over points of max_v p(v|o)   value conformity: the opinions clearly express values
       + w_h · mean point–question similarity     semantic coherence: the opinions are about the question
+
+That is Eq. 1 with Eq. 2's terms (the default, `generation.objective: eq1`). `c3_informativeness` is the authors'
+approximate score of Appendix C.3 (`generation.objective: c3`), for reproducing their numbers.
 
 Missing is never a number. A label the judge could not give is NaN: it is masked out of that value's
 terms (a dimension's GJS is taken over the models that have a label there; a JS term over the dimensions
@@ -18,19 +21,23 @@ at all (conformity without per-point labels, disentanglement without the questio
 without embeddings or likelihoods) is None and does not enter S.
 
 The disentanglement term is added, as in the paper's objective (its approximate formula subtracts it; the
-objective wins, SPEC §5 Decision). The paper's conformity formula is garbled; what is computed here is the
-mean pairwise Jaccard similarity of the value sets (label ≥ threshold) of one model's key points, over the
-dimensions both points have, averaged over the models with at least two points.
+objective wins, SPEC §5 Decision). Value conformity is Eq. 2's log p_i(v|y): the opinions should be "closely
+connected to these potential values, rather than value-irrelevant" (§3.2). Per opinion point, how clearly it
+expresses the value it expresses most, max_v P(v | point); averaged over a model's points, then over models.
+In [0, 1]: 0 when no point expresses any value, 1 when every point clearly expresses one. With binary labels it
+is the share of points that express at least one value. The probability, not its log: one value-free point
+(p → 0) would otherwise pull S towards −∞.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
 EPS = 1e-6
 COMPONENTS = ("distinguishability", "disentanglement", "opinion_difference", "conformity", "coherence")
+C3_COMPONENTS = ("value_conformity", "value_diversity", "opinion_diversity", "disentanglement")
 
 
 def binary_entropy(p: np.ndarray) -> np.ndarray:
@@ -113,24 +120,19 @@ def opinion_difference(embeddings: list[np.ndarray]) -> float | None:
     return 1.0 - float(np.mean(sims))
 
 
-def value_conformity(point_vectors: list[np.ndarray], threshold: float = 0.5) -> float | None:
-    """Mean over models of the mean pairwise Jaccard similarity of their points' value sets, each pair over
-    the dimensions both points have. In [0, 1]; two points with no value at all agree (1.0). None when no
-    model has two labelled points (nothing to compare: not measured)."""
+def value_conformity(point_vectors: list[np.ndarray]) -> float | None:
+    """Mean over models of the mean over their points of max_v P(v | point): how clearly the opinions express
+    values (Eq. 2's value conformity). In [0, 1]; a value-free point scores 0, a point that surely expresses a
+    value 1. Unlabelled values (NaN) are left out of a point's max; a point with no label at all is left out;
+    None when no model has a labelled point (not measured)."""
     per_model = []
     for points in point_vectors:
         p = np.asarray(points, dtype=float)
-        scores = []
-        for i in range(len(p)):
-            for j in range(i + 1, len(p)):
-                both = ~np.isnan(p[i]) & ~np.isnan(p[j])
-                if not both.any():
-                    continue
-                a, b = p[i][both] >= threshold, p[j][both] >= threshold
-                union = np.sum(a | b)
-                scores.append(1.0 if union == 0 else float(np.sum(a & b) / union))
-        if scores:
-            per_model.append(float(np.mean(scores)))
+        if p.ndim != 2 or p.size == 0:
+            continue
+        labelled = ~np.isnan(p).all(axis=1)
+        if labelled.any():
+            per_model.append(float(np.nanmax(p[labelled], axis=1).mean()))
     return float(np.mean(per_model)) if per_model else None
 
 
@@ -159,17 +161,24 @@ class Weights:
 
 @dataclass(frozen=True)
 class Informativeness:
-    """S and the components behind it, stored with every scored question. None: not measured."""
+    """S and the components behind it, stored with every scored question. None: not measured. `form` says which
+    objective computed it (eq1: Eq. 1 with Eq. 2's terms; c3: Appendix C.3's approximate score), `merge` how the
+    opinions' labels were merged into the value vectors it used."""
 
     score: float
-    distinguishability: float | None
-    disentanglement: float | None
-    opinion_difference: float | None
-    conformity: float | None
-    coherence: float | None = None
+    components: dict[str, float | None]
+    form: str = "eq1"
+    merge: str = "noisy-or"
+
+    def __getattr__(self, name: str) -> float | None:
+        components = self.__dict__.get("components") or {}
+        if name in components:
+            return components[name]
+        raise AttributeError(name)
 
     def as_record(self) -> dict[str, float | None]:
-        return asdict(self)
+        """S and its components (numbers; `form` and `merge` are recorded beside them by the caller)."""
+        return {"score": self.score, **self.components}
 
 
 def informativeness(
@@ -198,8 +207,131 @@ def informativeness(
         "distinguishability": distinguishability(vectors),
         "disentanglement": disentanglement(question_vector, vectors),
         "opinion_difference": None if embeddings is None else opinion_difference(embeddings),
-        "conformity": None if point_vectors is None else value_conformity(point_vectors, threshold),
+        "conformity": None if point_vectors is None else value_conformity(point_vectors),
         "coherence": coherence,
     }
     score = sum(getattr(weights, name) * value for name, value in parts.items() if value is not None)
-    return Informativeness(score=float(score), **parts)
+    return Informativeness(score=float(score), components=parts)
+
+
+# -- Appendix C.3: the authors' approximate score -------------------------------------------------------------
+def _label_set(vector: np.ndarray, threshold: float) -> set[int]:
+    return {i for i, p in enumerate(np.asarray(vector, dtype=float)) if not np.isnan(p) and p >= threshold}
+
+
+def c3_value_conformity(point_vectors: list[np.ndarray], threshold: float = 0.5) -> float | None:
+    """R_VC = |v¹ ∪ … ∪ v^L| / max(1, |v¹ ∩ … ∩ v^L|) over one model's opinions' label sets, averaged over models.
+    The appendix prints min(1, |∩|) in the denominator, which would divide by zero whenever the opinions share no
+    value; max(1, ·) is the reading that keeps it defined. In [0, d]."""
+    per_model = []
+    for points in point_vectors:
+        sets = [_label_set(p, threshold) for p in np.asarray(points, dtype=float) if not np.isnan(p).all()]
+        if sets:
+            per_model.append(len(set.union(*sets)) / max(1, len(set.intersection(*sets))))
+    return float(np.mean(per_model)) if per_model else None
+
+
+def c3_value_diversity(vectors: np.ndarray, threshold: float = 0.5) -> float | None:
+    """R_VD: mean over pairs of models of the Jaccard distance of their answers' label sets,
+    1 − |v_i ∩ v_j| / max(1, |v_i ∪ v_j|). The appendix's formula is garbled ("Jaccard Diversity", a sum over
+    ordered pairs); a distance is what "maximize the differences" asks, and the mean over pairs keeps the term on
+    one scale whatever K (the sum grows as K²). In [0, 1]."""
+    sets = [_label_set(v, threshold) for v in np.asarray(vectors, dtype=float)]
+    pairs = [1 - len(a & b) / max(1, len(a | b)) for i, a in enumerate(sets) for b in sets[i + 1:]]
+    return float(np.mean(pairs)) if pairs else None
+
+
+def c3_disentanglement(question_vector: np.ndarray | None, vectors: np.ndarray, threshold: float = 0.5) -> float | None:
+    """R_Dis = |v_opinion − v_question|: the L1 distance (number of values on which they differ) between each
+    model's answer labels and the question's own, over the values both have, averaged over models. None when the
+    question's values are unknown."""
+    if question_vector is None:
+        return None
+    q = np.asarray(question_vector, dtype=float)
+    per_model = []
+    for v in np.asarray(vectors, dtype=float):
+        both = ~np.isnan(q) & ~np.isnan(v)
+        if both.any():
+            per_model.append(float(np.sum((q[both] >= threshold) != (v[both] >= threshold))))
+    return float(np.mean(per_model)) if per_model else None
+
+
+def c3_informativeness(vectors: np.ndarray, question_vector: np.ndarray | None, embeddings: list[np.ndarray] | None,
+                       point_vectors: list[np.ndarray] | None, threshold: float = 0.5) -> Informativeness:
+    """Appendix C.3's approximate score, S = R_VC + R_VD + R_OD − ½ R_Dis, from binary label sets (labels ≥
+    threshold) and the opinions' embeddings (R_OD is `opinion_difference`, all-MiniLM-L6-v2 cosine where the
+    authors used BERTScore). Offered to reproduce the authors' numbers; note that it subtracts the disentanglement
+    that Eq. 1 adds (SPEC §5). A term that cannot be measured is None and left out."""
+    parts = {
+        "value_conformity": None if point_vectors is None else c3_value_conformity(point_vectors, threshold),
+        "value_diversity": c3_value_diversity(vectors, threshold),
+        "opinion_diversity": None if embeddings is None else opinion_difference(embeddings),
+        "disentanglement": c3_disentanglement(question_vector, vectors, threshold),
+    }
+    sign = {"disentanglement": -0.5}
+    score = sum(sign.get(name, 1.0) * value for name, value in parts.items() if value is not None)
+    return Informativeness(score=float(score), components=parts, form="c3", merge="or")
+
+
+# -- the E-step: which of a model's N sampled answers to keep (Eq. 2, Appendix D) ----------------------------
+@dataclass(frozen=True)
+class Candidate:
+    """One sampled answer of one model, as Eq. 2 sees it: its value vector (d, NaN = no label), its points' labels
+    (n × d, with `unit: opinion`; else None) and its points' embeddings (n × dim; None when not measured)."""
+
+    vector: np.ndarray
+    points: np.ndarray | None = None
+    embeddings: np.ndarray | None = None
+
+
+def _bernoulli_kl(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    p, q = np.clip(p, EPS, 1 - EPS), np.clip(q, EPS, 1 - EPS)
+    return p * np.log(p / q) + (1 - p) * np.log((1 - p) / (1 - q))
+
+
+def opinion_score(candidate: Candidate, others: list[Candidate], question_embedding: np.ndarray | None,
+                  weights: Weights = Weights()) -> float:
+    """Eq. 2 for one model's answer y given the other models' kept answers, black-box (§3.2): value conformity
+    (how clearly its points express values), value difference (Σ_v KL(p_i ‖ p_M), p_M the mixture of every
+    model's vector: −log p_M(v|y) made a divergence), semantic coherence (mean cosine of its points to the
+    question) and semantic difference (1 − mean cosine of its points to the other models' points), each weighted
+    like its counterpart in S (conformity, distinguishability, coherence, opinion difference). Unmeasured terms
+    add nothing."""
+    points = candidate.points if candidate.points is not None else np.asarray(candidate.vector, float)[None, :]
+    terms: list[tuple[float, float | None]] = [(weights.conformity, value_conformity([points]))]
+    stack = np.array([np.asarray(c.vector, float) for c in [candidate, *others]])
+    mixture = np.nanmean(stack, axis=0) if len(stack) > 1 else None
+    if mixture is not None:
+        own = np.asarray(candidate.vector, float)
+        both = ~np.isnan(own) & ~np.isnan(mixture)
+        kl = np.where(both, _bernoulli_kl(np.nan_to_num(own), np.nan_to_num(mixture)), np.nan)
+        terms.append((weights.distinguishability, _scaled_sum(kl)))
+    if candidate.embeddings is not None and len(candidate.embeddings):
+        if question_embedding is not None:
+            terms.append((weights.coherence, coherence_similarity(question_embedding, [candidate.embeddings])))
+        rest = [c.embeddings for c in others if c.embeddings is not None and len(c.embeddings)]
+        if rest:
+            terms.append((weights.opinion_difference, opinion_difference([candidate.embeddings, np.vstack(rest)])))
+    return float(sum(w * v for w, v in terms if v is not None))
+
+
+def select_opinions(candidates: list[list[Candidate]], question_embedding: np.ndarray | None,
+                    weights: Weights = Weights(), rounds: int = 3) -> tuple[list[int], list[list[float]]]:
+    """The E-step with N samples per model (Appendix D: per model, the sample with the highest Eq. 2 score given
+    the others): coordinate ascent from every model's first sample, each model in turn taking its best sample
+    given the others' current choice, until no choice changes (at most `rounds` sweeps; ties keep the earlier
+    sample, so one sample per model is the paper's N = 1 exactly). Returns (kept index per model, every sample's
+    score at the final sweep)."""
+    kept = [0] * len(candidates)
+    scores: list[list[float]] = [[0.0] * len(c) for c in candidates]
+    for _ in range(rounds):
+        changed = False
+        for i, samples in enumerate(candidates):
+            others = [candidates[j][kept[j]] for j in range(len(candidates)) if j != i]
+            scores[i] = [opinion_score(c, others, question_embedding, weights) for c in samples]
+            best = int(np.argmax(scores[i]))
+            if scores[i][best] > scores[i][kept[i]]:
+                kept[i], changed = best, True
+        if not changed:
+            break
+    return kept, scores
