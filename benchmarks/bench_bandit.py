@@ -1,4 +1,5 @@
-"""The bandit alone, simulated: does UCB with pulls in flight keep sequential UCB's sample efficiency?
+"""The bandit alone, simulated: does UCB with pulls in flight keep sequential UCB's sample efficiency, and which
+exploration horizon is better, ln(pulls so far) (UCB1, adaem's default) or ln(budget) (the paper's Algorithm 1)?
 
 No LLM: each arm has a true mean informativeness, a pull's reward is that mean plus noise, and every arm starts
 with one scored pull (its seed question), as in `adaem generate`. The spreads are the ones measured on real runs
@@ -23,7 +24,7 @@ from adaem.generation.bandit import Arm, ucb_select
 
 
 def simulate(means: np.ndarray, budget: int, in_flight: int, policy: str, c: float, noise: float,
-             rng: random.Random) -> tuple[float, float]:
+             rng: random.Random, horizon: str = "pulls") -> tuple[float, float]:
     """(cumulative regret, mean true value of the pulled arms) of one run."""
     arms = [Arm(str(i), "x") for i in range(len(means))]
     for arm, mu in zip(arms, means, strict=True):  # the seed question's scored pull
@@ -40,7 +41,7 @@ def simulate(means: np.ndarray, budget: int, in_flight: int, policy: str, c: flo
                 visits: dict[int, int] = {}
                 for j in running:
                     visits[j] = visits.get(j, 0) + 1
-                i = ucb_select(arms, c, in_flight=visits)
+                i = ucb_select(arms, c, in_flight=visits, budget=budget if horizon == "budget" else None)
             running.append(i)
             regret += best - means[i]
             chosen += means[i]
@@ -59,14 +60,15 @@ def main() -> None:
     parser.add_argument("--spread", type=float, default=0.15, help="sd of the arms' true means")
     parser.add_argument("--noise", type=float, default=0.3, help="sd of one pull's reward around its arm's mean")
     args = parser.parse_args()
-    policies = [("sequential UCB", "ucb", 1), ("UCB, 8 in flight", "ucb", 8), ("UCB, 32 in flight", "ucb", 32),
-                ("random arms", "random", 1)]
+    policies = [("sequential UCB", "ucb", 1, "pulls"), ("UCB, 8 in flight", "ucb", 8, "pulls"),
+                ("UCB, 32 in flight", "ucb", 32, "pulls"), ("Algorithm 1 (ln B)", "ucb", 1, "budget"),
+                ("random arms", "random", 1, "pulls")]
     results: dict[str, list[tuple[float, float]]] = {name: [] for name, *_ in policies}
     for rep in range(args.reps):
         means = np.random.default_rng(rep).normal(1.0, args.spread, args.arms)
-        for name, policy, flight in policies:
+        for name, policy, flight, horizon in policies:
             results[name].append(simulate(means, args.budget, flight, policy, args.c, args.noise,
-                                          random.Random(f"{rep}-{name}")))
+                                          random.Random(f"{rep}-{name}"), horizon))
     print(f"{args.arms} arms (true means sd {args.spread}), reward noise sd {args.noise}, budget {args.budget} pulls, "
           f"c = {args.c}, {args.reps} repetitions")
     print(f"{'policy':<20} {'regret [95% CI]':>26} {'mean true S of pulls':>22}")

@@ -72,7 +72,8 @@ def test_arms_are_spread_over_categories_reproducibly():
 def test_generate_writes_a_benchmark_with_everything_behind_each_question(tmp_path, scripted_generator):
     result = generate(cfg(budget=3), tmp_path / "run")
     assert result.failure is None and result.summary["pulls"] == 3
-    assert len(result.questions) == 3 * 2  # width 2, one generator
+    assert result.summary["accepted"] == 3 * 2  # width 2, one generator
+    assert len(result.questions) == 5  # the benchmark: the top 80% by P2 score (issue 23.3)
     raw = [json.loads(x) for x in (tmp_path / "run" / "outputs" / "benchmark.jsonl").read_text().splitlines()]
     for q in raw:
         assert q["question"].startswith("Should") and q["country"] == "Kenya"
@@ -82,7 +83,7 @@ def test_generate_writes_a_benchmark_with_everything_behind_each_question(tmp_pa
         assert all(v is not None for v in q["p2"]["components"].values())  # unit=opinion measures every one
         assert set(q["p2"]["answers"]) == {"mock/a", "mock/b"} and q["p2"]["question_vector"]
     table = pq.read_table(tmp_path / "run" / "benchmark.parquet")
-    assert table.num_rows == 6 and "p2_score" in table.column_names and "question" in table.column_names
+    assert table.num_rows == 5 and "p2_score" in table.column_names and "question" in table.column_names
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert len(summary["trajectory"]) == 3 and summary["calls_per_question"] > 0
     assert set(summary["calls_per_role"]) >= {"explorer", "generator", "judge"}
@@ -92,7 +93,7 @@ def test_generate_writes_a_benchmark_with_everything_behind_each_question(tmp_pa
     evaluation = evaluate(tmp_path / "run" / "benchmark.jsonl",
                           cfg().model_copy(update={"evaluation": cfg().evaluation.model_copy(update={"bootstrap": 5})}),
                           tmp_path / "eval")
-    assert len(evaluation.answers) == 12
+    assert len(evaluation.answers) == 10  # the 5 selected questions × 2 models
 
 
 def test_refinement_depth_follows_tau(tmp_path, scripted_generator):

@@ -28,6 +28,7 @@ from .api import (
     prime,
     prime_async,
     reliability,
+    select,
     stats,
 )
 from .config import RunConfig, load_config
@@ -65,5 +66,5 @@ __all__ = [
     "Priming", "Reliability", "GenerateConfig", "Model", "ModelCallError", "ModelOutput",
     "ModelPool", "OutputParseError", "RunConfig", "__version__", "annotate_results", "build_config", "compare", "compare_async",
     "evaluate", "evaluate_async", "findings", "generate", "generate_async", "judge_check", "judge_check_async", "load_config",
-    "load_run", "prime", "prime_async", "reliability", "stats",
+    "load_run", "prime", "prime_async", "reliability", "select", "stats",
 ]

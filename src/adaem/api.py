@@ -127,6 +127,24 @@ generate = sync_twin(generate_async)
 
 
 
+def select(run: str | Path, *, top: float | None = None, min_score: float | None = None, per: str = "run",
+           out: str | Path) -> Any:
+    """Re-select a finished generate run's benchmark by another rule, without any model call: the top fraction of
+    its accepted questions by P2 score, or those with a P2 score of at least `min_score`, over the run or per arm
+    (`per="arm"`). Writes `out` (.jsonl or .parquet) and returns the selected questions as a DataFrame."""
+    import pandas as pd
+
+    from .config import Selection
+    from .generation.job import select_benchmark
+
+    try:
+        rule = Selection(top=top, min_score=min_score, per=per)
+    except ValueError as exc:
+        raise ConfigError(f"select: {str(exc).splitlines()[-1].strip()}") from None
+    rows, _ = select_benchmark(run, rule, Path(out))
+    return pd.DataFrame(rows)
+
+
 # -- analyses ------------------------------------------------------------------------------------------------
 def stats(*benchmarks: Any, out: str | Path | None = None, similarity: bool = True, dedupe: bool = False) -> Any:
     """Diversity statistics of question sets (no model calls): a DataFrame with one row per set."""
@@ -266,4 +284,4 @@ def load_run(path: str | Path) -> Evaluation | GenerateResult | Comparison | Pri
 
 
 __all__ = ["annotate_results", "build_config", "compare", "compare_async", "evaluate", "evaluate_async", "generate", "generate_async",
-           "judge_check", "judge_check_async", "load_run", "prime", "prime_async", "reliability", "stats"]
+           "judge_check", "judge_check_async", "load_run", "prime", "prime_async", "reliability", "select", "stats"]

@@ -190,6 +190,27 @@ def generate(
         raise typer.Exit(1)
 
 
+@app.command()
+def select(
+    run: Annotated[Path, typer.Argument(help="a finished `adaem generate` run directory")],
+    out_file: Annotated[Path, typer.Option("--out", "-o", help="where to write the benchmark (.jsonl or .parquet)")],
+    top: Annotated[float | None, typer.Option(min=0.0, max=1.0, help="keep this fraction, best P2 scores first")] = None,
+    min_score: Annotated[float | None, typer.Option(help="keep questions whose P2 score is at least this")] = None,
+    per: Annotated[str, typer.Option(help="rank over the whole run, or within each arm: run or arm")] = "run",
+) -> None:
+    """Re-select a generate run's benchmark from its accepted questions by another rule (no model call)."""
+    from .config import Selection
+    from .generation.job import select_benchmark
+
+    if (top is None) == (min_score is None):
+        raise ConfigError("select: give one rule, --top FRACTION or --min-score X")
+    if per not in ("run", "arm"):
+        raise ConfigError(f"--per: run or arm, not '{per}'")
+    rule = Selection(top=top, min_score=min_score, per=per)
+    rows, accepted = select_benchmark(run, rule, out_file)
+    out.print(f"{len(rows)} of {accepted} accepted questions ({rule.describe()}) → {out_file}", highlight=False)
+
+
 def _estimate_generate(cfg: RunConfig) -> None:
     from .estimate import estimate_generate
     from .generation.seeds import load_seeds

@@ -216,11 +216,23 @@ class Evaluation(BaseModel):
         "1.5B judge ranks a text's values far better this way: top-1 0.87 vs 0.35 under joint, `adaem judge-check`); "
         "joint: one schema-constrained call per text",
     )
+    judge_prompt: Literal["one-definition", "all-definitions"] = Field(
+        "one-definition", description="per-value judge prompt: the value asked about with its own definition, or "
+        "every value of the theory with its definition first (the paper's Listing 4)")
     unit: Literal["answer", "opinion"] = Field(
         "answer", description="label all key points of an answer in one text, or each point and OR them"
     )
     key_points: int = Field(3, ge=1, le=10, description="k key points per opinion")
-    word_limit: int = Field(80, ge=20)
+    word_limit: int = Field(80, ge=20, description="words the opinion may use, in total or per key point "
+                            "(word_limit_per)")
+    word_limit_per: Literal["answer", "point"] = Field(
+        "answer", description="point: word_limit for each key point (paper, Appendix C.2: 'three points, each "
+        "constrained to a maximum of 250 words'); the prompt then asks for at most key_points × word_limit words")
+
+    @property
+    def total_words(self) -> int:
+        """The words the opinion prompt allows in total."""
+        return self.word_limit * (self.key_points if self.word_limit_per == "point" else 1)
     opinion_format: Literal["auto", "text", "json"] = Field(
         "auto", description="auto: JSON schema for embedded and mock models, free text for the rest"
     )
@@ -317,7 +329,11 @@ class Generation(BaseModel):
     exploration: float = Field(1.0, ge=0, description="UCB exploration constant c")
     n_shot: int = Field(5, ge=0, description="top-scored earlier questions shown to the generator")
     epsilon: float = Field(0.85, gt=0, le=1, description="reject a question whose top-3 mean similarity exceeds this")
-    max_words: int = Field(30, ge=5, description="reject generated questions longer than this")
+    question_words: int = Field(20, ge=5, description="the length the generators are asked for (paper, Listing 6: "
+                                "less than 20 words)")
+    max_words: int = Field(30, ge=5, description="reject generated questions longer than this: above question_words, "
+                           "since models miscount words and a 22-word question is better kept than a pull lost; "
+                           "set it equal to question_words to enforce the asked length")
     weights: dict[str, float] = Field(
         default_factory=lambda: dict.fromkeys(COMPONENTS, 1.0),
         description="weights of S's components; conformity is measured only with evaluation.unit=opinion",

@@ -66,7 +66,7 @@ def batch_price_factor(config: RunConfig, model: str) -> float:
 
 def _answer_tokens(config: RunConfig) -> float:
     ev = config.evaluation
-    words = ev.word_limit * 1.3 + 6  # tokens of an answer at its word limit, stance line included
+    words = ev.total_words * 1.3 + 6  # tokens of an answer at its word limit, stance line included
     return words * 1.4 if ev.opinion_format == "json" else words
 
 
@@ -90,13 +90,14 @@ def _label(tally: Tally, config: RunConfig, theory: Theory, texts: float, role: 
 
 def _score(tally: Tally, config: RunConfig, theory: Theory, models: list[str], role: str, times: float,
            question: bool = True) -> None:
-    """Calls of scoring `times` questions under `models` (their opinions, labels, the question's own labels
-    unless already cached)."""
+    """Calls of scoring `times` questions under `models` (their opinions, N of them with the E-step's
+    generation.opinion_samples, their labels, the question's own labels unless already cached)."""
     ev = config.evaluation
-    prompt = render("opinion_system") + render("opinion", question=QUESTION, k=ev.key_points, words=ev.word_limit)
+    samples = config.generation.opinion_samples
+    prompt = render("opinion_system") + render("opinion", question=QUESTION, k=ev.key_points, words=ev.total_words)
     for model in models:
-        tally.add(model, role, times, prompt, _answer_tokens(config))
-    _label(tally, config, theory, times * (len(models) * _judge_texts(config) + question))
+        tally.add(model, role, times * samples, prompt, _answer_tokens(config))
+    _label(tally, config, theory, times * (len(models) * samples * _judge_texts(config) + question))
     if config.generation.screen_answers and config.roles.safety_filter:
         tally.add(config.roles.safety_filter, "safety_filter", times * len(models),
                   render("safety_answer", question=QUESTION, answer="x" * 400), 3)
@@ -117,14 +118,17 @@ def estimate_generate(config: RunConfig, seeds: int) -> list[Estimate]:
     for generator in roles.generators:
         per = questions / len(roles.generators)
         tally.add(generator, "generator", per, render("generate_system")
-                  + render("generate_fact", topic=example.topic, question=example.question, examples="x" * 600), 40)
+                  + render("generate_fact", topic=example.topic, general=example.question, question=example.question,
+                           examples="x" * 600), 40)
         tally.add(generator, "generator", per, render("generate_system")
-                  + render("generate_question", topic=example.topic, question=example.question, fact="x" * 160), 45)
+                  + render("generate_question", topic=example.topic, general=example.question,
+                           question=example.question, examples="x" * 600, fact="x" * 160, words=gen.question_words), 70)
         if gen.depth > 0:
             tally.add(generator, "generator", per, render("generate_system")
-                      + render("reflect", question=QUESTION, score="1.00", answers="x" * 500), 80)
+                      + render("reflect", general=example.question, question=QUESTION, fact="x" * 160, score="1.00",
+                               answers="x" * 500), 80)
             tally.add(generator, "generator", per, render("generate_system")
-                      + render("refine", question=QUESTION, suggestions="x" * 320), 45)
+                      + render("refine", question=QUESTION, suggestions="x" * 320, words=gen.question_words), 45)
     if roles.safety_filter:
         tally.add(roles.safety_filter, "safety_filter", questions + refinements, render("safety", question=QUESTION), 3)
     _score(tally, config, theory, roles.explorers, "explorer", questions + refinements)
@@ -141,7 +145,7 @@ def estimate_evaluate(config: RunConfig, questions: int) -> list[Estimate]:
     tally = Tally(config)
     ev = config.evaluation
     languages = len(ev.languages)
-    prompt = render("opinion_system") + render("opinion", question=QUESTION, k=ev.key_points, words=ev.word_limit)
+    prompt = render("opinion_system") + render("opinion", question=QUESTION, k=ev.key_points, words=ev.total_words)
     for model in config.roles.targets:
         tally.add(model, "target", questions * languages, prompt, _answer_tokens(config))
     _label(tally, config, theory, questions * (languages * len(config.roles.targets) * _judge_texts(config) + 1))

@@ -72,7 +72,8 @@ async def _question_unit(pool: ModelPool, config: RunConfig, theory: Theory, q: 
     try:
         ev = config.evaluation
         labels = await label_text(pool.get(config.roles.judge), theory, q.text, ev.protocol,
-                                  calibration=ev.calibration, threshold=ev.threshold)
+                                  calibration=ev.calibration, threshold=ev.threshold,
+                                  prompt=ev.judge_prompt)
         record.update({"vector": labels.values, "calls": labels.calls})
     except OutputParseError as exc:
         record.update({"vector": None, "parse_failure": str(exc)})

@@ -83,16 +83,32 @@ def _examples(dim: Any) -> str:
     return "Examples for this value:\n" + "\n".join(lines) + "\n"
 
 
-async def label_per_value(judge: Model, theory: Theory, text: str, *, logprobs: bool = True) -> Labels:
+JudgePrompt = Literal["one-definition", "all-definitions"]
+
+
+def value_prompt(theory: Theory, text: str, dim: Any, prompt: JudgePrompt = "one-definition") -> list[dict[str, str]]:
+    """The per-value judge's messages. one-definition: the text, then the value with its own definition (and its
+    few-shot examples, if the theory has any). all-definitions (the paper's Listing 4): every value of the theory
+    with its definition, then the text, then the value asked about. Both end with what differs between a text's
+    values, so a judge that reuses its prompt prefix evaluates the rest once per text."""
+    if prompt == "all-definitions":
+        definitions = "\n".join(f"{i}. {d.name} - {d.definition}" for i, d in enumerate(theory.dimensions, 1))
+        user = render("judge_value_all", theory=theory.title or theory.name, definitions=definitions, text=text,
+                      name=dim.name)
+    else:
+        user = render("judge_value", text=text, name=dim.name, definition=dim.definition, examples=_examples(dim))
+    return [{"role": "system", "content": render("judge_system")}, {"role": "user", "content": user}]
+
+
+async def label_per_value(judge: Model, theory: Theory, text: str, *, logprobs: bool = True,
+                          prompt: JudgePrompt = "one-definition") -> Labels:
     """One yes/no call per dimension. A judge that reuses its prompt prefix (the embedded ones) takes a text's
     values back to back, the shared prefix (instructions + text) first, so it pays only for each value's own
     tokens; any other judge (a remote API) gets a text's values all at once."""
     config = GenerateConfig(temperature=0.0, max_tokens=3, seed=0, logprobs=logprobs, top_logprobs=10 if logprobs else 0)
 
     async def one(dim: Any) -> tuple[str, float | None, str]:
-        messages = [{"role": "system", "content": render("judge_system")},
-                    {"role": "user", "content": render("judge_value", text=text, name=dim.name,
-                                                       definition=dim.definition, examples=_examples(dim))}]
+        messages = value_prompt(theory, text, dim, prompt)
         out = await judge.generate(messages, config, role="judge")
         return dim.id, p_yes(out.choices[0].logprobs, out.text), out.text
 
@@ -161,10 +177,12 @@ async def label_joint(judge: Model, theory: Theory, text: str, *, max_attempts: 
 
 
 async def label_text(judge: Model, theory: Theory, text: str, protocol: Protocol = "per-value", *,
-                     calibration: str | Path | None = None, threshold: float = 0.5) -> Labels:
-    """The judge's labels of a text under a protocol; with a calibration file (`adaem judge-check`), corrected as
-    it says for this judge (the raw labels kept in `.raw`)."""
-    labels = await (label_per_value(judge, theory, text) if protocol == "per-value" else label_joint(judge, theory, text))
+                     calibration: str | Path | None = None, threshold: float = 0.5,
+                     prompt: JudgePrompt = "one-definition") -> Labels:
+    """The judge's labels of a text under a protocol (and, per-value, a prompt); with a calibration file (`adaem
+    judge-check`), corrected as it says for this judge (the raw labels kept in `.raw`)."""
+    labels = await (label_per_value(judge, theory, text, prompt=prompt) if protocol == "per-value"
+                    else label_joint(judge, theory, text))
     if calibration is not None:
         cal = load_calibration(calibration, judge.name, theory.name, protocol)
         labels.raw, labels.values = labels.values, cal.apply(labels.values, threshold)
@@ -203,6 +221,6 @@ def merge_or(vectors: list[dict[str, float]], dims: list[str], threshold: float 
 
 
 __all__ = [
-    "Labels", "Protocol", "field_probabilities", "joint_schema", "label_joint", "label_per_value", "label_text",
+    "JudgePrompt", "Labels", "Protocol", "field_probabilities", "value_prompt", "joint_schema", "label_joint", "label_per_value", "label_text",
     "Merge", "merge_or", "p_flagged", "p_yes", "verdict",
 ]

@@ -375,16 +375,17 @@ async def measure_answer(
                 return opinion_problem(opinion, question, rules, encoder, language=language)
             vectors = await embed(encoder, [question, *(p.text for p in opinion.points)])
             return opinion_problem(opinion, question, rules, encoder, vectors)
-    opinion = await elicit_opinion(model, question, k=ev.key_points, words=ev.word_limit, fmt=ev.format,
+    opinion = await elicit_opinion(model, question, k=ev.key_points, words=ev.total_words, fmt=ev.format,
                                    sampling=sampling, max_attempts=ev.max_parse_attempts, system=system, role=role,
                                    check=check, logprobs=logprobs, language=language)
     if ev.unit == "answer":
         text = " ".join(f"({i + 1}) {p.text}" for i, p in enumerate(opinion.points))
         labels = [await label_text(judge, theory, text, ev.protocol, calibration=ev.calibration,
-                                   threshold=ev.threshold)]
+                                   threshold=ev.threshold, prompt=ev.judge_prompt)]
     else:  # a judge that reuses its prompt prefix still takes one text at a time (its session)
         labels = list(await asyncio.gather(*(label_text(judge, theory, p.text, ev.protocol, calibration=ev.calibration,
-                                                        threshold=ev.threshold) for p in opinion.points)))
+                                                        threshold=ev.threshold, prompt=ev.judge_prompt)
+                                             for p in opinion.points)))
     values = [lab.values for lab in labels]
     return Answer(opinion, labels, merge_or(values, theory.ids, ev.threshold, ev.merge),
                   merge_or(values, theory.ids, ev.threshold, "noisy-or"))

@@ -105,7 +105,7 @@ async def score_question(pool: ModelPool, config: RunConfig, theory: Theory, enc
     async def question_labels() -> dict[str, float] | None:
         try:
             return (await label_text(judge, theory, text, ev.protocol, calibration=ev.calibration,
-                                     threshold=ev.threshold)).values
+                                     threshold=ev.threshold, prompt=ev.judge_prompt)).values
         except OutputParseError:  # the question's own values unknown: disentanglement is not measured
             return None
 

@@ -24,10 +24,19 @@ YES_NO_START = {"should", "is", "are", "do", "does", "can", "will", "would", "ha
 # The spec's rule (mean of the top-3 similarities > ε) lets an exact copy through while fewer than three
 # close questions exist; a question this close to any single one is the same question.
 SAME_QUESTION = 0.97
-QUESTION_SCHEMA: dict[str, Any] = {
+# A refinement: the question and the place it concerns. A new question first states its argument (Listing 6 of the
+# paper: "[Argument]: <one sentence> [Question]: <yes-no question transformed from the argument>"); under a
+# grammar the fields are written in this order, so the argument is written before the question.
+REFINE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {"question": {"type": "string", "maxLength": 240}, "country": {"type": "string", "maxLength": 60}},
     "required": ["question", "country"],
+    "additionalProperties": False,
+}
+QUESTION_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"argument": {"type": "string", "maxLength": 200}, **REFINE_SCHEMA["properties"]},
+    "required": ["argument", "question", "country"],
     "additionalProperties": False,
 }
 
@@ -49,6 +58,15 @@ def question_problem(text: str, max_words: int) -> str | None:
     if len(words) > max_words:
         return f"too long ({len(words)} words > {max_words})"
     return None
+
+
+def json_field(raw: str, key: str) -> str | None:
+    """One string field of a generator's JSON answer, or None when it is not there."""
+    try:
+        value = json.loads(raw).get(key)
+    except (ValueError, AttributeError):
+        return None
+    return str(value).strip() if value else None
 
 
 def top3_similarity(candidate: np.ndarray, existing: np.ndarray) -> float:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..calibration import check_calibration
-from ..config import RunConfig
+from ..config import RunConfig, Selection
 from ..embeddings import check_installed
 from ..errors import ConfigError, ModelCallError
 from ..jobs import run_job_async, run_sync
@@ -19,6 +19,7 @@ from ..store import RunStore, read_jsonl, read_state, read_usage, write_jsonl
 from ..theories import load_theory
 from .search import SEARCH_METHOD, Search, pick_arms
 from .seeds import load_seeds
+from .selection import select_questions, selection_note
 
 
 @dataclass
@@ -62,13 +63,11 @@ def _local_columns(q: dict[str, Any], languages: list[str]) -> dict[str, Any]:
             **{f"question_{lang}": q.get(f"question_{lang}") for lang in languages}}
 
 
-def write_outputs(store_path: Path, result: dict[str, Any], config: RunConfig) -> dict[str, Any]:
-    """benchmark.jsonl and .parquet (loadable with datasets.load_dataset("parquet", ...)) and summary.json."""
-    outputs = store_path / "outputs"
-    questions = read_jsonl(outputs / "benchmark.jsonl")
-    questions.sort(key=lambda q: question_order(q["id"]))  # pulls finish in any order when several run at once
+def benchmark_rows(questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The flat rows of benchmark.jsonl / .parquet from accepted question records, in pull order."""
+    questions = sorted(questions, key=lambda q: question_order(q["id"]))  # pulls finish in any order
     local = sorted({q["local_language"] for q in questions if q.get("local_language")})
-    flat = [{"id": q["id"], "question": q["question"], "topic": q["topic"], "category": q["category"],
+    return [{"id": q["id"], "question": q["question"], "topic": q["topic"], "category": q["category"],
              "country": q["country"], "parent": q["parent"], "depth": q["depth"], "generator": q["generator"],
              "p1_score": q["p1_score"], "p2_score": q["p2_score"],
              **{f"p2_{k}": v for k, v in (q["p2"]["components"] or {}).items() if k != "score"},
@@ -76,12 +75,32 @@ def write_outputs(store_path: Path, result: dict[str, Any], config: RunConfig) -
              "details": json.dumps({"p1": q["p1"], "p2": q["p2"], "fact": q["fact"], "refinements": q["refinements"],
                                     **{k: q[k] for k in ("p2_local", "local_translation") if k in q}})}
             for q in questions]
-    write_jsonl(store_path / "benchmark.jsonl", flat)
-    if flat:
+
+
+def write_benchmark(rows: list[dict[str, Any]], rule: Selection, path: Path) -> list[dict[str, Any]]:
+    """Select the high-scoring questions and write them (JSONL, and parquet beside a .jsonl path or to a .parquet
+    path), each row saying how it was selected. Returns the rows written."""
+    selected = select_questions(rows, rule)
+    note = selection_note(rule, len(rows), len(selected))
+    selected = [{**row, "selection": note} for row in selected]
+    jsonl = path.with_suffix(".jsonl") if path.suffix == ".parquet" else path
+    if path.suffix != ".parquet":
+        write_jsonl(jsonl, selected)
+    if selected and (path.suffix == ".parquet" or path.name == "benchmark.jsonl"):
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        pq.write_table(pa.Table.from_pylist(flat), store_path / "benchmark.parquet")
+        pq.write_table(pa.Table.from_pylist(selected), path.with_suffix(".parquet"))
+    return selected
+
+
+def write_outputs(store_path: Path, result: dict[str, Any], config: RunConfig) -> dict[str, Any]:
+    """benchmark.jsonl and .parquet (the selected questions, loadable with datasets.load_dataset("parquet", ...))
+    and summary.json; every accepted question stays in outputs/benchmark.jsonl."""
+    outputs = store_path / "outputs"
+    questions = read_jsonl(outputs / "benchmark.jsonl")
+    accepted = benchmark_rows(questions)
+    flat = write_benchmark(accepted, config.generation.select, store_path / "benchmark.jsonl")
     rejected = read_jsonl(outputs / "rejected.jsonl")
     usage = read_usage(store_path)
     per_role: dict[str, dict[str, int]] = {}
@@ -94,17 +113,20 @@ def write_outputs(store_path: Path, result: dict[str, Any], config: RunConfig) -
     tokens = sum(r["tokens"] for r in per_role.values())
     summary = {
         "questions": len(flat),
+        "accepted": len(accepted),
+        "selection": selection_note(config.generation.select, len(accepted), len(flat)),
         "pulls": result["pulls"],
         "stopped": result.get("stopped") or "pull budget reached",
         "arms": [{**asdict(a), "mean": a.mean if a.rewarded else None} for a in result["arms"]],
         "trajectory": result["trajectory"],
         "mean_p2_score": (sum(q["p2_score"] for q in flat) / len(flat)) if flat else None,
+        "mean_p2_score_accepted": (sum(q["p2_score"] for q in accepted) / len(accepted)) if accepted else None,
         "rejected": dict(Counter(r["reason"].split(" (")[0] for r in rejected)),
         "refinements_rejected": dict(Counter(h["rejected"].split(" (")[0] for q in questions
                                              for h in q.get("refinements", []) if h.get("rejected"))),
         "calls_per_role": per_role,
-        "calls_per_question": calls / len(flat) if flat else None,
-        "tokens_per_question": tokens / len(flat) if flat else None,
+        "calls_per_question": calls / len(accepted) if accepted else None,  # per accepted question
+        "tokens_per_question": tokens / len(accepted) if accepted else None,
         "explorers": config.roles.explorers, "scorers": config.roles.scorers,
         "generators": config.roles.generators, "judge": config.roles.judge,
     }
@@ -171,3 +193,14 @@ def load_generation(run_dir: Path | str) -> GenerateResult:
     questions = read_jsonl(path / "benchmark.jsonl")
     summary = json.loads((path / "summary.json").read_text()) if (path / "summary.json").exists() else {}
     return GenerateResult(path, questions, summary)
+
+
+def select_benchmark(run_dir: Path | str, rule: Selection, out: Path) -> tuple[list[dict[str, Any]], int]:
+    """`adaem select`: re-select a finished generate run's accepted questions by another rule, without any model
+    call. Returns (the rows written to `out`, how many were accepted)."""
+    run = Path(run_dir)
+    accepted = benchmark_rows(read_jsonl(run / "outputs" / "benchmark.jsonl"))
+    if not accepted:
+        raise ConfigError(f"{run} holds no accepted questions (outputs/benchmark.jsonl): is it a generate run?")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return write_benchmark(accepted, rule, out), len(accepted)

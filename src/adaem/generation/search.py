@@ -30,7 +30,7 @@ from ..scoring import Scored, score_question
 from ..store import RunStore
 from ..theories import Theory
 from .bandit import Arm, ucb_select
-from .gates import QUESTION_SCHEMA, Gates
+from .gates import QUESTION_SCHEMA, REFINE_SCHEMA, Gates, json_field
 from .seeds import CATEGORIES, Seed
 
 # Runs whose state was written by this search (seeds on the P2 scale, null for what was not measured, masked
@@ -84,6 +84,7 @@ class Search:
         self.seeds = seeds
         self.encoder = default_encoder()
         self.gates = Gates(self.config, pool, self.encoder)
+        self._seed_questions = {s.topic: s.question for s in seeds}
         self.on_step = on_step or (lambda kind: None)
         self.previous = store.previous_usage()
         self.benchmark: dict[str, dict[str, Any]] = {}
@@ -113,23 +114,35 @@ class Search:
         """Two steps: a concrete contentious fact, then a more specific yes/no question built on it."""
         shots = ""
         if examples:
-            shots = "Earlier questions on this topic, with their scores (higher is better):\n" + "\n".join(
+            shots = "Earlier specific questions on this topic, with their scores (higher is better):\n" + "\n".join(
                 f"- {e['question']} (score {e['p2_score']:.2f})" for e in examples) + "\n"
-        fact = await self._ask(generator, render("generate_fact", topic=arm.topic, question=base["question"],
-                                                 examples=shots), role="generator", seed=seed)
-        raw = await self._ask(generator, render("generate_question", topic=arm.topic, question=base["question"],
-                                                fact=fact), schema=QUESTION_SCHEMA, role="generator", seed=seed)
+        general = self.general_question(arm)
+        fact = await self._ask(generator, render("generate_fact", topic=arm.topic, general=general,
+                                                 question=base["question"], examples=shots), role="generator",
+                               seed=seed)
+        raw = await self._ask(generator, render("generate_question", topic=arm.topic, general=general,
+                                                question=base["question"], examples=shots, fact=fact,
+                                                words=self.gen.question_words),
+                              schema=QUESTION_SCHEMA, role="generator", seed=seed)
         return fact, raw
 
-    async def refine(self, generator: str, scored: Scored, seed: int) -> str:
+    def general_question(self, arm: Arm) -> str:
+        """The arm's general (seed) question, which every step of the paper's prompts sees (Listings 5–7)."""
+        seed = self._seed_questions.get(arm.topic)
+        return seed or (self.seed_records.get(arm.topic) or {}).get("question") or arm.topic
+
+    async def refine(self, generator: str, arm: Arm, fact: str, scored: Scored, seed: int) -> str:
+        """Reflect (suggestions from the answers, values and score, towards the general question), then rewrite."""
         answers = "\n".join(
             f"- {m}: stance {a.get('stance')}; points: " + "; ".join(p["point"] for p in a.get("points", []))
             + "; values: " + ", ".join(d for d, v in (a.get("vector") or {}).items() if v is not None and v >= 0.5)
             for m, a in scored.answers.items() if "points" in a)
-        suggestions = await self._ask(generator, render("reflect", question=scored.text, score=f"{scored.score:.2f}",
+        suggestions = await self._ask(generator, render("reflect", general=self.general_question(arm),
+                                                        question=scored.text, fact=fact, score=f"{scored.score:.2f}",
                                                         answers=answers), role="generator", seed=seed)
-        return await self._ask(generator, render("refine", question=scored.text, suggestions=suggestions),
-                               schema=QUESTION_SCHEMA, role="generator", seed=seed)
+        return await self._ask(generator, render("refine", question=scored.text, suggestions=suggestions,
+                                                 words=self.gen.question_words),
+                               schema=REFINE_SCHEMA, role="generator", seed=seed)
 
     # -- state ---------------------------------------------------------------------------------------
     def load_arms(self) -> list[Arm]:
@@ -248,6 +261,7 @@ class Search:
         the same gates; one that fails is recorded in `refinements` and the last accepted version stands),
         score the final version with P2. None (and a recorded rejection) when it does not enter."""
         fact, raw = await self.propose(generator, arm, base, shots, seed)
+        raw_first = raw
         first = await self.gates.gate(raw)
         if first.stage:
             self.reject(qid, first.text, first.reason or "", stage=first.stage, arm=arm.topic)
@@ -260,7 +274,7 @@ class Search:
         history: list[dict[str, Any]] = [{"question": first.text, "p1_score": current.score}]
         depth = 0
         while depth < self.gen.depth:
-            raw = await self.refine(generator, current, seed + 7 * (depth + 1))
+            raw = await self.refine(generator, arm, fact, current, seed + 7 * (depth + 1))
             candidate = await self.gates.gate(raw)
             if candidate.stage:
                 history.append({"question": candidate.text, "rejected": candidate.reason, "stage": candidate.stage})
@@ -283,6 +297,7 @@ class Search:
         return {
             "id": qid, "question": current.text, "topic": arm.topic, "category": arm.category, "country": country,
             "parent": base["id"], "depth": depth, "generator": generator, "fact": fact,
+            "argument": json_field(raw_first, "argument"),
             "p1_score": current.score, "p1": current.as_record(), "p2_score": p2.score, "p2": p2.as_record(),
             "refinements": history, "explorers": explorers, "scorers": scorers,
             **(await self.local_version(current.text, country) if self.gen.local_language else {}),
@@ -364,7 +379,8 @@ class Search:
                         visits: dict[int, int] = {}
                         for j in in_flight.values():
                             visits[j] = visits.get(j, 0) + 1
-                        i = ucb_select(arms, self.gen.exploration, in_flight=visits)
+                        i = ucb_select(arms, self.gen.exploration, in_flight=visits,
+                                       budget=self.gen.budget if self.gen.ucb_horizon == "budget" else None)
                     start(started, i)
                     started += 1
                     self.save_state(arms, pulls_done, trajectory, in_flight, started)
