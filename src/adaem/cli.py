@@ -256,17 +256,24 @@ def _estimate_generate(cfg: RunConfig) -> None:
 
 
 def _print_estimate(rows, cfg: RunConfig, title: str, job: str = "generate") -> None:
-    from .estimate import assumptions, totals
+    from .estimate import assumptions, queue_fills, totals
 
     table = Table(title=f"Expected model calls — {title}")
-    for col in ("model", "role", "calls", "tokens in", "tokens out", "cost $"):
+    reasoning = any(r.reasoning_tokens for r in rows)
+    cols = ("model", "role", "calls", "tokens in", "tokens out") + (("of which reasoning",) if reasoning else ())
+    for col in (*cols, "cost $"):
         table.add_column(col, justify="left" if col in ("model", "role") else "right")
     for r in [*rows, totals(rows)]:
+        extra = (f"{r.reasoning_tokens:,.0f}",) if reasoning else ()
         table.add_row(r.model, r.role, f"{r.calls:,.0f}", f"{r.input_tokens:,.0f}", f"{r.output_tokens:,.0f}",
-                      f"{r.cost:,.2f}")
+                      *extra, f"{r.cost:,.2f}")
     out.print(table)
     for note in assumptions(cfg, job):
         out.print(f"assumes: {note}", highlight=False)
+    for model, (limit, fills) in queue_fills(cfg, rows).items():
+        out.print(f"batch queue: {model} may hold {limit:,} input tokens enqueued (batch.max_enqueued_tokens / "
+                  f"tier {cfg.batch.tier}): its batches fill it {fills:,} times, one turnaround after another "
+                  f"(each up to 24 h)", highlight=False)
 
 
 @app.command()

@@ -106,6 +106,7 @@ class Model:
             messages=messages,
             config=config.for_sample(index),
             sample_index=index,
+            variant=self.provider.variant,
         )
 
     async def generate(
@@ -130,6 +131,7 @@ class Model:
         usage = Usage(
             input_tokens=sum(c.usage.input_tokens for c, _ in done),
             output_tokens=sum(c.usage.output_tokens for c, _ in done),
+            reasoning_tokens=sum(c.usage.reasoning_tokens for c, _ in done),
         )
         return ModelOutput(
             model=self.name,
@@ -149,9 +151,18 @@ class Model:
                 self._event("hit")
                 return Completion(*hit), True
             collector = self._collector() if self._collector is not None else None
-            if collector is not None and collector.takes(self.provider, digest):
-                collector.add(self.name, digest, messages, key.config, role)
-                raise Deferred(self.name)
+            if collector is not None:
+                failed = collector.failed.get(digest)
+                if failed is not None:  # its batch answered with an error: that is this call's failure
+                    self.ledger.record_error(self.name, role)
+                    self._event("error")
+                    raise ModelCallError(f"{self.name}: the batch answered this call with an error: {failed}")
+                if collector.takes(self.provider, digest):
+                    why = self._spend_gate() if self._spend_gate is not None else None
+                    if why:  # the cap holds for collected calls too, not only for calls made live
+                        raise BudgetReached(why)
+                    collector.add(self.name, digest, messages, key.config, role)
+                    raise Deferred(self.name)
         completion = await self._call_with_retries(messages, key.config, role)
         if self.cache is not None:
             self.cache.put(digest, self.name, completion.choice, completion.usage, completion.raw)

@@ -49,14 +49,16 @@ def build_provider(name: str, config: RunConfig) -> Provider:
         from .providers.anthropic_api import AnthropicProvider
 
         return AnthropicProvider(model, base_url=base_url, api_key=key, key_env=key_env)
+    from .providers.dialect import Dialect
     from .providers.openai_api import OpenAIProvider
 
     limits = config.limits_for(name)
+    info = config.model_info.get(name)
     return OpenAIProvider(
-        provider, model, base_url=base_urls, api_key=key, key_env=key_env, structured_output=endpoint.structured_output,
-        logprobs=endpoint.logprobs, max_top_logprobs=endpoint.max_top_logprobs, batch=endpoint.batch,
+        provider, model, base_url=base_urls, api_key=key, key_env=key_env,
+        dialect=Dialect.of(endpoint, model, info.kind if info else None), batch=endpoint.batch,
         batch_discount=endpoint.batch_discount, replica_limit=limits.max_concurrency,
-        replica_cooldown=limits.replica_cooldown,
+        replica_cooldown=limits.replica_cooldown, timeout=limits.timeout,
     )
 
 
