@@ -111,6 +111,7 @@ async def run_phase(store: RunStore, pool: ModelPool, units: list[Unit], *, labe
         """USD the cap leaves (batch rounds and exports are cut to it before they are sent); None: no cap."""
         return None if max_cost is None else max_cost - spent(store, pool)
 
+    pool.budget, pool.cap_hint = budget, f"raise {cap_field} and --resume"  # live calls reserve their cost
     settings = store.config.batch
     collector = None if settings.mode == "off" else BatchCollector(settings.mode)
     pool.collector = collector
@@ -151,6 +152,7 @@ async def run_phase(store: RunStore, pool: ModelPool, units: list[Unit], *, labe
             result.failures = failed
     finally:
         pool.collector = None
+        pool.budget = None
         store.save_usage(pool.ledger)
         if replicas := pool.replica_rows():
             store.put(f"replicas/{store.session}", replicas)

@@ -63,6 +63,8 @@ class Model:
         on_event: Callable[[str], None] | None = None,
         spend_gate: Callable[[], str | None] | None = None,
         collector: Callable[[], BatchCollector | None] | None = None,
+        reserve: Callable[[list[ChatMessage], GenerateConfig], float] | None = None,
+        release: Callable[[float], None] | None = None,
     ):
         self.provider = provider
         self.limits = limits
@@ -74,6 +76,8 @@ class Model:
         self._on_event = on_event
         self._spend_gate = spend_gate
         self._collector = collector
+        self._reserve = reserve
+        self._release = release
         self.in_flight = 0
         self.peak_in_flight = 0
 
@@ -199,6 +203,7 @@ class Model:
             why = self._spend_gate() if self._spend_gate is not None else None
             if why:  # checked when the call would go out, so calls queued behind the limit stop too
                 raise BudgetReached(why)
+            held = self._reserve(messages, config) if self._reserve is not None else 0.0
             if cpu is not None:
                 await cpu.acquire()
             self.in_flight += 1
@@ -217,6 +222,8 @@ class Model:
                 self.in_flight -= 1
                 if cpu is not None:
                     cpu.release()
+                if held and self._release is not None:  # paid (recorded below) or failed: no longer at stake
+                    self._release(held)
         self.ledger.record_call(self.name, role, completion.usage, time.perf_counter() - started)
         self._event("call")
         return completion
