@@ -235,3 +235,26 @@ async def test_evaluate_with_reasoning_targets_and_judge(tmp_path, vendor, monke
     labels = [v for vec in result.answers.vector for v in vec.values() if v is not None]
     assert labels and set(labels) <= {0.0, 1.0}  # verdicts read from the judge's text
     assert all("temperature" not in b and "logprobs" not in b for b in servers["openai"].bodies)
+
+
+def test_the_reasoning_models_example_validates_and_declares_what_it_says(monkeypatch):
+    from pathlib import Path
+
+    from adaem.config import load_config
+    from adaem.estimate import estimate_evaluate
+
+    path = Path(__file__).parents[1] / "examples" / "reasoning-models.yaml"
+    config = load_config(path)
+    for env in ("OPENAI_API_KEY", "DEEPSEEK_API_KEY"):
+        monkeypatch.setenv(env, "k")
+    reasoning = {name: build_provider(name, config).reasoning for name in config.roles.targets}
+    assert reasoning == {"openai/o3-mini": True, "openai/gpt-5-mini": True, "openai/gpt-4o": False,
+                         "deepseek/deepseek-v4-pro": True, "deepseek/deepseek-flash": False,
+                         "lab/Qwen/Qwen3-8B": True, "lab/Qwen/Qwen2.5-7B-Instruct": False}
+    assert config.model_info["openai/o3-mini"].kind == "reasoning"
+    o3 = build_provider("openai/o3-mini", config).request_body([], JUDGE_CALL)
+    assert o3["reasoning_effort"] == "low" and "temperature" not in o3
+    flash = build_provider("deepseek/deepseek-flash", config).request_body([], JUDGE_CALL)
+    assert flash["thinking"] == {"type": "disabled"}
+    rows = {r.model: r for r in estimate_evaluate(config, 100) if r.role == "target"}
+    assert rows["openai/o3-mini"].reasoning_tokens == 100 * 600 and rows["openai/gpt-4o"].reasoning_tokens == 0

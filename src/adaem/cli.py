@@ -98,27 +98,32 @@ def models(config: ConfigOpt = None, set_: SetOpt = None) -> None:
                          "yes" if ep.logprobs else "no", f"yes ({ep.batch_discount:.0%} price)" if ep.batch else "no")
     out.print(ep_table)
     roles = Table(title="Models in this config and what they can do")
-    for col in ("model", "roles", "log-probs (judge labels from)", "opinions asked as", "batch", "replicas",
-                "concurrency"):
-        roles.add_column(col)
     from .models import ModelPool
 
     pool = ModelPool(cfg)
+    rows: list[list[str]] = []
     for name, rs in cfg.roles.all_models().items():
         try:
             model = pool.get(name)
         except ConfigError:  # no key yet: what the endpoint declares, and what to set
             ep = cfg.endpoint(name.partition("/")[0])
             urls = ep.resolved_base_urls(name.partition("/")[0]) or [""]
-            roles.add_row(name, ", ".join(rs), "log-probs" if ep.logprobs else "answer text", "free text",
-                          "api" if ep.batch else "files (--batch-export)", str(len(urls)),
-                          f"[red]no key: export {ep.key_env(name.partition('/')[0])}[/red]")
+            rows.append([name, ", ".join(rs), "log-probs" if ep.logprobs else "answer text", "free text",
+                         "api" if ep.batch else "files (--batch-export)", str(len(urls)),
+                         f"[red]no key: export {ep.key_env(name.partition('/')[0])}[/red]", ""])
             continue
         p = model.provider
         batch = "api" if p.batch else "files (--batch-export)" if p.batch_files else "no"
-        roles.add_row(name, ", ".join(rs), "log-probs" if p.logprobs else "answer text",
-                      "JSON schema" if p.schema_opinions else "free text", batch, str(p.replicas),
-                      f"{model.concurrency}" + (" (CPU shared)" if p.shares_cpu else ""))
+        rows.append([name, ", ".join(rs), "log-probs" if p.logprobs else "answer text",
+                     "JSON schema" if p.schema_opinions else "free text", batch, str(p.replicas),
+                     f"{model.concurrency}" + (" (CPU shared)" if p.shares_cpu else ""),
+                     "yes" + (f" ({p.variant})" if p.variant else "") if p.reasoning else "no"])
+    reasoning = any(r[-1].startswith("yes") for r in rows)  # the column only when a model reasons
+    for col in ("model", "roles", "log-probs (judge labels from)", "opinions asked as", "batch", "replicas",
+                "concurrency", *(("reasoning",) if reasoning else ())):
+        roles.add_column(col)
+    for row in rows:
+        roles.add_row(*(row if reasoning else row[:-1]))
     out.print(roles)
 
 

@@ -43,7 +43,7 @@ class Reasoning(BaseModel):
                           "documented by any vendor; measure yours in usage.csv's reasoning_tokens)")
     effort: str | None = Field(None, description="sent as reasoning_effort (e.g. low, medium, high); None: the "
                                "model's default")
-    off: dict[str, Any] | None = Field(None, description="body fields that switch a hybrid model's reasoning off, "
+    disable: dict[str, Any] | None = Field(None, description="body fields that switch a hybrid model's reasoning off, "
                                        "sent when model_info declares it kind: chat (e.g. DeepSeek's "
                                        "{thinking: {type: disabled}})")
 
@@ -166,7 +166,7 @@ PRESET_ENDPOINTS: dict[str, Endpoint] = {
     # logprobs; max_tokens counts the reasoning (default 32K)
     "deepseek": Endpoint(base_url="https://api.deepseek.com/v1", key_required=True, structured_output="json_object",
                          reasoning=Reasoning(models=[r".*"], drops=["temperature", "top_p"], allowance=32_768,
-                                             off={"thinking": {"type": "disabled"}})),
+                                             disable={"thinking": {"type": "disabled"}})),
     "together": Endpoint(base_url="https://api.together.xyz/v1", key_required=True, reasoning=_OPEN),
     "openrouter": Endpoint(base_url="https://openrouter.ai/api/v1", key_required=True, reasoning=_OPEN),
     # Mistral validates the body (HTTP 422 on any field it does not define): random_seed, no logprobs
@@ -177,11 +177,11 @@ PRESET_ENDPOINTS: dict[str, Endpoint] = {
     "zhipu": Endpoint(base_url="https://open.bigmodel.cn/api/paas/v4", key_required=True, logprobs=False,
                       max_top_logprobs=0, max_temperature=1.0,
                       reasoning=Reasoning(models=[r"glm-4\.[5-9].*", r"glm-[5-9].*", r"glm-z1.*"],
-                                          off={"thinking": {"type": "disabled"}})),
+                                          disable={"thinking": {"type": "disabled"}})),
     # DashScope: hybrid Qwen3 models think when enable_thinking is true; QwQ and *-thinking models always do
     "qwen": Endpoint(base_url="https://dashscope.aliyuncs.com/compatible-mode/v1", api_key_env="DASHSCOPE_API_KEY",
                      key_required=True, reasoning=Reasoning(models=[r"qwq.*", r".*thinking.*"],
-                                                            off={"enable_thinking": False})),
+                                                            disable={"enable_thinking": False})),
     "ollama": Endpoint(base_url="http://127.0.0.1:11434/v1", reasoning=_OPEN),
     "vllm": Endpoint(base_url="http://127.0.0.1:8000/v1", reasoning=_OPEN),
     # SGLang removed its /v1/files + /v1/batches in its OpenAI-server refactor (sgl-project/sglang#7400, 2025-06):
@@ -453,6 +453,12 @@ class Batch(BaseModel):
                       "the defaults of max_enqueued_tokens (a higher tier's unknown figure falls back to a lower one)")
     poll_outage: float = Field(1800.0, gt=0, description="seconds the batch API may stay unreachable (polling and "
                                "submitting retry with backoff) before the run pauses; --resume re-attaches")
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _yaml_off(cls, value: Any) -> Any:
+        """YAML reads a bare `off` (in a file or `--set batch.mode=off`) as false."""
+        return "off" if value is False else value
 
     @model_validator(mode="after")
     def _export_needs_dir(self) -> Batch:

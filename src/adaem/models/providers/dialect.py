@@ -34,7 +34,7 @@ class Dialect:
     drops: frozenset[str] = frozenset()  # fields a reasoning model refuses
     allowance: int = 0  # tokens added to the cap of a reasoning model's call
     effort: str | None = None  # reasoning_effort sent to a reasoning model
-    off: dict[str, Any] | None = None  # fields that switch a hybrid model's reasoning off (declared chat)
+    disable: dict[str, Any] | None = None  # fields that switch a hybrid model's reasoning off (declared chat)
 
     @classmethod
     def of(cls, endpoint: Endpoint, model: str, declared: str | None = None) -> Dialect:
@@ -48,14 +48,14 @@ class Dialect:
             max_top_logprobs=endpoint.max_top_logprobs, structured_output=endpoint.structured_output,
             extra_body=dict(endpoint.extra_body), reasoning=reasoning,
             drops=frozenset(spec.drops) if reasoning else frozenset(), allowance=spec.allowance if reasoning else 0,
-            effort=spec.effort if reasoning else None, off=spec.off if declared == "chat" and spec.off else None,
+            effort=spec.effort if reasoning else None, disable=spec.disable if declared == "chat" and spec.disable else None,
         )
 
     @property
     def variant(self) -> str | None:
         """What of this dialect changes the answers beyond the call's own settings (part of the cache key)."""
         parts = ([f"reasoning_effort={self.effort}"] if self.effort else []) + (
-            [f"off={sorted(self.off.items())}"] if self.off else [])
+            [f"disable={sorted(self.disable.items())}"] if self.disable else [])
         return ";".join(parts) or None
 
     def body(self, model: str, messages: list[ChatMessage], config: GenerateConfig) -> dict[str, Any]:
@@ -84,7 +84,7 @@ class Dialect:
                 }
         if self.effort:
             body["reasoning_effort"] = self.effort
-        if self.off:
-            body.update(self.off)
+        if self.disable:
+            body.update(self.disable)
         body.update(self.extra_body)
         return body
