@@ -646,8 +646,9 @@ def _print_usage(run_dir: Path) -> None:
         table.add_column(col, justify="right" if col not in ("model", "role") else "left")
     for m in sorted(merged_usage(rows), key=lambda m: (m["model"], m["role"])):
         calls = f"{m['calls']} ({m['batched']} batched)" if m.get("batched") else str(m["calls"])
+        tokens_out = str(m["output_tokens"]) + (f" ({m['reasoning_tokens']} reasoning)" if m["reasoning_tokens"] else "")
         table.add_row(m["model"], m["role"], calls, str(m["cache_hits"]), str(m["retries"]),
-                      str(m["errors"]), str(m["input_tokens"]), str(m["output_tokens"]), f"{m['cost']:.4f}")
+                      str(m["errors"]), str(m["input_tokens"]), tokens_out, f"{m['cost']:.4f}")
     out.print(table)
     replicas = read_replicas(run_dir)
     if replicas:

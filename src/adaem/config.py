@@ -40,7 +40,7 @@ class Reasoning(BaseModel):
                            "(the cap counts reasoning and answer together); too small and the answer is empty")
     expected: int = Field(1000, ge=0, description="reasoning tokens a call is assumed to spend: used by `adaem "
                           "estimate` and by the cost cap's check of a batch round before it is submitted (not "
-                          "documented by any vendor; measure yours in usage.csv's reasoning_tokens)")
+                          "documented by any vendor; measure yours: the usage table after a run shows reasoning tokens)")
     effort: str | None = Field(None, description="sent as reasoning_effort (e.g. low, medium, high); None: the "
                                "model's default")
     disable: dict[str, Any] | None = Field(None, description="body fields that switch a hybrid model's reasoning off, "

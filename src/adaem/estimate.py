@@ -183,7 +183,7 @@ def assumptions(config: RunConfig, job: str = "generate") -> list[str]:
     reasoning = sorted({m for m in config.roles.all_models() if reasoning_per_call(config, m)})
     if reasoning:
         notes.append("reasoning models (" + ", ".join(reasoning) + ") spend their endpoint's reasoning.expected "
-                     "tokens a call, billed as output (no vendor documents a figure: measure yours in usage.csv)")
+                     "tokens a call, billed as output (no vendor documents a figure: the usage table after a run shows yours)")
     if job == "evaluate":
         if config.batch.mode == "api":
             notes.append("batch mode: models whose endpoint has a batch API at its batch price, the rest live")
