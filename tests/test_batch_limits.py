@@ -271,3 +271,21 @@ async def test_a_replica_that_hangs_is_set_aside(make_pool):
     assert hung.chat_requests <= 5  # three timeouts in a row set it aside (plus what was in flight then)
     rows = {r["url"]: r for r in pool.replica_rows()}
     assert rows[hung.base_url]["errors"] == hung.chat_requests and rows[hung.base_url]["calls"] == 0
+
+
+def test_the_readme_queue_figures_for_the_paper_scale_judge_phase():
+    """The README's "how long the judge phase takes" table: queue fills at tiers 1 and 2, and the costs."""
+    from adaem.config import load_config
+    from adaem.estimate import estimate_evaluate, queue_fills
+
+    path = Path(__file__).parents[1] / "examples" / "paper-scale.yaml"
+    fills = {}
+    for tier in (1, 2):
+        config = load_config(path, ["batch.mode=api", f"batch.tier={tier}"])
+        rows = estimate_evaluate(config, 12310)
+        judge = next(r for r in rows if r.role == "judge")
+        assert judge.model == "openai/gpt-4o-mini" and round(judge.cost, 2) == 33.27
+        fills[tier] = queue_fills(config, rows)["openai/gpt-4o-mini"]
+    assert fills == {1: (2_000_000, 286), 2: (20_000_000, 29)}
+    live = estimate_evaluate(load_config(path, ["batch.mode=off"]), 12310)
+    assert round(next(r for r in live if r.role == "judge").cost, 2) == 66.55
