@@ -258,3 +258,11 @@ def test_the_reasoning_models_example_validates_and_declares_what_it_says(monkey
     assert flash["thinking"] == {"type": "disabled"}
     rows = {r.model: r for r in estimate_evaluate(config, 100) if r.role == "target"}
     assert rows["openai/o3-mini"].reasoning_tokens == 100 * 600 and rows["openai/gpt-4o"].reasoning_tokens == 0
+
+
+def test_only_a_hybrid_model_declared_chat_is_sent_the_switch():
+    from adaem.models.providers.dialect import Dialect
+
+    zhipu = PRESET_ENDPOINTS["zhipu"]
+    assert Dialect.of(zhipu, "glm-4.6", "chat").body("glm-4.6", [], JUDGE_CALL)["thinking"] == {"type": "disabled"}
+    assert "thinking" not in Dialect.of(zhipu, "glm-4-plus", "chat").body("glm-4-plus", [], JUDGE_CALL)

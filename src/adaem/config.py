@@ -44,8 +44,8 @@ class Reasoning(BaseModel):
     effort: str | None = Field(None, description="sent as reasoning_effort (e.g. low, medium, high); None: the "
                                "model's default")
     disable: dict[str, Any] | None = Field(None, description="body fields that switch a hybrid model's reasoning off, "
-                                       "sent when model_info declares it kind: chat (e.g. DeepSeek's "
-                                       "{thinking: {type: disabled}})")
+                                           "sent when model_info declares a model `models` matches kind: chat (e.g. "
+                                           "DeepSeek's {thinking: {type: disabled}})")
 
     @field_validator("models")
     @classmethod

@@ -48,7 +48,9 @@ class Dialect:
             max_top_logprobs=endpoint.max_top_logprobs, structured_output=endpoint.structured_output,
             extra_body=dict(endpoint.extra_body), reasoning=reasoning,
             drops=frozenset(spec.drops) if reasoning else frozenset(), allowance=spec.allowance if reasoning else 0,
-            effort=spec.effort if reasoning else None, disable=spec.disable if declared == "chat" and spec.disable else None,
+            effort=spec.effort if reasoning else None,
+            # only a model that would reason by its name is a hybrid to switch off (another one gets no such field)
+            disable=spec.disable if declared == "chat" and spec.disable and spec.matches(model) else None,
         )
 
     @property
