@@ -18,15 +18,14 @@ failure (with the server's message), never a request exported again.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ..errors import ConfigError, TransientError
+from ..errors import ConfigError
 from .batch_quota import request_cost
 from .providers.base import BatchResults, Provider
 from .types import ChatMessage, GenerateConfig
@@ -196,19 +195,9 @@ def import_outputs(pool: ModelPool, directory: Path,
 
 # -- batch API helpers (the scheduling is in batch_schedule.py) ------------------------------------------------
 def go_live(collector: BatchCollector, model: str, why: str) -> None:
+    from rich.markup import escape
+
     from ..progress import console
 
     collector.live_models.add(model)
-    console.print(f"[yellow]{model}: {why[:300]}; its calls run live[/yellow]")
-
-
-async def retrying(call: Any, attempts: int = 6) -> Any:
-    """A batch-management request with a few backoff retries for outages (the pipeline's retries are per call)."""
-    for attempt in range(attempts):
-        try:
-            return await call()
-        except TransientError:
-            if attempt == attempts - 1:
-                raise
-            await asyncio.sleep(min(30.0, 2.0 ** attempt))
-    raise AssertionError("unreachable")
+    console.print(f"[yellow]{escape(model)}: {escape(why[:300])}; its calls run live[/yellow]")
