@@ -4,7 +4,8 @@ Speaks the chat-completions REST API with aiohttp directly. The official SDK cos
 request transformation alone, which capped a 2-core machine at about half the ideal rate at concurrency 64
 (benchmarks/bench_model_layer.py); the raw client gives the pipeline full control of retries too.
 Errors are sorted into transient (the pipeline retries) and final (reported), and any API key is scrubbed
-from messages.
+from messages. The body follows the endpoint's declared dialect (dialect.py: which fields the vendor takes, how its
+reasoning models are called); an answer's reasoning is taken out before anyone parses it (reasoning.py).
 """
 
 from __future__ import annotations
