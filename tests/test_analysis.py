@@ -371,7 +371,7 @@ def test_compare_and_prime_stop_at_a_cost_cap_and_resume_without_paying_twice(tm
     total = 7 if job == "compare" else 3 * 4
     done = first.summary.scored.sum() if job == "compare" else len(first.answers)
     assert (0 < done < total) if part_way else done == 0  # what is done is summarised
-    paid = log.read_text().splitlines()
+    paid = log.read_text().splitlines() if log.exists() else []  # a cap below one call's cost: none was made
     second = run(uncapped, resume=True)
     assert second.stopped is None and second.left == 0
     assert (second.summary.scored.sum() if job == "compare" else len(second.answers)) == total

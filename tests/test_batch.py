@@ -284,7 +284,7 @@ def test_the_paper_scale_example_estimates_two_million_judge_calls_and_halves_ba
     by_model = {r.model: r.cost for r in batched if r.role == "target"}
     live_cost = {r.model: r.cost for r in live if r.role == "target"}
     assert by_model["openai/gpt-4o"] == pytest.approx(live_cost["openai/gpt-4o"] / 2)  # a batch API
-    assert by_model["deepseek/deepseek-chat"] == live_cost["deepseek/deepseek-chat"]  # none
+    assert by_model["deepseek/deepseek-flash"] == live_cost["deepseek/deepseek-flash"]  # none
     assert totals(batched).cost < totals(live).cost
 
 

@@ -2,7 +2,7 @@
 
     import adaem
     result = adaem.evaluate(["Should zoos be abolished?", "Should voting be compulsory?"],
-                            models=["openai/gpt-4o-mini", "deepseek/deepseek-chat"], judge="openai/gpt-4o")
+                            models=["openai/gpt-4o-mini", "deepseek/deepseek-flash"], judge="openai/gpt-4o")
     result.profile()          # models × values DataFrame of scores
 
 The functions here (and their `*_async` twins) are the public face; the modules behind them may change.

@@ -222,11 +222,15 @@ def _estimate_generate(cfg: RunConfig) -> None:
 
 
 def _print_estimate(rows, cfg: RunConfig, title: str, job: str = "generate") -> None:
-    from .estimate import assumptions
+    from .estimate import assumptions, queue_fills
 
     out.print(estimate_table(rows, title))
     for note in assumptions(cfg, job):
         out.print(f"assumes: {note}", highlight=False)
+    for model, (limit, fills) in queue_fills(cfg, rows).items():
+        out.print(f"batch queue: {model} may hold {limit:,} input tokens enqueued (batch.max_enqueued_tokens / "
+                  f"tier {cfg.batch.tier}): its batches fill it {fills:,} times, one turnaround after another "
+                  f"(each up to 24 h)", highlight=False)
 
 
 @app.command()

@@ -2,15 +2,19 @@
 
 The counts follow the code's own call pattern (SPEC §4–§7); what a config cannot know is assumed and said:
 every answer parses at the first attempt, a refinement is tried once per question and not continued (the gain
-rarely exceeds τ), no candidate is kept out, and a prompt or answer has one token per four characters of text.
+rarely exceeds τ), no candidate is kept out, a prompt or answer has one token per four characters of text, and a
+reasoning model reasons its endpoint's `reasoning.expected` tokens a call (billed as output).
 P2 scores a question with the explorers' answers already in the cache, so only scorers outside P1 add calls.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from .config import EMBEDDED_PROVIDER, MOCK_PROVIDER, RunConfig
+from .models.batch_quota import queue_limit
+from .models.reasoning import is_reasoning
 from .prompts import render
 from .theories import Theory, load_theory
 
@@ -28,8 +32,20 @@ class Estimate:
     role: str
     calls: float = 0.0
     input_tokens: float = 0.0
-    output_tokens: float = 0.0
+    output_tokens: float = 0.0  # reasoning included
     cost: float = 0.0
+    reasoning_tokens: float = 0.0
+
+
+def reasoning_per_call(config: RunConfig, model: str) -> int:
+    """Hidden reasoning tokens a call of `model` is assumed to spend: its endpoint's `reasoning.expected` when the
+    model reasons (declared in model_info or by the endpoint's documented name patterns), else 0."""
+    provider, _, name = model.partition("/")
+    if provider in (EMBEDDED_PROVIDER, MOCK_PROVIDER) or provider not in config.provider_names():
+        return 0
+    spec = config.endpoint(provider).reasoning
+    info = config.model_info.get(model)
+    return spec.expected if is_reasoning(name, spec.models, info.kind if info else None) else 0
 
 
 class Tally:
@@ -41,9 +57,11 @@ class Tally:
 
     def add(self, model: str, role: str, calls: float, prompt: str, output_tokens: float) -> None:
         row = self.rows.setdefault((model, role), Estimate(model, role))
+        reasoning = reasoning_per_call(self.config, model)
         row.calls += calls
         row.input_tokens += calls * _tokens(prompt)
-        row.output_tokens += calls * output_tokens
+        row.output_tokens += calls * (output_tokens + reasoning)
+        row.reasoning_tokens += calls * reasoning
 
     def result(self) -> list[Estimate]:
         for row in self.rows.values():
@@ -166,6 +184,10 @@ def assumptions(config: RunConfig, job: str = "generate") -> list[str]:
         "every answer parses at its first attempt (each re-ask adds an opinion call and its labels)",
         "one token per four characters of prompt or answer; answers at the word limit",
     ]
+    reasoning = sorted({m for m in config.roles.all_models() if reasoning_per_call(config, m)})
+    if reasoning:
+        notes.append("reasoning models (" + ", ".join(reasoning) + ") spend their endpoint's reasoning.expected "
+                     "tokens a call, billed as output (no vendor documents a figure: the usage table after a run shows yours)")
     if job == "evaluate":
         if config.batch.mode == "api":
             notes.append("batch mode: models whose endpoint has a batch API at its batch price, the rest live")
@@ -187,8 +209,30 @@ def totals(rows: list[Estimate]) -> Estimate:
         out.calls += r.calls
         out.input_tokens += r.input_tokens
         out.output_tokens += r.output_tokens
+        out.reasoning_tokens += r.reasoning_tokens
         out.cost += r.cost
     return out
 
 
-__all__ = ["Estimate", "assumptions", "estimate_evaluate", "estimate_generate", "totals"]
+def queue_fills(config: RunConfig, rows: list[Estimate]) -> dict[str, tuple[int, int]]:
+    """Batch mode: per model with an enqueued-token limit, (the limit, how many times its batches must fill the
+    queue): a phase takes at least that many batch turnarounds one after another (OpenAI's window: 24 hours). The
+    input tokens are counted as batch_quota counts them (high), from estimate's four characters a token."""
+    if config.batch.mode != "api":
+        return {}
+    out: dict[str, tuple[int, int]] = {}
+    by_model: dict[str, float] = {}
+    for r in rows:
+        by_model[r.model] = by_model.get(r.model, 0.0) + r.input_tokens
+    for model, tokens in by_model.items():
+        provider = model.partition("/")[0]
+        if provider in (EMBEDDED_PROVIDER, MOCK_PROVIDER) or not config.endpoint(provider).batch:
+            continue
+        limit = queue_limit(config, model)
+        if limit:
+            counted = tokens * 4 / 3  # request_tokens counts 3 bytes a token where estimate counts 4 characters
+            out[model] = (limit, math.ceil(counted / limit))
+    return out
+
+
+__all__ = ["Estimate", "assumptions", "estimate_evaluate", "estimate_generate", "queue_fills", "totals"]

@@ -203,7 +203,7 @@ def read_usage(path: Path) -> list[dict[str, Any]]:
 
 
 USAGE_FIELDS = ("calls", "cache_hits", "retries", "errors", "input_tokens", "output_tokens", "cost", "seconds",
-                "batched")
+                "batched", "reasoning_tokens")
 
 
 def merged_usage(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -35,27 +35,32 @@ def models_tables(cfg: RunConfig) -> list[Table]:
         ep_table.add_row(name, where, env, "yes" if os.environ.get(env) else "no", ep.structured_output,
                          "yes" if ep.logprobs else "no", f"yes ({ep.batch_discount:.0%} price)" if ep.batch else "no")
     roles = Table(title="Models in this config and what they can do")
-    for col in ("model", "roles", "log-probs (judge labels from)", "opinions asked as", "batch", "replicas",
-                "concurrency"):
-        roles.add_column(col)
     from .models import ModelPool
 
     pool = ModelPool(cfg)
+    rows: list[list[str]] = []
     for name, rs in cfg.roles.all_models().items():
         try:
             model = pool.get(name)
         except ConfigError:  # no key yet: what the endpoint declares, and what to set
             ep = cfg.endpoint(name.partition("/")[0])
             urls = ep.resolved_base_urls(name.partition("/")[0]) or [""]
-            roles.add_row(name, ", ".join(rs), "log-probs" if ep.logprobs else "answer text", "free text",
-                          "api" if ep.batch else "files (--batch-export)", str(len(urls)),
-                          f"[red]no key: export {ep.key_env(name.partition('/')[0])}[/red]")
+            rows.append([name, ", ".join(rs), "log-probs" if ep.logprobs else "answer text", "free text",
+                         "api" if ep.batch else "files (--batch-export)", str(len(urls)),
+                         f"[red]no key: export {ep.key_env(name.partition('/')[0])}[/red]", ""])
             continue
         p = model.provider
         batch = "api" if p.batch else "files (--batch-export)" if p.batch_files else "no"
-        roles.add_row(name, ", ".join(rs), "log-probs" if p.logprobs else "answer text",
-                      "JSON schema" if p.schema_opinions else "free text", batch, str(p.replicas),
-                      f"{model.concurrency}" + (" (CPU shared)" if p.shares_cpu else ""))
+        rows.append([name, ", ".join(rs), "log-probs" if p.logprobs else "answer text",
+                     "JSON schema" if p.schema_opinions else "free text", batch, str(p.replicas),
+                     f"{model.concurrency}" + (" (CPU shared)" if p.shares_cpu else ""),
+                     "yes" + (f" ({p.variant})" if p.variant else "") if p.reasoning else "no"])
+    reasoning = any(r[-1].startswith("yes") for r in rows)  # the column only when a model reasons
+    for col in ("model", "roles", "log-probs (judge labels from)", "opinions asked as", "batch", "replicas",
+                "concurrency", *(("reasoning",) if reasoning else ())):
+        roles.add_column(col)
+    for row in rows:
+        roles.add_row(*(row if reasoning else row[:-1]))
     return [table, ep_table, roles]
 
 
@@ -99,11 +104,14 @@ def estimate_table(rows: list[Any], title: str) -> Table:
     from .estimate import totals
 
     table = Table(title=f"Expected model calls — {title}")
-    for col in ("model", "role", "calls", "tokens in", "tokens out", "cost $"):
+    reasoning = any(r.reasoning_tokens for r in rows)
+    cols = ("model", "role", "calls", "tokens in", "tokens out") + (("of which reasoning",) if reasoning else ())
+    for col in (*cols, "cost $"):
         table.add_column(col, justify="left" if col in ("model", "role") else "right")
     for r in [*rows, totals(rows)]:
+        extra = (f"{r.reasoning_tokens:,.0f}",) if reasoning else ()
         table.add_row(r.model, r.role, f"{r.calls:,.0f}", f"{r.input_tokens:,.0f}", f"{r.output_tokens:,.0f}",
-                      f"{r.cost:,.2f}")
+                      *extra, f"{r.cost:,.2f}")
     return table
 
 
@@ -151,8 +159,9 @@ def usage_tables(run_dir: Path) -> list[Table]:
         table.add_column(col, justify="right" if col not in ("model", "role") else "left")
     for m in sorted(merged_usage(rows), key=lambda m: (m["model"], m["role"])):
         calls = f"{m['calls']} ({m['batched']} batched)" if m.get("batched") else str(m["calls"])
+        tokens_out = str(m["output_tokens"]) + (f" ({m['reasoning_tokens']} reasoning)" if m["reasoning_tokens"] else "")
         table.add_row(m["model"], m["role"], calls, str(m["cache_hits"]), str(m["retries"]),
-                      str(m["errors"]), str(m["input_tokens"]), str(m["output_tokens"]), f"{m['cost']:.4f}")
+                      str(m["errors"]), str(m["input_tokens"]), tokens_out, f"{m['cost']:.4f}")
     tables = [table]
     replicas = read_replicas(run_dir)
     if replicas:

@@ -10,10 +10,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .batching import export_round, import_outputs, run_batches, wait_open_batches
 from .calibration import check_calibration
 from .errors import BudgetReached, ModelCallError
 from .models import ModelPool
-from .models.batch import BatchCollector, Deferred, export_round, import_outputs, run_batches, wait_open_batches
+from .models.batch import BatchCollector, Deferred
 from .progress import progress_bar
 from .store import RunStore
 
@@ -105,17 +106,26 @@ async def run_phase(store: RunStore, pool: ModelPool, units: list[Unit], *, labe
         return None
 
     pool.spend_gate = stop  # calls queued behind the limits stop too, not only units not yet started
+
+    def budget() -> float | None:
+        """USD the cap leaves (batch rounds and exports are cut to it before they are sent); None: no cap."""
+        return None if max_cost is None else max_cost - spent(store, pool)
+
+    pool.budget, pool.cap_hint = budget, f"raise {cap_field} and --resume"  # live calls reserve their cost
     settings = store.config.batch
     collector = None if settings.mode == "off" else BatchCollector(settings.mode)
     pool.collector = collector
     try:
         with progress_bar(pool.ledger, in_flight=pool.in_flight) as progress:
             if settings.import_dir is not None:
-                imported = import_outputs(pool, settings.import_dir)
-                found = ", ".join(f"{name} {ok} answered, {bad} failed" for name, (ok, bad) in imported.items())
-                progress.console.print(f"batch outputs read from {settings.import_dir}: {found or 'none found'}")
+                imported = import_outputs(pool, settings.import_dir, collector)
+                found = ", ".join(f"{name} {ok} answered, {bad} failed" + (f" ({'; '.join(why)})" if why else "")
+                                  for name, (ok, bad, why) in imported.items())
+                progress.console.print(f"batch outputs read from {settings.import_dir}: {found or 'none found'}",
+                                       highlight=False, markup=False)
+            paused = None
             if collector is not None:  # a killed run's batches first: re-attached, not paid for again
-                await wait_open_batches(store, pool, collector, progress)
+                paused = await wait_open_batches(store, pool, collector, progress)
             task = progress.add_task(label, total=len(units), completed=len(units) - len(todo))
 
             def advanced() -> None:
@@ -123,20 +133,26 @@ async def run_phase(store: RunStore, pool: ModelPool, units: list[Unit], *, labe
                 store.save_usage(pool.ledger)
 
             failed: list[dict[str, Any]] = []
-            while True:
+            if paused:
+                result = UnitsResult(stopped=paused, left=len(todo))
+            while not paused:
                 result = await run_units(store, todo, workers=unit_workers(pool, models), on_done=advanced, stop=stop)
                 failed += result.failures
                 if collector is None or not result.deferred or result.stopped:
                     break
                 if settings.mode == "export":  # this round's requests out to files: the run stops here
                     assert settings.export_dir is not None
-                    result.stopped = export_round(pool, collector, settings.export_dir)
+                    result.stopped = export_round(pool, collector, settings.export_dir, budget, cap_field)
                     break
-                await run_batches(store, pool, collector, progress)
+                paused = await run_batches(store, pool, collector, progress, budget=budget, cap_field=cap_field)
+                if paused:  # a cost cap, a queue that will not take the batch, an outage: --resume goes on
+                    result.stopped = paused
+                    break
                 todo = result.deferred  # their batched calls are cached now; they go on to their next step
             result.failures = failed
     finally:
         pool.collector = None
+        pool.budget = None
         store.save_usage(pool.ledger)
         if replicas := pool.replica_rows():
             store.put(f"replicas/{store.session}", replicas)

@@ -15,6 +15,7 @@ class Tally:
     errors: int = 0  # calls that failed for good
     input_tokens: int = 0
     output_tokens: int = 0
+    reasoning_tokens: int = 0  # of the output tokens, hidden reasoning (billed as output)
     cost: float = 0.0  # USD, from the price table; 0 without prices
     seconds: float = 0.0  # time spent in successful calls
     batched: int = 0  # of the calls, those answered through a batch API or an imported batch file
@@ -46,6 +47,7 @@ class Ledger:
         t.batched += batched
         t.input_tokens += usage.input_tokens
         t.output_tokens += usage.output_tokens
+        t.reasoning_tokens += usage.reasoning_tokens
         t.cost += self.cost_of(model, usage) * price_factor
         t.seconds += seconds
 

@@ -63,6 +63,8 @@ class Model:
         on_event: Callable[[str], None] | None = None,
         spend_gate: Callable[[], str | None] | None = None,
         collector: Callable[[], BatchCollector | None] | None = None,
+        reserve: Callable[[list[ChatMessage], GenerateConfig], float] | None = None,
+        release: Callable[[float], None] | None = None,
     ):
         self.provider = provider
         self.limits = limits
@@ -74,6 +76,8 @@ class Model:
         self._on_event = on_event
         self._spend_gate = spend_gate
         self._collector = collector
+        self._reserve = reserve
+        self._release = release
         self.in_flight = 0
         self.peak_in_flight = 0
 
@@ -106,6 +110,7 @@ class Model:
             messages=messages,
             config=config.for_sample(index),
             sample_index=index,
+            variant=self.provider.variant,
         )
 
     async def generate(
@@ -130,6 +135,7 @@ class Model:
         usage = Usage(
             input_tokens=sum(c.usage.input_tokens for c, _ in done),
             output_tokens=sum(c.usage.output_tokens for c, _ in done),
+            reasoning_tokens=sum(c.usage.reasoning_tokens for c, _ in done),
         )
         return ModelOutput(
             model=self.name,
@@ -149,9 +155,18 @@ class Model:
                 self._event("hit")
                 return Completion(*hit), True
             collector = self._collector() if self._collector is not None else None
-            if collector is not None and collector.takes(self.provider, digest):
-                collector.add(self.name, digest, messages, key.config, role)
-                raise Deferred(self.name)
+            if collector is not None:
+                failed = collector.failed.get(digest)
+                if failed is not None:  # its batch answered with an error: that is this call's failure
+                    self.ledger.record_error(self.name, role)
+                    self._event("error")
+                    raise ModelCallError(f"{self.name}: the batch answered this call with an error: {failed}")
+                if collector.takes(self.provider, digest):
+                    why = self._spend_gate() if self._spend_gate is not None else None
+                    if why:  # the cap holds for collected calls too, not only for calls made live
+                        raise BudgetReached(why)
+                    collector.add(self.name, digest, messages, key.config, role)
+                    raise Deferred(self.name)
         completion = await self._call_with_retries(messages, key.config, role)
         if self.cache is not None:
             self.cache.put(digest, self.name, completion.choice, completion.usage, completion.raw)
@@ -188,6 +203,7 @@ class Model:
             why = self._spend_gate() if self._spend_gate is not None else None
             if why:  # checked when the call would go out, so calls queued behind the limit stop too
                 raise BudgetReached(why)
+            held = self._reserve(messages, config) if self._reserve is not None else 0.0
             if cpu is not None:
                 await cpu.acquire()
             self.in_flight += 1
@@ -206,6 +222,8 @@ class Model:
                 self.in_flight -= 1
                 if cpu is not None:
                     cpu.release()
+                if held and self._release is not None:  # paid (recorded below) or failed: no longer at stake
+                    self._release(held)
         self.ledger.record_call(self.name, role, completion.usage, time.perf_counter() - started)
         self._event("call")
         return completion

@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable, Iterable
+from functools import partial
 
 from ..config import ANTHROPIC_PROVIDER, EMBEDDED_PROVIDER, MOCK_PROVIDER, PRESET_ENDPOINTS, RunConfig, check_model_name
 from .accounting import Ledger
 from .batch import BatchCollector
+from .batch_quota import request_cost
 from .cache import CallCache
 from .pipeline import LoopSemaphore, Model
 from .providers.base import Provider
-from .types import ConfigError, ModelCallError
+from .types import BudgetReached, ChatMessage, ConfigError, GenerateConfig, ModelCallError
 
 
 def build_provider(name: str, config: RunConfig) -> Provider:
@@ -49,14 +51,16 @@ def build_provider(name: str, config: RunConfig) -> Provider:
         from .providers.anthropic_api import AnthropicProvider
 
         return AnthropicProvider(model, base_url=base_url, api_key=key, key_env=key_env)
+    from .providers.dialect import Dialect
     from .providers.openai_api import OpenAIProvider
 
     limits = config.limits_for(name)
+    info = config.model_info.get(name)
     return OpenAIProvider(
-        provider, model, base_url=base_urls, api_key=key, key_env=key_env, structured_output=endpoint.structured_output,
-        logprobs=endpoint.logprobs, max_top_logprobs=endpoint.max_top_logprobs, batch=endpoint.batch,
+        provider, model, base_url=base_urls, api_key=key, key_env=key_env,
+        dialect=Dialect.of(endpoint, model, info.kind if info else None), batch=endpoint.batch,
         batch_discount=endpoint.batch_discount, replica_limit=limits.max_concurrency,
-        replica_cooldown=limits.replica_cooldown,
+        replica_cooldown=limits.replica_cooldown, timeout=limits.timeout,
     )
 
 
@@ -78,6 +82,9 @@ class ModelPool:
         self._cpu_slots = LoopSemaphore(config.local.parallel_models)
         self._models: dict[str, Model] = {}
         self.spend_gate: Callable[[], str | None] | None = None  # a job's cap: why no more calls may go out
+        self.budget: Callable[[], float | None] | None = None  # USD the job's cap leaves; None: no cap
+        self.cap_hint = "raise the cost cap and --resume"
+        self.reserved = 0.0  # USD at most of the live calls in flight: the cap counts them before they are paid
         self.collector: BatchCollector | None = None  # batch mode: cache misses of batching models are collected
 
     def get(self, name: str) -> Model:
@@ -92,9 +99,29 @@ class ModelPool:
                 on_event=self._event,
                 spend_gate=lambda: self.spend_gate() if self.spend_gate is not None else None,
                 collector=lambda: self.collector,
+                reserve=partial(self.reserve, name),
+                release=self.release,
             )
             self._models[name] = model
         return model
+
+    def reserve(self, name: str, messages: list[ChatMessage], call: GenerateConfig) -> float:
+        """Set aside a live call's cost at most (batch_quota.request_cost) before it goes out, so the calls in
+        flight together never take the spending past the cap; raises BudgetReached when the cap cannot pay it."""
+        left = self.budget() if self.budget is not None else None
+        if left is None:
+            return 0.0
+        provider = self._models[name].provider
+        reasoning = self.config.endpoint(name.partition("/")[0]).reasoning.expected if provider.reasoning else 0
+        cost = request_cost(self.config, name, messages, call, price_factor=1.0, reasoning_tokens=reasoning)
+        if cost > 0 and self.reserved + cost > left:
+            raise BudgetReached(f"cost cap reached: the calls in flight and this one may cost ${self.reserved + cost:.4f}"
+                                f", the cap leaves ${max(left, 0.0):.4f}: {self.cap_hint}")
+        self.reserved += cost
+        return cost
+
+    def release(self, cost: float) -> None:
+        self.reserved = max(0.0, self.reserved - cost)
 
     def replica_rows(self) -> list[dict[str, object]]:
         """Calls and errors per replica of every replicated endpoint used (how the work spread)."""

@@ -74,7 +74,8 @@ class TokenLogprob(BaseModel):
 
 class Usage(BaseModel):
     input_tokens: int = 0
-    output_tokens: int = 0
+    output_tokens: int = 0  # every generated token billed, hidden reasoning included
+    reasoning_tokens: int = 0  # of the output tokens, those a reasoning model spent before its answer
 
 
 class Choice(BaseModel):
@@ -113,8 +114,11 @@ class CallKey(BaseModel):
     messages: list[ChatMessage]
     config: GenerateConfig
     sample_index: int
+    variant: str | None = None  # provider settings that change the answer (reasoning effort, thinking off)
 
     def digest(self) -> str:
         payload = self.model_dump(mode="json")
+        if payload["variant"] is None:  # keys made before variants existed stay valid
+            del payload["variant"]
         text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(text.encode()).hexdigest()

@@ -26,6 +26,7 @@ class BatchStatus:
     done: int = 0  # requests finished so far (succeeded or failed)
     total: int = 0
     detail: str = ""
+    code: str = ""  # the vendor's error code of a failed batch (OpenAI: token_limit_exceeded when over the queue)
 
 
 @dataclass
@@ -44,7 +45,7 @@ class Provider(ABC):
     base_url: str | None = None
     default_concurrency: int = 16
     shares_cpu: bool = False  # in-process models compete for the same cores
-    applies_timeout: bool = True  # in-process calls cannot be abandoned mid-way
+    applies_timeout: bool = True  # the pipeline bounds each attempt (False: in-process calls cannot be abandoned mid-way, or the provider bounds them itself)
     reuses_prefix: bool = False  # keeps the previous prompt's KV state: consecutive calls sharing a prefix are cheap
     schema_opinions: bool = False  # cannot keep a free-text format: opinions are asked for under a JSON schema
     logprobs: bool = True  # returns token log-probabilities (else the judge reads its labels from the text)
@@ -52,6 +53,8 @@ class Provider(ABC):
     batch_discount: float = 0.5  # price factor of a call made through the batch API
     batch_files: bool = False  # its requests can be written as OpenAI batch files (export / import)
     replicas: int = 1  # independent servers behind the name: the concurrency limit applies to each
+    reasoning: bool = False  # hidden reasoning before the answer: spends tokens, gives no usable log-probabilities
+    variant: str | None = None  # provider settings that change the answers (part of the cache key)
 
     @abstractmethod
     async def complete(self, messages: list[ChatMessage], config: GenerateConfig) -> Completion:

@@ -24,6 +24,30 @@ def redact(text: str, secret: str | None) -> str:
     return _KEY_PATTERN.sub("***", text)
 
 
+def error_detail(payload: Any) -> str:
+    """The human message of an error body in any vendor's shape: OpenAI's {"error": {"message"}}, vLLM's older
+    {"object": "error", "message"}, an error string, FastAPI/pydantic's {"detail": [{"loc", "msg"}]} and Mistral's
+    {"message": {"detail": [...]}} (422: which field it refused), or a batch line's {"error": {"error": {...}}}."""
+    if isinstance(payload, str):
+        return payload
+    if isinstance(payload, list):
+        return "; ".join(filter(None, (error_detail(p) for p in payload)))
+    if not isinstance(payload, dict):
+        return "" if payload is None else str(payload)
+    if isinstance(payload.get("loc"), list) and payload.get("msg"):  # one pydantic validation error
+        where = ".".join(str(x) for x in payload["loc"] if x != "body")
+        return f"{where}: {payload['msg']}" if where else str(payload["msg"])
+    for key in ("error", "message", "detail"):
+        inner = payload.get(key)
+        if inner:
+            text = error_detail(inner)
+            if text:
+                code = payload.get("code") if key == "message" and isinstance(payload.get("code"), str) else None
+                return f"{text} ({code})" if code and code not in text else text
+    code = payload.get("code")
+    return str(code) if code else ""
+
+
 def retry_after_seconds(headers: Any) -> float | None:
     """Seconds from a Retry-After (or retry-after-ms) header: a number or an HTTP date."""
     if headers is None:

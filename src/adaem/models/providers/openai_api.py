@@ -4,7 +4,8 @@ Speaks the chat-completions REST API with aiohttp directly. The official SDK cos
 request transformation alone, which capped a 2-core machine at about half the ideal rate at concurrency 64
 (benchmarks/bench_model_layer.py); the raw client gives the pipeline full control of retries too.
 Errors are sorted into transient (the pipeline retries) and final (reported), and any API key is scrubbed
-from messages.
+from messages. The body follows the endpoint's declared dialect (dialect.py: which fields the vendor takes, how its
+reasoning models are called); an answer's reasoning is taken out before anyone parses it (reasoning.py).
 """
 
 from __future__ import annotations
@@ -19,12 +20,16 @@ from typing import Any
 
 import aiohttp
 
+from ..reasoning import message_answer, reasoning_tokens
 from ..types import ChatMessage, Choice, GenerateConfig, ModelCallError, TokenLogprob, TransientError, Usage
 from .base import BatchResults, BatchStatus, Completion
-from .http import HTTPProvider, retry_after_seconds
+from .dialect import Dialect
+from .http import HTTPProvider, error_detail, retry_after_seconds
 
 OFFICIAL_BASE_URL = "https://api.openai.com/v1"
 _JSON = {"Content-Type": "application/json"}
+
+
 @dataclass
 class Replica:
     """One server behind a replicated endpoint, with what routing needs: its calls outstanding, and a cool-down
@@ -45,7 +50,7 @@ class ReplicaRouter:
     """Least-outstanding routing over replicas, at most `limit` calls in flight on each, replicas that fail set
     aside for a cool-down that doubles while they keep failing. With one replica it only counts."""
 
-    FAILURES_BEFORE_COOLDOWN = 3  # 5xx answers in a row; a refused connection sets a replica aside at once
+    FAILURES_BEFORE_COOLDOWN = 3  # 5xx answers or timeouts in a row; a refused connection sets one aside at once
 
     def __init__(self, urls: list[str], limit: int, cooldown: float):
         self.replicas = [Replica(u) for u in urls]
@@ -115,13 +120,12 @@ class OpenAIProvider(HTTPProvider):
         base_url: str | list[str] | None,
         api_key: str | None,
         key_env: str,
-        structured_output: str = "json_schema",
-        logprobs: bool = True,
-        max_top_logprobs: int = 20,
+        dialect: Dialect | None = None,
         batch: bool = False,
         batch_discount: float = 0.5,
         replica_limit: int | None = None,
         replica_cooldown: float = 10.0,
+        timeout: float | None = None,
     ):
         urls = [base_url] if isinstance(base_url, str) else list(base_url or [])
         self.provider = provider
@@ -129,15 +133,19 @@ class OpenAIProvider(HTTPProvider):
         self.base_url = urls[0] if urls else None  # names the endpoint in the call cache, whatever replica answers
         self._key = api_key
         self._key_env = key_env
-        self._structured = structured_output
-        self._official = not urls
-        self.logprobs = logprobs
-        self._max_top = max_top_logprobs
+        self.dialect = dialect or Dialect()
+        self.logprobs = self.dialect.logprobs
+        self.reasoning = self.dialect.reasoning
+        self.variant = self.dialect.variant
         self.batch = batch
         self.batch_discount = batch_discount
         self.replicas = max(1, len(urls))
         self.router = ReplicaRouter([u.rstrip("/") for u in urls] or [OFFICIAL_BASE_URL],
                                     replica_limit or self.default_concurrency, replica_cooldown)
+        # The attempt's timeout is enforced here, inside the replica's slot, so a replica that accepts connections and
+        # never answers is counted as failing (and set aside) instead of the pipeline cancelling the call unseen.
+        self.timeout = timeout
+        self.applies_timeout = timeout is None
         self._url = self.router.replicas[0].url
         self._headers: dict[str, str] = {}  # JSON bodies say their type per request: a file upload is multipart
         if api_key:
@@ -152,38 +160,21 @@ class OpenAIProvider(HTTPProvider):
         return [r.row() for r in self.router.replicas] if self.replicas > 1 else []
 
     def request_body(self, messages: list[ChatMessage], config: GenerateConfig) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "model": self.model,
-            "messages": [m.model_dump() for m in messages],
-            "temperature": config.temperature,
-            "top_p": config.top_p,
-        }
-        body["max_completion_tokens" if self._official else "max_tokens"] = config.max_tokens
-        if config.seed is not None:
-            body["seed"] = config.seed
-        if config.stop:
-            body["stop"] = list(config.stop)
-        if config.logprobs and self.logprobs:  # a server without them may refuse the field (Groq: HTTP 400)
-            body["logprobs"] = True
-            if config.top_logprobs and self._max_top:
-                body["top_logprobs"] = min(config.top_logprobs, self._max_top)
-        if config.json_schema is not None and self._structured != "none":
-            if self._structured == "json_object":  # llama.cpp's server honours this form, not json_schema
-                body["response_format"] = {"type": "json_object", "schema": config.json_schema}
-            else:
-                strict = config.json_schema.get("additionalProperties") is False
-                body["response_format"] = {
-                    "type": "json_schema",
-                    "json_schema": {"name": "answer", "schema": config.json_schema, "strict": strict},
-                }
-        return body
+        """The chat-completions body of one call, with only the fields the endpoint's dialect takes."""
+        return self.dialect.body(self.model, messages, config)
 
     async def complete(self, messages: list[ChatMessage], config: GenerateConfig) -> Completion:
         body = json.dumps(self.request_body(messages, config)).encode()
         async with self.router.use() as replica:
+            where = replica.url if self.replicas > 1 else None
             try:
-                status, data, headers = await self._http("POST", f"{replica.url}/chat/completions", data=body, headers=_JSON,
-                                                         where=replica.url if self.replicas > 1 else None)
+                async with asyncio.timeout(self.timeout):
+                    status, data, headers = await self._http("POST", f"{replica.url}/chat/completions", data=body,
+                                                             headers=_JSON, where=where)
+            except TimeoutError:
+                self.router.failed(replica, unreachable=False)
+                raise TransientError(f"{self.name}: no answer within {self.timeout:g}s"
+                                     + (f" from {where}" if where else "")) from None
             except TransientError as exc:
                 self.router.failed(replica, unreachable=exc.status is None)
                 raise
@@ -242,7 +233,9 @@ class OpenAIProvider(HTTPProvider):
         status = str(batch.get("status"))
         if status == "failed":
             errors = ((batch.get("errors") or {}).get("data") or [{}])
-            return BatchStatus("failed", done, total, self._scrub(errors[0].get("message") or status))
+            first = errors[0] if isinstance(errors[0], dict) else {}
+            return BatchStatus("failed", done, total, self._scrub(first.get("message") or status),
+                               code=str(first.get("code") or ""))
         state = "ended" if status in ("completed", "expired", "cancelled") else "running"
         return BatchStatus(state, done, total, status)
 
@@ -257,7 +250,8 @@ class OpenAIProvider(HTTPProvider):
 
     def read_batch_output(self, data: bytes, results: BatchResults) -> None:
         """Add the lines of a batch output (or error) file to `results`: OpenAI's format, which vLLM's run_batch
-        also writes. A torn last line is skipped (its request is simply not answered)."""
+        also writes. A torn last line is skipped (its request is simply not answered). A failed line keeps the
+        server's own message, however deep it sits (vLLM nests its ErrorResponse: {"error": {"error": {...}}})."""
         for raw in data.splitlines():
             try:
                 line = json.loads(raw)
@@ -268,29 +262,39 @@ class OpenAIProvider(HTTPProvider):
                 continue
             response = line.get("response") or {}
             body = response.get("body")
-            if response.get("status_code") == 200 and isinstance(body, dict):
+            status = response.get("status_code")
+            if status == 200 and isinstance(body, dict) and not line.get("error"):
                 try:
                     results.completions[custom_id] = self._completion(body)
-                    continue
-                except TransientError as exc:
+                except ModelCallError as exc:
                     results.errors[custom_id] = str(exc)
-                    continue
-            error = line.get("error") or (body.get("error") if isinstance(body, dict) else None) or {}
-            detail = error.get("message") or error.get("code") if isinstance(error, dict) else str(error)
-            results.errors[custom_id] = self._scrub(detail or f"HTTP {response.get('status_code')}")[:200]
+                continue
+            detail = error_detail(line.get("error")) or error_detail(body)
+            what = f"HTTP {status}" if status else "error"
+            results.errors[custom_id] = self._scrub(f"{what}: {detail}" if detail else what)[:300]
 
     def _completion(self, payload: dict[str, Any]) -> Completion:
+        """A Completion from a chat-completion body: the answer with any reasoning taken out (the raw body keeps
+        it), the reasoning's tokens in the usage. A reasoning model that spent the whole cap on its reasoning has
+        no answer: that is a final error naming the setting to raise, not an empty answer to parse."""
         choices = payload.get("choices") if isinstance(payload, dict) else None
         if not choices:
             raise TransientError(f"{self.name}: response from {self.where} holds no choices")
         first = choices[0]
         message = first.get("message") or {}
-        text = message.get("content")
+        text, reasoning = message_answer(message)
         if text is None:
             text = str(message.get("refusal") or "")
+        usage_data = payload.get("usage") or {}
+        thought = reasoning_tokens(usage_data, reasoning)
+        finish = first.get("finish_reason")
+        if not text.strip() and finish == "length" and (thought or self.reasoning):
+            raise ModelCallError(
+                f"{self.name}: the reasoning used the whole token cap ({thought} reasoning tokens) and left no "
+                f"answer: raise endpoints.{self.provider}.reasoning.allowance (now {self.dialect.allowance})")
         logprobs = None
         content = (first.get("logprobs") or {}).get("content")
-        if content:
+        if content and not self.reasoning:  # a reasoning model's first tokens are its reasoning's, not the verdict's
             logprobs = [
                 TokenLogprob(
                     token=item["token"],
@@ -299,17 +303,15 @@ class OpenAIProvider(HTTPProvider):
                 )
                 for item in content
             ]
-        usage_data = payload.get("usage") or {}
         usage = Usage(input_tokens=usage_data.get("prompt_tokens") or 0,
-                      output_tokens=usage_data.get("completion_tokens") or 0)
-        return Completion(Choice(text=text, finish_reason=first.get("finish_reason"), logprobs=logprobs), usage, payload)
+                      output_tokens=usage_data.get("completion_tokens") or 0, reasoning_tokens=thought)
+        return Completion(Choice(text=text, finish_reason=finish, logprobs=logprobs), usage, payload)
 
     def _status_error(self, status: int, data: bytes, headers: Any) -> ModelCallError:
         try:
-            error = json.loads(data).get("error")
-            detail = error.get("message") if isinstance(error, dict) else str(error)
-        except (ValueError, AttributeError):
-            detail = data[:200]
+            detail = error_detail(json.loads(data)) or data[:200].decode("utf-8", "replace")
+        except (ValueError, UnicodeDecodeError):
+            detail = data[:200].decode("utf-8", "replace")
         detail = self._scrub(detail)[:300]
         if status in (408, 409, 425, 429) or status >= 500:
             return TransientError(f"{self.name}: HTTP {status} from {self.where}: {detail}",
@@ -321,6 +323,10 @@ class OpenAIProvider(HTTPProvider):
             )
         if status == 404:
             return ModelCallError(f"{self.name}: HTTP 404 from {self.where}: is '{self.model}' served there? {detail}",
+                                  status=status)
+        if status in (400, 422):  # a field the server does not take: say which, and where it is declared
+            return ModelCallError(f"{self.name}: HTTP {status} from {self.where}: {detail} (the request follows "
+                                  f"endpoints.{self.provider}'s declared fields; see the README's presets)",
                                   status=status)
         return ModelCallError(f"{self.name}: HTTP {status} from {self.where}: {detail}", status=status)
 
