@@ -565,6 +565,11 @@ class RunConfig(BaseModel):
     def provider_names(self) -> list[str]:
         return [EMBEDDED_PROVIDER, MOCK_PROVIDER, *sorted(set(PRESET_ENDPOINTS) | set(self.endpoints))]
 
+    def has_endpoint(self, provider: str) -> bool:
+        """Whether a provider is reached over HTTP (a preset or configured endpoint, with prices, batch APIs and
+        reasoning settings) rather than run in this process (the embedded and mock models)."""
+        return provider in self.endpoints or provider in PRESET_ENDPOINTS
+
     def endpoint(self, provider: str) -> Endpoint:
         if provider in self.endpoints:
             return self.endpoints[provider]
@@ -575,13 +580,9 @@ class RunConfig(BaseModel):
 
     def facts(self, model: str) -> dict[str, Any]:
         """What is known about a model: `model_info`, over what the embedded catalogue says of local models."""
-        known: dict[str, Any] = {}
-        provider, _, name = model.partition("/")
-        if provider == EMBEDDED_PROVIDER:
-            from .models.embedded import CATALOGUE
+        from .models.embedded import catalogue_facts
 
-            if name in CATALOGUE:
-                known = {"family": CATALOGUE[name].family, "vendor": CATALOGUE[name].vendor}
+        known = catalogue_facts(model)
         info = self.model_info.get(model)
         return {**known, **(info.facts() if info else {})}
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .config import EMBEDDED_PROVIDER, MOCK_PROVIDER, RunConfig
+from .config import RunConfig
 from .models.batch_quota import queue_limit
 from .models.reasoning import is_reasoning
 from .prompts import render
@@ -41,7 +41,7 @@ def reasoning_per_call(config: RunConfig, model: str) -> int:
     """Hidden reasoning tokens a call of `model` is assumed to spend: its endpoint's `reasoning.expected` when the
     model reasons (declared in model_info or by the endpoint's documented name patterns), else 0."""
     provider, _, name = model.partition("/")
-    if provider in (EMBEDDED_PROVIDER, MOCK_PROVIDER) or provider not in config.provider_names():
+    if not config.has_endpoint(provider):
         return 0
     spec = config.endpoint(provider).reasoning
     info = config.model_info.get(model)
@@ -76,7 +76,7 @@ def batch_price_factor(config: RunConfig, model: str) -> float:
     """The price factor of a model's calls: its endpoint's batch discount in batch mode (evaluate, compare and
     prime; generation always runs live), else 1."""
     provider = model.partition("/")[0]
-    if config.batch.mode != "api" or provider in (EMBEDDED_PROVIDER, MOCK_PROVIDER):
+    if config.batch.mode != "api" or not config.has_endpoint(provider):
         return 1.0
     endpoint = config.endpoint(provider)
     return endpoint.batch_discount if endpoint.batch else 1.0
@@ -226,7 +226,7 @@ def queue_fills(config: RunConfig, rows: list[Estimate]) -> dict[str, tuple[int,
         by_model[r.model] = by_model.get(r.model, 0.0) + r.input_tokens
     for model, tokens in by_model.items():
         provider = model.partition("/")[0]
-        if provider in (EMBEDDED_PROVIDER, MOCK_PROVIDER) or not config.endpoint(provider).batch:
+        if not config.has_endpoint(provider) or not config.endpoint(provider).batch:
             continue
         limit = queue_limit(config, model)
         if limit:

@@ -167,3 +167,10 @@ def weights_path(name: str) -> Path:
         os.replace(partial, target)
     verify(target, model.sha256, name)
     return target
+
+
+def catalogue_facts(model: str) -> dict[str, str]:
+    """What the catalogue knows of a `local/<name>` model (family, vendor); nothing for any other name."""
+    provider, _, name = model.partition("/")
+    entry = CATALOGUE.get(name) if provider == "local" else None
+    return {"family": entry.family, "vendor": entry.vendor} if entry else {}

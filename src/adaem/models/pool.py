@@ -17,43 +17,53 @@ from .providers.base import Provider
 from .types import BudgetReached, ChatMessage, ConfigError, GenerateConfig, ModelCallError
 
 
-def build_provider(name: str, config: RunConfig) -> Provider:
-    """The provider for a model name; raises ConfigError naming what is wrong and how to fix it."""
-    try:
-        check_model_name(name, config.provider_names(), "model")
-    except ValueError as exc:
-        raise ConfigError(str(exc).removeprefix("model: ")) from None
-    provider, _, model = name.partition("/")
-    if provider == MOCK_PROVIDER:
-        from .providers.mock import MockProvider
+def _mock(name: str, model: str, config: RunConfig) -> Provider:
+    from .providers.mock import MockProvider
 
-        return MockProvider(model)
-    if provider == EMBEDDED_PROVIDER:
-        from . import embedded
-        from .providers.local import LocalProvider
+    return MockProvider(model)
 
-        embedded.lookup(model)  # unknown names fail here, before any weights are touched
-        return LocalProvider(model, config.local)
 
+def _local(name: str, model: str, config: RunConfig) -> Provider:
+    from . import embedded
+    from .providers.local import LocalProvider
+
+    embedded.lookup(model)  # unknown names fail here, before any weights are touched
+    return LocalProvider(model, config.local)
+
+
+def _api_key(name: str, config: RunConfig) -> tuple[str | None, str, list[str] | None]:
+    """(the key from the environment, its variable, the base URLs) of an endpoint model; a missing key it needs is
+    one ConfigError saying what to export."""
+    provider = name.partition("/")[0]
     endpoint = config.endpoint(provider)
     base_urls = endpoint.resolved_base_urls(provider)
-    base_url = base_urls[0] if base_urls else None
     key_env = endpoint.key_env(provider)
     key = os.environ.get(key_env) or None
     preset = PRESET_ENDPOINTS.get(provider)
-    using_preset_url = preset is not None and base_url == preset.base_url and provider not in config.endpoints
+    using_preset_url = preset is not None and (base_urls[0] if base_urls else None) == preset.base_url \
+        and provider not in config.endpoints
     if key is None and endpoint.key_required and (using_preset_url or provider in config.endpoints):
         raise ConfigError(
             f"{name} needs an API key: export {key_env}=... (keys are read from the environment only), "
             f"or point it at a server without auth with {provider.upper().replace('-', '_')}_BASE_URL"
         )
-    if provider == ANTHROPIC_PROVIDER:
-        from .providers.anthropic_api import AnthropicProvider
+    return key, key_env, base_urls
 
-        return AnthropicProvider(model, base_url=base_url, api_key=key, key_env=key_env)
+
+def _anthropic(name: str, model: str, config: RunConfig) -> Provider:
+    from .providers.anthropic_api import AnthropicProvider
+
+    key, key_env, base_urls = _api_key(name, config)
+    return AnthropicProvider(model, base_url=base_urls[0] if base_urls else None, api_key=key, key_env=key_env)
+
+
+def _openai_compatible(name: str, model: str, config: RunConfig) -> Provider:
     from .providers.dialect import Dialect
     from .providers.openai_api import OpenAIProvider
 
+    provider = name.partition("/")[0]
+    key, key_env, base_urls = _api_key(name, config)
+    endpoint = config.endpoint(provider)
     limits = config.limits_for(name)
     info = config.model_info.get(name)
     return OpenAIProvider(
@@ -62,6 +72,22 @@ def build_provider(name: str, config: RunConfig) -> Provider:
         batch_discount=endpoint.batch_discount, replica_limit=limits.max_concurrency,
         replica_cooldown=limits.replica_cooldown, timeout=limits.timeout,
     )
+
+
+# provider name → factory; every other name is an OpenAI-compatible endpoint (a preset or config.endpoints)
+FACTORIES: dict[str, Callable[[str, str, RunConfig], Provider]] = {
+    MOCK_PROVIDER: _mock, EMBEDDED_PROVIDER: _local, ANTHROPIC_PROVIDER: _anthropic,
+}
+
+
+def build_provider(name: str, config: RunConfig) -> Provider:
+    """The provider for a model name; raises ConfigError naming what is wrong and how to fix it."""
+    try:
+        check_model_name(name, config.provider_names(), "model")
+    except ValueError as exc:
+        raise ConfigError(str(exc).removeprefix("model: ")) from None
+    provider, _, model = name.partition("/")
+    return FACTORIES.get(provider, _openai_compatible)(name, model, config)
 
 
 class ModelPool:
