@@ -72,3 +72,27 @@ def test_a_model_file_that_is_not_the_pinned_one_is_refused(tmp_path, monkeypatc
     with pytest.raises(embeddings.ConfigError, match="not the pinned"):
         embeddings._check_digest(str(bad), 0)
     assert embeddings.model_file().name == "model.onnx"
+
+
+def test_the_opinion_rules_decide_as_they_did_with_the_fp32_model(minilm):
+    """Issue 27: the rules' thresholds were set on fp32 embeddings; on 188 real answers of the embedded models and
+    variants of them (points paired with another question, a point copying the question, a point copying another
+    point) the int8 model accepts and rejects exactly the same ones, for the same reason."""
+    import json
+
+    from adaem.config import OpinionRules
+    from adaem.measure import Opinion, Point, opinion_problem
+
+    data = json.loads((Path(__file__).parent / "data" / "opinion_rules_fp32.json").read_text())
+    reasons = ("off topic", "copies the question", "say the same", "not in words", "same text")
+
+    def kind(problem):
+        return "accepted" if problem is None else next((r for r in reasons if r in problem), problem)
+
+    changed = []
+    for case in data["cases"]:
+        opinion = Opinion(stance="yes", points=[Point(p, "") for p in case["points"]], raw="")
+        got = kind(opinion_problem(opinion, case["question"], OpinionRules(), minilm))
+        if got != case["fp32"]:
+            changed.append((case["case"], case["fp32"], got))
+    assert len(data["cases"]) == 188 and changed == []
