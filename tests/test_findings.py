@@ -7,7 +7,6 @@ so answers to one question are correlated, as in real data) + whatever a test pl
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 
 import numpy as np
@@ -175,11 +174,16 @@ def test_few_models_cannot_show_family_similarity_and_say_so(planted):
 
 
 def test_reasoning_models_differ_on_the_planted_value_only(planted):
+    """Issue 24: labels are permuted within families (2 reasoning + 2 chat in each of 3), not over all 12
+    models (which read family differences as kind differences): 6³ = 216 arrangements, smallest p 2/216, which
+    Holm over 10 values cannot pass (and says so); BH, with one true effect, cannot either. The planted value
+    has that smallest p and the only interval above 0."""
     result = group_difference(planted, metadata(), "kind", ("reasoning", "chat"))
-    assert significant(result.table, "value") == {f"v{REASONING_VALUE}"}
     row = result.table.set_index("value").loc[f"v{REASONING_VALUE}"]
-    assert row.difference > 0.1 and row.ci_lo > 0 and row.cohen_h > 0.2 and row.p == pytest.approx(2 / 924)
-    assert result.claim and "reasoning vs chat models" in result.claim and "Holm" in result.claim
+    assert row.difference > 0.1 and row.ci_lo > 0 and row.cohen_h > 0.2 and row.p == pytest.approx(2 / 216)
+    assert set(result.table[result.table.ci_lo > 0].value) == {f"v{REASONING_VALUE}"}
+    assert "within the 3 families" in result.design
+    assert result.claim is None and "smallest permutation over models p is 0.009" in (result.not_shown or "")
     assert sorted(result.members["reasoning"] + result.members["chat"]) == sorted(f"m{i}" for i in range(12))
 
 
@@ -247,7 +251,6 @@ def test_false_positive_rate_is_near_alpha():
     differences at all, and data with random per-model offsets: those leave "kinds of model" and "shifts
     between categories / regions" null, but are real differences between two given models or along size, so
     size trends and the plain two-model difference are checked on the first kind only."""
-    started = time.perf_counter()
     seeds, alpha = 80, 0.05
     runs: dict[str, int] = {}
     claims: dict[str, int] = {}
@@ -272,7 +275,6 @@ def test_false_positive_rate_is_near_alpha():
     assert all(rate <= 0.1 for rate in rates.values()), rates
     raw_rates = {k: float(np.mean(np.array(v) <= alpha)) for k, v in raw.items()}
     assert all(0.02 <= rate <= 0.075 for rate in raw_rates.values()), raw_rates
-    assert time.perf_counter() - started < 10
 
 
 # -- informativeness by pull ----------------------------------------------------------------------------------

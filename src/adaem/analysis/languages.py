@@ -50,7 +50,8 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
-from .findings import _percentile_ci, bootstrap_counts, expression_rates
+from .resampling import bootstrap_counts, expression_rates
+from .resampling import percentile_ci as _percentile_ci
 
 MODEL_COLUMNS = ["model", "languages", "spread", "spread_lo", "spread_hi", "spread_null", "spread_p", "rho", "rho_lo",
                  "rho_hi", "max_shift_value", "max_shift"]
