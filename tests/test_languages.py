@@ -207,6 +207,28 @@ def test_a_translation_that_answers_the_question_is_flagged_even_when_it_restate
         "¿Debería Japón permitir la doble nacionalidad?"
 
 
+@pytest.mark.parametrize(("language", "text", "why"), [
+    ("zh", "Should Japan allow dual citizenship for adults?", "a copy"),           # the question itself
+    ("ja", "Should Japan allow dual nationality for grown-ups?", "not in Japanese script"),
+    ("ru", "Should Japan allow dual citizenship, in English?", "not in Russian script"),
+    ("de", "Should Japan permit dual citizenship for adult citizens?", "reads as English"),  # language ID
+    ("fr", "should japan allow dual citizenship for ADULTS?", "a copy"),            # up to case and spacing
+    ("zh", "日本是否应允许成年人拥有双重国籍？", None),
+    ("ja", "日本は成人の二重国籍を認めるべきですか？", None),
+    ("ru", "Должна ли Япония разрешить двойное гражданство для взрослых?", None),
+    ("de", "Sollte Japan Erwachsenen die doppelte Staatsbürgerschaft erlauben?", None),
+    ("es", "¿Debería Japón permitir la doble nacionalidad a los adultos?", None),
+    ("fr", "Le Japon devrait-il autoriser la double nationalité pour les adultes ?", None),
+])
+def test_an_untranslated_copy_of_the_english_question_is_flagged(language, text, why):
+    """Issue 24: back-translating a copy gives the original back, so similarity alone passed it."""
+    from adaem.translation import translation_problem
+
+    q = "Should Japan allow dual citizenship for adults?"
+    problem = translation_problem(q, text, 0.99, 0.8, language)
+    assert (problem is None) if why is None else (problem or "").startswith("untranslated") and why in problem
+
+
 def test_each_language_asks_its_own_prompt_under_its_own_cache_key(make_pool):
     from adaem.measure import opinion_messages
     from adaem.models import GenerateConfig
