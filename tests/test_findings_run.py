@@ -13,7 +13,10 @@ from conftest import run_cli
 import adaem
 from adaem.models.providers.mock import register_mock, unregister_mock
 
-FAMILIES = {"fa": ["fa1", "fa2", "fa3", "fa4"], "fb": ["fb1", "fb2", "fb3", "fb4"]}
+# three families of four: after one correction over the ~70 tests of the report (issue 24) a family structure
+# is only showable with enough arrangements of the family labels (two families of four have 35: p ≥ 0.029)
+FAMILIES = {"fa": ["fa1", "fa2", "fa3", "fa4"], "fb": ["fb1", "fb2", "fb3", "fb4"], "fc": ["fc1", "fc2", "fc3", "fc4"]}
+WORDS = {"fa": "tradition matters", "fb": "freedom matters", "fc": "security matters"}
 QUESTIONS = [{"question": f"Should {place} ban {topic}?", "category": cat, "country": place}
              for topic, cat in (("payday loans", "economy"), ("zoos", "environment"), ("fur farming", "environment"),
                                 ("gambling ads", "economy"), ("private cars", "environment"), ("tipping", "economy"))
@@ -26,11 +29,12 @@ def _bit(*parts: str) -> bool:
 
 @pytest.fixture
 def planted():
-    """Family fa's answers speak of tradition, fb's of freedom; the judge sees exactly that on Tradition and
-    Self-direction and answers the other values by a coin fixed per (text, value): noise, no structure."""
+    """Family fa's answers speak of tradition, fb's of freedom, fc's of security; the judge sees exactly that on
+    Tradition, Self-direction and Security and answers the other values by a coin fixed per (text, value): noise,
+    no structure."""
     def respondent(family: str, name: str):
         def answer(messages, config):
-            word = "tradition matters" if family == "fa" else "freedom matters"
+            word = WORDS[family]
             question = messages[-1].content.splitlines()[0]
             points = [{"point": f"{name} thinks {word} here", "justification": f"{question} ({i})"} for i in range(3)]
             return json.dumps({"stance": "yes", "points": points})
@@ -43,6 +47,8 @@ def planted():
             return "Yes" if "tradition matters" in text else "No"
         if "Value: Self-direction" in prompt:
             return "Yes" if "freedom matters" in text else "No"
+        if "Value: Security" in prompt:
+            return "Yes" if "security matters" in text else "No"
         return "Yes" if _bit(text, prompt.split("Value: ")[1][:12]) else "No"
 
     for family, names in FAMILIES.items():

@@ -119,13 +119,13 @@ def family_test(y: np.ndarray, x: np.ndarray, families: np.ndarray, *, alpha: fl
     if mixed:
         keep = np.isin(fam, mixed)
         n_fam = len(mixed)
-        candidates.append((f"labels permuted within the {n_fam} famil{'y' if n_fam == 1 else 'ies'} that mix "
-                           f"{what} ({int(keep.sum())} models)", y[keep], x[keep], fam[keep]))
+        candidates.append((f"labels permuted within the {n_fam} famil{'y' if n_fam == 1 else 'ies'} that hold "
+                           f"several {what} ({int(keep.sum())} models)", y[keep], x[keep], fam[keep]))
     if len(names) >= 2:
         fy = np.stack([np.nanmean(y[fam == f], axis=0) for f in names])
         fx = np.array([x[fam == f].mean() for f in names])
         singletons = all(str(f).startswith("model=") for f in names)
-        unit = f"{len(names)} models as units (no family known)" if singletons else f"{len(names)} families as units"
+        unit = f"{len(names)} models as units" if singletons else f"{len(names)} families as units"
         candidates.append((unit, fy, fx, np.zeros(len(names))))
     tried: list[FamilyTest] = []
     for design, yy, xx, strata in candidates:
@@ -147,9 +147,8 @@ def family_test(y: np.ndarray, x: np.ndarray, families: np.ndarray, *, alpha: fl
     nan = np.full(y.shape[1], np.nan)
     best = min(tried, key=lambda r: r.smallest) if tried else FamilyTest("none", nan, nan, nan, nan, 1.0, 1, True, None)
     if not mixed:
-        held = sorted({str(f).removeprefix("model=") for f in names if x[fam == f].mean() == x.max()})
-        best.cannot = (f"{what} cannot be told apart from the families: no family holds both, and with "
-                       f"{len(names)} families (the top one: {', '.join(held)}) no design reaches p ≤ {alpha}")
+        best.cannot = (f"{what} cannot be told apart from the families: no family holds more than one, and "
+                       f"{len(names)} families as units allow no p ≤ {alpha}")
     return best
 
 
@@ -394,7 +393,7 @@ def group_difference(labels: Labels, meta: Metadata, key: str = "kind", groups: 
         fam = (np.array([f"model={m}" for m in names], dtype=object) if key == family_key
                else _families(names, meta, family_key))
         ft = family_test(rates, in_a.astype(float), fam, alpha=alpha, permutations=permutations, seed=seed,
-                         what=f"{groups[0]} and {groups[1]} models")
+                         what=f"{key}s")
         diff, p, lo, hi, design, smallest, cannot = (ft.estimate, ft.p, ft.ci_lo, ft.ci_hi, ft.design, ft.smallest,
                                                      ft.cannot)
     elif unit == "question":
@@ -587,7 +586,7 @@ def _model_trend(name: str, what: str, opposite: str, covariate: str, per: str, 
         result.conclude(np.array([np.nan]), alpha, "")
         return result
     ft = family_test(np.array([[outcome[m]] for m in models]), np.array([cov[m] for m in models]), fams,
-                     alpha=alpha, permutations=permutations, seed=seed, what=f"{covariate} differences")
+                     alpha=alpha, permutations=permutations, seed=seed, what=f"{covariate}s")
     result.estimate, result.p, result.design, result.cannot = float(ft.estimate[0]), float(ft.p[0]), ft.design, ft.cannot
     result.ci = (float(ft.ci_lo[0]), float(ft.ci_hi[0]))
     result.conclude(result.pvalues(), alpha, "one test")

@@ -247,7 +247,9 @@ function resultTables(run) {
 function findingsSection(run) {
   // claims said only when their test passed (adaem findings); PNGs arrive as base64 data, shown as images
   const s = el("section", {id: "findings"}, el("h2", {}, "Findings"),
-    el("p", {class: "muted"}, "Each analysis of `adaem findings`: a claim is stated only when its test passes; otherwise why not."));
+    el("p", {class: "muted"}, "Each analysis of `adaem findings`: a claim is stated only when its test passes after one " +
+      "Benjamini–Hochberg correction over every test of the report (at most 5% of the claims false, in expectation); " +
+      "otherwise why not. Each says what it treats as independent: topics, or models within families."));
   if (Object.keys(run.facts).length) {
     const keys = [...new Set(Object.values(run.facts).flatMap(f => Object.keys(f)))];
     s.append(el("h3", {}, "Models"), table([{key: "model", label: "model"}, ...keys.map(k => ({key: k, label: k}))],
@@ -257,6 +259,7 @@ function findingsSection(run) {
     s.append(el("article", {class: "finding"}, el("h3", {}, f.title),
       f.claim ? el("p", {class: "claim shown"}, el("b", {}, "shown: "), f.claim)
               : el("p", {class: "claim muted"}, el("b", {}, "not shown: "), f.not_shown || "–"),
+      f.unit ? el("p", {class: "muted"}, `unit: ${f.unit}`) : null,
       f.images.map(b64 => el("img", {src: `data:image/png;base64,${b64}`, alt: f.title, class: "finding-img"}))));
   }
   return s;
