@@ -203,7 +203,7 @@ def score_table(
     bootstrap: int = 100,
     confidence: float = 0.95,
     seed: int = 0,
-    topics: Sequence[object] | None = None,
+    topics: Sequence[object] | np.ndarray | None = None,
 ) -> ScoreTable:
     """labels: questions × models × dims, P(expressed) in [0, 1], NaN where a model has no answer;
     expressed = label ≥ threshold. `topics` (each question's seed topic) makes the bootstrap draw whole topics,

@@ -39,7 +39,7 @@ def bootstrap_mean_ci(values: np.ndarray, confidence: float = 0.95, n: int = 200
     return float(lo), float(hi)
 
 
-def mean_ci(values: np.ndarray, topics: Sequence[object] | None = None, confidence: float = 0.95
+def mean_ci(values: np.ndarray, topics: Sequence[object] | np.ndarray | None = None, confidence: float = 0.95
             ) -> tuple[float, float]:
     """t interval of a set's mean S with the cluster-robust SE over its topics (df = topics − 1); over
     questions when the set has no topics."""
@@ -53,8 +53,8 @@ def mean_ci(values: np.ndarray, topics: Sequence[object] | None = None, confiden
     return mean - half, mean + half
 
 
-def compare_means(a: np.ndarray, b: np.ndarray, topics_a: Sequence[object] | None = None,
-                  topics_b: Sequence[object] | None = None) -> dict[str, float]:
+def compare_means(a: np.ndarray, b: np.ndarray, topics_a: Sequence[object] | np.ndarray | None = None,
+                  topics_b: Sequence[object] | np.ndarray | None = None) -> dict[str, float]:
     """b against a: difference of means and Welch's t-test, with each set's SE cluster-robust over its topics
     (questions of one seed topic are correlated; df by Welch–Satterthwaite over the topic counts). Without
     topics this is scipy's Welch test exactly. Mann–Whitney U (two-sided) only when neither set has topics: a

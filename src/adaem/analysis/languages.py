@@ -43,14 +43,14 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from itertools import combinations, product
 from itertools import permutations as all_orders
 
 import numpy as np
 import pandas as pd
 
-from .resampling import Clusters, clusters_of, t_quantile
+from .resampling import Clusters, Topics, clusters_of, t_quantile
 
 MODEL_COLUMNS = ["model", "languages", "questions", "excluded", "spread", "spread_lo", "spread_hi", "spread_p", "rho",
                  "rho_null", "max_shift_value", "max_shift", "ci_unit"]
@@ -204,7 +204,7 @@ def consistency(x: np.ndarray, clusters: Clusters, *, confidence: float = 0.95, 
 
 def language_consistency(labels: Mapping[str, np.ndarray], models: list[str], dims: list[str], *,
                          threshold: float = 0.5, confidence: float = 0.95, bootstrap: int = 200, seed: int = 0,
-                         permutations: int = 200, topics: Sequence[object] | None = None
+                         permutations: int = 200, topics: Topics = None
                          ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """How much each model's value profile changes between languages (see the module docstring for why rates,
     complete cases, and how to read each number).

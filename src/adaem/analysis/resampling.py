@@ -26,6 +26,7 @@ import numpy as np
 from ..errors import ConfigError
 
 Correction = Literal["holm", "bh", "bonferroni"]
+Topics = Sequence[object] | np.ndarray | None  # each question's seed topic (None: the benchmark has none)
 CORRECTION_NAMES = {"holm": "Holm", "bh": "Benjamini-Hochberg", "bonferroni": "Bonferroni"}
 
 
@@ -65,7 +66,7 @@ def _first_appearance(codes: np.ndarray) -> np.ndarray:
     return out
 
 
-def clusters_of(topics: Sequence[object] | np.ndarray | None, n: int) -> Clusters:
+def clusters_of(topics: Topics, n: int) -> Clusters:
     """Questions' topics -> Clusters. None (no topics at all) makes every question its own cluster (unit
     "question"); a question without a topic in a benchmark with topics is a cluster of its own."""
     if topics is None or all(t is None or (isinstance(t, float) and math.isnan(t)) for t in topics):
@@ -309,7 +310,7 @@ def permute_within(x: np.ndarray, strata: np.ndarray, permutations: int, rng: np
         rows = np.empty((total, len(x)))
         for k, combo in enumerate(product(*per)):
             for idx, order in zip(groups, combo, strict=True):
-                rows[k, idx] = order
+                rows[k, idx] = np.asarray(order, float)
         return rows, True, total
     rows = np.tile(x, (permutations, 1))
     for idx in groups:
@@ -329,7 +330,7 @@ def permutation_p(observed: np.ndarray, null: np.ndarray, exact: bool) -> np.nda
 
 __all__ = [
     "CORRECTION_NAMES", "Clusters", "Correction", "adjust_pvalues", "arrangements_count", "bootstrap_counts",
-    "cluster_counts", "cluster_rows", "cluster_se", "clusters_of", "contrast_se", "contrast_test",
+    "Topics", "cluster_counts", "cluster_rows", "cluster_se", "clusters_of", "contrast_se", "contrast_test",
     "expression_rates", "interval", "mean_test", "percentile_ci", "permutation_p", "permute_within", "t_p",
     "t_quantile",
 ]

@@ -121,7 +121,7 @@ def draw(shape: Shape, mu: np.ndarray, rng: np.random.Generator, *, category_eff
     x = (rng.random(logit.shape) < 1 / (1 + np.exp(-logit))).astype(float)
     x[rng.random(x.shape) < shape.missing] = np.nan
     names = np.array([f"r{i}" for i in range(shape.regions)], dtype=object)
-    region = np.where(region_i >= 0, names[np.maximum(region_i, 0)], None)
+    region = np.array([names[r] if r >= 0 else None for r in region_i], dtype=object)
     return Sample(x, np.array([f"t{i}" for i in topic], dtype=object), np.array([f"c{c}" for c in cats], dtype=object),
                   region, [f"m{i}" for i in range(n_m)], [f"v{j}" for j in range(n_v)])
 
