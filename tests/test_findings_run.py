@@ -108,3 +108,26 @@ def test_findings_of_a_generate_run_against_a_compare_baseline(tmp_path):
     assert "set-1 (c)" in baselines and "set-2 (c)" in baselines
     with pytest.raises(adaem.ConfigError, match="compare"):
         adaem.findings(gen.run_dir, against=[gen.run_dir])
+
+
+def test_two_models_get_every_analysis_that_can_run_and_topics_reach_the_answers(tmp_path, planted):
+    """Issue 24: with two models `findings` used to stop at "profile similarity needs at least 3 models"; now it
+    is listed as not run and the analyses of two models run. A benchmark's `topic` reaches every answer record
+    and the score intervals, which name it, as do the findings' tables."""
+    questions = [{**q, "topic": q["question"].split(" ban ")[1]} for q in QUESTIONS]  # 6 topics × 2 places
+    two = planted[:1] + planted[4:5]
+    ev = adaem.evaluate(questions, two, judge="mock/judge", out=tmp_path / "run", evaluation__bootstrap=20,
+                        evaluation__opinion_rules={"enabled": False})
+    assert set(ev.answers.topic) == {q["topic"] for q in questions}
+    assert ev.scores.ci_unit.str.startswith("topics (6 topics of 12 questions)").all()
+    result = adaem.findings(ev.run_dir)
+    by_name = {f.name: f for f in result.findings}
+    assert by_name["similarity"].not_shown.startswith("not run: profile similarity needs at least 3 models")
+    assert by_name["categories"].not_shown and not by_name["categories"].not_shown.startswith("not run")
+    assert by_name["regions"].not_shown and not by_name["regions"].not_shown.startswith("not run")
+    assert by_name["safety"].not_shown.startswith("not run") and by_name["amplification"].not_shown.startswith("not run")
+    assert "topics (6 topics" in by_name["categories"].unit
+    shifts = (result.out / "categories_shifts.csv").read_text().splitlines()
+    assert shifts[0].endswith(",unit,correction") and "Benjamini-Hochberg over the" in shifts[1]
+    saved = json.loads((result.out / "findings.json").read_text())
+    assert saved["multiplicity"]["correction"] == "Benjamini-Hochberg"

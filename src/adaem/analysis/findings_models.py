@@ -548,7 +548,6 @@ class ModelTrend:
     not_shown: str | None
     cannot: str | None = None
     p_adj: float = float("nan")
-    untestable: str | None = None  # why there is no test at all
     extra: dict[str, Any] = field(default_factory=dict)
 
     def pvalues(self) -> np.ndarray:
@@ -557,9 +556,6 @@ class ModelTrend:
     def conclude(self, p_adj: np.ndarray, alpha: float, how: str) -> None:
         self.p_adj = float(p_adj[0])
         self.claim = self.not_shown = None
-        if self.untestable:
-            self.not_shown = self.untestable
-            return
         numbers = (f"{self.estimate:+.3f} {self.per} [{self.ci[0]:+.3f}, {self.ci[1]:+.3f}], permutation "
                    f"{fmt_p(self.p)} ({self.design}; {how}: adjusted p = {self.p_adj:.3f})")
         if self.p_adj <= alpha:
@@ -582,9 +578,8 @@ def _model_trend(name: str, what: str, opposite: str, covariate: str, per: str, 
     result = ModelTrend(name, what, covariate, table, float("nan"), nan2, float("nan"), "", per, None, None,
                         extra={"opposite": opposite})
     if len(models) < 3 or len({cov[m] for m in models}) < 2:
-        result.untestable = f"needs at least 3 models with {need} and an outcome, of two values or more; found {len(models)}"
-        result.conclude(np.array([np.nan]), alpha, "")
-        return result
+        raise ConfigError(f"{name} needs at least 3 models with {need} (of two values or more) and a complete "
+                          f"profile; found {len(models)}")
     ft = family_test(np.array([[outcome[m]] for m in models]), np.array([cov[m] for m in models]), fams,
                      alpha=alpha, permutations=permutations, seed=seed, what=f"{covariate}s")
     result.estimate, result.p, result.design, result.cannot = float(ft.estimate[0]), float(ft.p[0]), ft.design, ft.cannot
