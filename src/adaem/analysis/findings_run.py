@@ -82,7 +82,7 @@ def _unit(result: Any) -> str:
     if isinstance(result, f.ModelTrend):
         return f"models: {design}" if design else "models"
     if isinstance(result, f.ProfileSimilarity):
-        return f"models (family labels permuted); intervals over {unit}"
+        return "models (family labels permuted)"
     return str(unit or design)
 
 
