@@ -27,14 +27,13 @@ from __future__ import annotations
 
 from .claims import adjust_report
 from .cube import ATTRIBUTES, LabelCube, Labels, label_cube, tidy_labels
+from .family_tests import FamilyTest, family_test
 from .findings_models import (
-    FamilyTest,
     GroupDifference,
     ModelTrend,
     ProfileSimilarity,
     SizeTrend,
     amplification,
-    family_test,
     group_difference,
     profile_correlations,
     profile_similarity,
