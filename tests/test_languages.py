@@ -2,6 +2,7 @@
 (the user's win; a back-translation that drifts is flagged and left out), scores and consistency per
 language, resume in the middle of a language."""
 
+import hashlib
 import json
 
 import pandas as pd
@@ -26,20 +27,34 @@ def bench(tmp_path):
     return path
 
 
+SWAHILI = ["na", "ya", "wa", "kwa", "katika", "serikali", "watu", "inapaswa", "kupiga", "marufuku", "hii", "kuwa",
+           "nchi", "mikopo", "malipo", "jamii", "sheria", "haki"]
+
+
+def mock_translation(text: str, language: str) -> str:
+    """A stand-in translation that reads as the language (issue 24: English left as it was is flagged): each
+    word becomes a Swahili word, each letter two CJK characters; tagged with the language's name."""
+    if language == "Swahili":
+        words = [SWAHILI[int(hashlib.sha256(w.encode()).hexdigest(), 16) % len(SWAHILI)] for w in text.split()]
+        return f"[{language}] Je, {' '.join(words)}" + ("?" if text.rstrip().endswith("?") else "")
+    return f"[{language}] " + "".join(chr(0x4E00 + (ord(c) * 7) % 2000) * 2 if c.isalpha() else c for c in text)
+
+
 @pytest.fixture
 def translator():
-    """'Translates' by tagging the text; back into English it restores the original, except for the zoo
-    question, whose back-translation drifts to another topic (so it must be flagged)."""
+    """'Translates' by rewriting the text in the language's look (`mock_translation`); back into English it
+    restores the original, except for the zoo question, whose back-translation drifts to another topic (so it
+    must be flagged)."""
     originals: dict[str, str] = {}
 
     def handle(messages, config):
         prompt = messages[-1].content
         language = prompt.splitlines()[0].removeprefix("Translate into ").rstrip(":")
-        text = prompt.split("\n\n")[1]
+        text = prompt.split("\n\n")[1].strip()
         if language == "English":
             original = originals.get(text, text)
             return "What is the best pizza topping?" if "zoos" in original else original
-        translated = f"[{language}] {text}"
+        translated = mock_translation(text, language)
         originals[translated] = text
         return translated
 
@@ -138,7 +153,7 @@ def test_generation_also_puts_a_question_in_the_language_of_its_place_and_scores
     records = read_jsonl(gen.run_dir / "benchmark.jsonl")
     kenyan = [r for r in records if r.get("country") == "Kenya" and r["id"].startswith("p")]
     assert kenyan and all(r["local_language"] == "sw" for r in kenyan)
-    assert all(r["question_sw"] == f"[Swahili] {r['question']}" for r in kenyan)
+    assert all(r["question_sw"] == mock_translation(r["question"], "Swahili") for r in kenyan)
     assert all(r["p2_score_local"] is not None for r in kenyan)
     local = json.loads(kenyan[0]["details"])["p2_local"]["components"]
     assert local["opinion_difference"] is None  # the embedding model reads English only: not measured
