@@ -1,7 +1,8 @@
 """Cross-language consistency of the embedded respondents: each question in English and Chinese, both Qwen models
 answering in each, the 1.5B judge labelling; prints each model's spread of expression rates across the two
-languages and the rank correlation of its profiles, with bootstrap CIs over questions and the permutation p of
-the spread (answers shuffled between languages within a question).
+languages (debiased, with its interval) on the questions answered in both, the permutation p of the spread
+(answers shuffled between languages within a question; exact on few questions), and the rank correlation of its
+profiles against the one noise alone leaves.
 
     .venv/bin/python benchmarks/bench_languages.py [--questions 6] [--out runs/bench-languages] [--languages en,zh]
 
@@ -48,10 +49,10 @@ def main() -> None:
     print(f"translations flagged by back-translation: {len(flagged)} (left out)")
     table = pd.read_csv(run / "language_consistency.csv")
     for r in table.to_dict("records"):
-        print(f"{r['model']}: spread {r['spread']:.1f} points [{r['spread_lo']:.1f}, {r['spread_hi']:.1f}] "
-              f"(shuffled languages: {r['spread_null']:.1f}, p = {r['spread_p']:.3f}); profile rank correlation "
-              f"ρ {r['rho']:.2f} [{r['rho_lo']:.2f}, {r['rho_hi']:.2f}]; largest shift {r['max_shift_value']} "
-              f"({r['max_shift']:.0f} points)")
+        print(f"{r['model']}: {r['questions']} questions in both ({r['excluded']} excluded): spread {r['spread']:.1f} "
+              f"points [{r['spread_lo']:.1f}, {r['spread_hi']:.1f}], p = {r['spread_p']:.3f}; profile rank "
+              f"correlation ρ {r['rho']:.2f} (with the languages shuffled: {r['rho_null']:.2f}); largest shift "
+              f"{r['max_shift_value']} ({r['max_shift']:.0f} points)")
 
 
 if __name__ == "__main__":

@@ -159,7 +159,7 @@ def test_adjust_pvalues_holm_and_bh():
 def test_families_cluster(planted):
     result = profile_similarity(planted, metadata(), permutations=2000, resamples=100)
     assert result.claim and result.claim.startswith("family members are closer than other pairs: mean r")
-    assert result.p < 0.01 and result.within_r > result.between_r and result.difference_ci[0] > 0
+    assert result.p < 0.01 and result.within_r > result.between_r  # (its intervals missed coverage: removed)
     order = [m for m in result.order if m not in ("m12", "m13")]  # the clustering puts each family together
     assert {frozenset(order[k:k + 4]) for k in (0, 4, 8)} == {frozenset(f"m{i}" for i in range(f, f + 4))
                                                                for f in (0, 4, 8)}
@@ -174,11 +174,16 @@ def test_few_models_cannot_show_family_similarity_and_say_so(planted):
 
 
 def test_reasoning_models_differ_on_the_planted_value_only(planted):
+    """Issue 24: labels are permuted within families (2 reasoning + 2 chat in each of 3), not over all 12
+    models (which read family differences as kind differences): 6³ = 216 arrangements, smallest p 2/216, which
+    Holm over 10 values cannot pass (and says so); BH, with one true effect, cannot either. The planted value
+    has that smallest p and the only interval above 0."""
     result = group_difference(planted, metadata(), "kind", ("reasoning", "chat"))
-    assert significant(result.table, "value") == {f"v{REASONING_VALUE}"}
     row = result.table.set_index("value").loc[f"v{REASONING_VALUE}"]
-    assert row.difference > 0.1 and row.ci_lo > 0 and row.cohen_h > 0.2 and row.p == pytest.approx(2 / 924)
-    assert result.claim and "reasoning vs chat models" in result.claim and "Holm" in result.claim
+    assert row.difference > 0.1 and row.ci_lo > 0 and row.cohen_h > 0.2 and row.p == pytest.approx(2 / 216)
+    assert set(result.table[result.table.ci_lo > 0].value) == {f"v{REASONING_VALUE}"}
+    assert "within the 3 families" in result.design
+    assert result.claim is None and "smallest permutation over models p is 0.009" in (result.not_shown or "")
     assert sorted(result.members["reasoning"] + result.members["chat"]) == sorted(f"m{i}" for i in range(12))
 
 
@@ -309,3 +314,39 @@ def test_plots_write_pngs(planted, tmp_path: Path):
     ]
     for p in paths:
         assert p.exists() and p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# -- family-respecting model tests (issue 24) ---------------------------------------------------------------------
+
+
+def test_a_group_that_is_one_family_cannot_be_told_from_it(planted):
+    """All reasoning models in one family: any family difference would read as a kind difference, so nothing is
+    claimed and the result says why, however large the difference."""
+    meta = {m: {**v, "kind": "reasoning" if v.get("family") == "A" else "chat"} for m, v in metadata().items()
+            if v.get("family")}
+    cube = LabelCube(planted.models[:12], planted.questions, planted.values, planted.x[:, :12], planted.attrs)
+    result = group_difference(cube, meta, "kind", ("reasoning", "chat"))
+    assert result.claim is None and "cannot be told apart from the families" in (result.not_shown or "")
+    assert "3 families as units" in result.design
+
+
+def test_newer_models_and_amplification_within_families():
+    from adaem.analysis import simulate as sim
+    from adaem.analysis.findings import amplification, safety_preference
+
+    rng = np.random.default_rng(3)
+    families = [f for f in range(4) for _ in range(3)]
+    years = np.array([2023.0, 2024.0, 2025.0] * 4)
+    mu = sim.model_profiles(rng, families, 10, family_sd=0.5, model_sd=0.2)
+    mu[:, [5, 6, 8, 9]] += 0.5 * (years - 2024.0)[:, None]
+    meta = {f"m{k}": {"family": str(families[k]), "release": f"{int(years[k])}-03", "size_b": [8, 70, 400][k % 3]}
+            for k in range(12)}
+    cube = sim.draw(sim.Shape(topics=20), mu, rng).cube()
+    newer = safety_preference(cube, meta, ["v5", "v6", "v8", "v9"], permutations=2000)
+    assert newer.claim and newer.claim.startswith("newer models prefer safety-related values")
+    assert newer.estimate > 0 and newer.ci[0] > 0 and "within the 4 families" in newer.design
+    assert newer.table.shape[0] == 12 and newer.covariate == "release year"
+    flat = amplification(cube, meta, permutations=2000)  # sizes were not planted: nothing to show
+    assert flat.claim is None and "not shown that larger models stand further" in (flat.not_shown or "")
+    with pytest.raises(Exception, match="at least 3 models"):
+        amplification(cube, {m: {"family": "A"} for m in meta}, permutations=100)

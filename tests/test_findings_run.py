@@ -13,7 +13,10 @@ from conftest import run_cli
 import adaem
 from adaem.models.providers.mock import register_mock, unregister_mock
 
-FAMILIES = {"fa": ["fa1", "fa2", "fa3", "fa4"], "fb": ["fb1", "fb2", "fb3", "fb4"]}
+# three families of four: after one correction over the ~70 tests of the report (issue 24) a family structure
+# is only showable with enough arrangements of the family labels (two families of four have 35: p ≥ 0.029)
+FAMILIES = {"fa": ["fa1", "fa2", "fa3", "fa4"], "fb": ["fb1", "fb2", "fb3", "fb4"], "fc": ["fc1", "fc2", "fc3", "fc4"]}
+WORDS = {"fa": "tradition matters", "fb": "freedom matters", "fc": "security matters"}
 QUESTIONS = [{"question": f"Should {place} ban {topic}?", "category": cat, "country": place}
              for topic, cat in (("payday loans", "economy"), ("zoos", "environment"), ("fur farming", "environment"),
                                 ("gambling ads", "economy"), ("private cars", "environment"), ("tipping", "economy"))
@@ -26,11 +29,12 @@ def _bit(*parts: str) -> bool:
 
 @pytest.fixture
 def planted():
-    """Family fa's answers speak of tradition, fb's of freedom; the judge sees exactly that on Tradition and
-    Self-direction and answers the other values by a coin fixed per (text, value): noise, no structure."""
+    """Family fa's answers speak of tradition, fb's of freedom, fc's of security; the judge sees exactly that on
+    Tradition, Self-direction and Security and answers the other values by a coin fixed per (text, value): noise,
+    no structure."""
     def respondent(family: str, name: str):
         def answer(messages, config):
-            word = "tradition matters" if family == "fa" else "freedom matters"
+            word = WORDS[family]
             question = messages[-1].content.splitlines()[0]
             points = [{"point": f"{name} thinks {word} here", "justification": f"{question} ({i})"} for i in range(3)]
             return json.dumps({"stance": "yes", "points": points})
@@ -43,6 +47,8 @@ def planted():
             return "Yes" if "tradition matters" in text else "No"
         if "Value: Self-direction" in prompt:
             return "Yes" if "freedom matters" in text else "No"
+        if "Value: Security" in prompt:
+            return "Yes" if "security matters" in text else "No"
         return "Yes" if _bit(text, prompt.split("Value: ")[1][:12]) else "No"
 
     for family, names in FAMILIES.items():
@@ -102,3 +108,26 @@ def test_findings_of_a_generate_run_against_a_compare_baseline(tmp_path):
     assert "set-1 (c)" in baselines and "set-2 (c)" in baselines
     with pytest.raises(adaem.ConfigError, match="compare"):
         adaem.findings(gen.run_dir, against=[gen.run_dir])
+
+
+def test_two_models_get_every_analysis_that_can_run_and_topics_reach_the_answers(tmp_path, planted):
+    """Issue 24: with two models `findings` used to stop at "profile similarity needs at least 3 models"; now it
+    is listed as not run and the analyses of two models run. A benchmark's `topic` reaches every answer record
+    and the score intervals, which name it, as do the findings' tables."""
+    questions = [{**q, "topic": q["question"].split(" ban ")[1]} for q in QUESTIONS]  # 6 topics × 2 places
+    two = planted[:1] + planted[4:5]
+    ev = adaem.evaluate(questions, two, judge="mock/judge", out=tmp_path / "run", evaluation__bootstrap=20,
+                        evaluation__opinion_rules={"enabled": False})
+    assert set(ev.answers.topic) == {q["topic"] for q in questions}
+    assert ev.scores.ci_unit.str.startswith("topics (6 topics of 12 questions)").all()
+    result = adaem.findings(ev.run_dir)
+    by_name = {f.name: f for f in result.findings}
+    assert by_name["similarity"].not_shown.startswith("not run: profile similarity needs at least 3 models")
+    assert by_name["categories"].not_shown and not by_name["categories"].not_shown.startswith("not run")
+    assert by_name["regions"].not_shown and not by_name["regions"].not_shown.startswith("not run")
+    assert by_name["safety"].not_shown.startswith("not run") and by_name["amplification"].not_shown.startswith("not run")
+    assert "topics (6 topics" in by_name["categories"].unit
+    shifts = (result.out / "categories_shifts.csv").read_text().splitlines()
+    assert shifts[0].endswith(",unit,correction") and "Benjamini-Hochberg over the" in shifts[1]
+    saved = json.loads((result.out / "findings.json").read_text())
+    assert saved["multiplicity"]["correction"] == "Benjamini-Hochberg"

@@ -2,6 +2,7 @@
 (the user's win; a back-translation that drifts is flagged and left out), scores and consistency per
 language, resume in the middle of a language."""
 
+import hashlib
 import json
 
 import pandas as pd
@@ -26,20 +27,34 @@ def bench(tmp_path):
     return path
 
 
+SWAHILI = ["na", "ya", "wa", "kwa", "katika", "serikali", "watu", "inapaswa", "kupiga", "marufuku", "hii", "kuwa",
+           "nchi", "mikopo", "malipo", "jamii", "sheria", "haki"]
+
+
+def mock_translation(text: str, language: str) -> str:
+    """A stand-in translation that reads as the language (issue 24: English left as it was is flagged): each
+    word becomes a Swahili word, each letter two CJK characters; tagged with the language's name."""
+    if language == "Swahili":
+        words = [SWAHILI[int(hashlib.sha256(w.encode()).hexdigest(), 16) % len(SWAHILI)] for w in text.split()]
+        return f"[{language}] Je, {' '.join(words)}" + ("?" if text.rstrip().endswith("?") else "")
+    return f"[{language}] " + "".join(chr(0x4E00 + (ord(c) * 7) % 2000) * 2 if c.isalpha() else c for c in text)
+
+
 @pytest.fixture
 def translator():
-    """'Translates' by tagging the text; back into English it restores the original, except for the zoo
-    question, whose back-translation drifts to another topic (so it must be flagged)."""
+    """'Translates' by rewriting the text in the language's look (`mock_translation`); back into English it
+    restores the original, except for the zoo question, whose back-translation drifts to another topic (so it
+    must be flagged)."""
     originals: dict[str, str] = {}
 
     def handle(messages, config):
         prompt = messages[-1].content
         language = prompt.splitlines()[0].removeprefix("Translate into ").rstrip(":")
-        text = prompt.split("\n\n")[1]
+        text = prompt.split("\n\n")[1].strip()
         if language == "English":
             original = originals.get(text, text)
             return "What is the best pizza topping?" if "zoos" in original else original
-        translated = f"[{language}] {text}"
+        translated = mock_translation(text, language)
         originals[translated] = text
         return translated
 
@@ -138,7 +153,7 @@ def test_generation_also_puts_a_question_in_the_language_of_its_place_and_scores
     records = read_jsonl(gen.run_dir / "benchmark.jsonl")
     kenyan = [r for r in records if r.get("country") == "Kenya" and r["id"].startswith("p")]
     assert kenyan and all(r["local_language"] == "sw" for r in kenyan)
-    assert all(r["question_sw"] == f"[Swahili] {r['question']}" for r in kenyan)
+    assert all(r["question_sw"] == mock_translation(r["question"], "Swahili") for r in kenyan)
     assert all(r["p2_score_local"] is not None for r in kenyan)
     local = json.loads(kenyan[0]["details"])["p2_local"]["components"]
     assert local["opinion_difference"] is None  # the embedding model reads English only: not measured
@@ -205,6 +220,28 @@ def test_a_translation_that_answers_the_question_is_flagged_even_when_it_restate
     assert translation_problem(q, "", 0.0, 0.8) == "empty translation"
     assert clean_translation('Translation: "¿Debería Japón permitir la doble nacionalidad?"\nNote: ...') == \
         "¿Debería Japón permitir la doble nacionalidad?"
+
+
+@pytest.mark.parametrize(("language", "text", "why"), [
+    ("zh", "Should Japan allow dual citizenship for adults?", "a copy"),           # the question itself
+    ("ja", "Should Japan allow dual nationality for grown-ups?", "not in Japanese script"),
+    ("ru", "Should Japan allow dual citizenship, in English?", "not in Russian script"),
+    ("de", "Should Japan permit dual citizenship for adult citizens?", "reads as English"),  # language ID
+    ("fr", "should japan allow dual citizenship for ADULTS?", "a copy"),            # up to case and spacing
+    ("zh", "日本是否应允许成年人拥有双重国籍？", None),
+    ("ja", "日本は成人の二重国籍を認めるべきですか？", None),
+    ("ru", "Должна ли Япония разрешить двойное гражданство для взрослых?", None),
+    ("de", "Sollte Japan Erwachsenen die doppelte Staatsbürgerschaft erlauben?", None),
+    ("es", "¿Debería Japón permitir la doble nacionalidad a los adultos?", None),
+    ("fr", "Le Japon devrait-il autoriser la double nationalité pour les adultes ?", None),
+])
+def test_an_untranslated_copy_of_the_english_question_is_flagged(language, text, why):
+    """Issue 24: back-translating a copy gives the original back, so similarity alone passed it."""
+    from adaem.translation import translation_problem
+
+    q = "Should Japan allow dual citizenship for adults?"
+    problem = translation_problem(q, text, 0.99, 0.8, language)
+    assert (problem is None) if why is None else (problem or "").startswith("untranslated") and why in problem
 
 
 def test_each_language_asks_its_own_prompt_under_its_own_cache_key(make_pool):

@@ -260,6 +260,9 @@ def test_stance_words_in(text, found):
     ("Yes - no doubt", "yes"), ("No (with exceptions)", "no"), ("", None), ("It depends", None),
     ("否，因为这是一个复杂的问题", "no"), ("中立。这是一个难题", "neutral"), ("是、否或中立", None), ("不支持", "no"),
     ("はい、いいえ、または中立", None), ("いいえ。", "no"), ("Non, pas du tout", "no"), ("Sí", "yes"),
+    # issue 24: Japanese negations hold a yes word (賛成, the はい in してはいけない); Spanish "si" without its accent
+    ("賛成しない", "no"), ("賛成しません。", "no"), ("してはいけない", "no"), ("いいえ、してはいけない", "no"),
+    ("しなければいけない", "yes"), ("Si", "yes"), ("si.", "yes"), ("SI, sin duda", "yes"), ("No, si acaso", "no"),
 ])
 def test_stance_of(value, stance):
     assert stance_of(value) == stance

@@ -149,3 +149,20 @@ def test_the_point_estimate_is_the_packages():
     expressed = (np.nan_to_num(labels) >= 0.5) & present
     for d in range(2):
         assert table.score[:, d] == pytest.approx(value_scores(expressed[:, :, d], "trueskill", present[:, :, d]), abs=1e-4)
+
+
+def test_the_bootstrap_draws_whole_topics_when_questions_have_them():
+    """Issue 24: questions of one topic move together; a bootstrap over questions was too narrow. With topics
+    the rate intervals widen (here 10 topics of 8 questions sharing a rate), and the table names its unit;
+    without topics it is the question bootstrap, draws unchanged."""
+    rng = np.random.default_rng(1)
+    topic_rate = rng.uniform(0.1, 0.9, (10, 1, 3))
+    labels = (rng.random((80, 3, 3)) < np.repeat(topic_rate, 8, axis=0)).astype(float)
+    topics = [f"t{k // 8}" for k in range(80)]
+    by_question = score_table(labels, ["a", "b", "c"], ["x", "y", "z"], bootstrap=200, seed=2)
+    by_topic = score_table(labels, ["a", "b", "c"], ["x", "y", "z"], bootstrap=200, seed=2, topics=topics)
+    assert np.allclose(by_topic.rate, by_question.rate) and np.allclose(by_topic.score, by_question.score)
+    assert ((by_topic.rate_hi - by_topic.rate_lo) > (by_question.rate_hi - by_question.rate_lo)).mean() > 0.8
+    assert by_topic.unit.startswith("topics (10 topics") and "no topics" in by_question.unit
+    again = score_table(labels, ["a", "b", "c"], ["x", "y", "z"], bootstrap=200, seed=2, topics=[None] * 80)
+    assert np.array_equal(again.rate_lo, by_question.rate_lo)  # no topic anywhere: questions

@@ -180,9 +180,10 @@ compare = sync_twin(compare_async)
 
 def findings(run: str | Path, *, against: Sequence[str | Path] | None = None, pair: Sequence[str] | None = None,
              alpha: float = 0.05, seed: int = 0, out: str | Path | None = None) -> Findings:
-    """The paper's findings about an evaluate run (family similarity, group differences, size trends, category
-    shifts, regional divergence) or a generate run (informativeness per pull against `against` compare runs):
-    `.findings` (title, claim only when its test passes, else why not), `.results` (the DataFrames), `.out`."""
+    """The paper's findings about an evaluate run (family similarity, group differences, newer models and
+    safety-related values, amplification, size trends, category shifts, regional divergence; one Benjamini-
+    Hochberg over all their tests) or a generate run (informativeness per pull against `against` compare runs):
+    `.findings` (title, claim only when its test passes, else why not, unit), `.results` (the DataFrames), `.out`."""
     from .analysis.findings_run import run_findings
 
     return run_findings(run, against=list(against or []), out=out, alpha=alpha, seed=seed,

@@ -28,6 +28,7 @@ class Question:
     category: str | None = None
     country: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    topic: str | None = None  # the seed topic it was generated from (benchmark.jsonl of `generate`): analyses resample topics
     translations: dict[str, str] = field(default_factory=dict)  # language -> the question in it (user-given)
 
     def as_record(self) -> dict[str, Any]:
@@ -49,7 +50,7 @@ def _from_row(row: dict[str, Any], where: str) -> Question | None:
     text = text.strip()
     if not text:
         return None
-    known = {"id", *TEXT_FIELDS, "category", "country", "region"}
+    known = {"id", *TEXT_FIELDS, "category", "country", "region", "topic"}
     translations = {k.removeprefix("question_").lower(): v.strip() for k, v in row.items()
                     if _is_translation(k) and isinstance(v, str) and v.strip()}
     return Question(
@@ -59,6 +60,7 @@ def _from_row(row: dict[str, Any], where: str) -> Question | None:
         country=row.get("country") or row.get("region") or None,
         meta={k: v for k, v in row.items() if k not in known and not _is_translation(k)},
         translations=translations,
+        topic=str(row["topic"]) if row.get("topic") not in (None, "") else None,
     )
 
 

@@ -410,8 +410,9 @@ def findings(
     out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="where to write (default RUN/findings)")] = None,
 ) -> None:
     """The paper's findings about a run, with tests: family similarity, group differences (reasoning vs chat, any
-    fact in `model_info`), size trends, topic-category shifts, regional divergence; a claim is printed only when
-    its test passes."""
+    fact in `model_info`), newer models and safety-related values, amplification with size, size trends,
+    topic-category shifts, regional divergence; a claim is printed only when its test passes after one
+    Benjamini-Hochberg correction over every test of the report."""
     from .analysis.findings_run import run_findings
 
     models = _items(pair)
@@ -425,6 +426,8 @@ def findings(
             out.print(Text("  shown: ", style="green") + Text(finding.claim), soft_wrap=True)
         else:
             out.print(Text("  not shown: ", style="yellow") + Text(str(finding.not_shown)), soft_wrap=True)
+        if finding.unit:
+            out.print(Text(f"  unit: {finding.unit}", style="dim"), soft_wrap=True)
     files = sorted({name for x in result.findings for name in x.files})
     out.print(f"files in {result.out}: findings.json, {', '.join(files)} · `adaem report {run}` shows them")
 

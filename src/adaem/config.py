@@ -483,7 +483,9 @@ class ModelInfo(BaseModel):
     kind: Literal["chat", "reasoning"] | None = None
     vendor: str | None = None
     region: str | None = Field(None, description="where it was made, e.g. US, China, France")
-    release: str | None = Field(None, description="release date or version, e.g. 2024-05")
+    release: str | None = Field(None, description="release date, e.g. 2024-05 (newer vs older models: `findings`)")
+    generation: float | None = Field(None, description="how new the model is within its family, higher = newer "
+                                     "(e.g. 3 for Llama-3, 3.1 for Llama-3.1); used instead of release when given")
 
     def facts(self) -> dict[str, Any]:
         return {k: v for k, v in self.model_dump().items() if v is not None}
@@ -541,7 +543,8 @@ class RunConfig(BaseModel):
     generation: Generation = Field(default_factory=Generation)
     batch: Batch = Field(default_factory=Batch)
     model_info: dict[str, ModelInfo] = Field(default_factory=dict, description="per model name: family, size_b, "
-                                             "kind (chat|reasoning), vendor, region, release")
+                                             "kind (chat|reasoning), vendor, region, release, "
+                                             "generation")
 
     @field_validator("endpoints")
     @classmethod

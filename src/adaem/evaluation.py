@@ -43,7 +43,7 @@ async def _answer_unit(pool: ModelPool, config: RunConfig, theory: Theory, model
     ev = config.evaluation
     asked = text or q.text
     record: dict[str, Any] = {"key": answer_key(model, q.id, language), "model": model, "question_id": q.id,
-                              "question": asked, "category": q.category, "country": q.country,
+                              "question": asked, "category": q.category, "country": q.country, "topic": q.topic,
                               "judge": config.roles.judge, "protocol": ev.protocol, "unit": ev.unit,
                               "language": language}
     if language != "en":
@@ -151,7 +151,7 @@ def _long(table, theory: Theory, extra: dict[str, Any] | None = None) -> list[di
                          "score": table.score[i, j], "score_lo": table.score_lo[i, j],
                          "score_hi": table.score_hi[i, j], "rate": table.rate[i, j], "rate_lo": table.rate_lo[i, j],
                          "rate_hi": table.rate_hi[i, j], "questions": table.questions,
-                         "matches": int(table.matches[j])})
+                         "matches": int(table.matches[j]), "ci_unit": table.unit})
     return rows
 
 
@@ -168,8 +168,9 @@ def summarize(store_path: Path, config: RunConfig, questions: list[Question], th
     main = ev.languages[0]  # scores.csv, breakdowns and charts are of the first language
     records = [r for r in every if language_of(r) == main]
     labels = label_tensor(records, questions, models, dims)
+    topics = question_topics(questions)
     table = score_table(labels, models, dims, system=ev.rating, threshold=ev.threshold, confidence=ev.confidence,
-                        bootstrap=ev.bootstrap)
+                        bootstrap=ev.bootstrap, topics=topics)
     scores = pd.DataFrame(_long(table, theory))
     breakdowns: dict[str, Any] = {}
     for attr in ("category", "country"):
@@ -189,6 +190,7 @@ def summarize(store_path: Path, config: RunConfig, questions: list[Question], th
     (store_path / "scores.json").write_text(json.dumps({
         "theory": theory.name, "models": models, "dimensions": dims, "questions": len(questions),
         "rating": ev.rating, "protocol": ev.protocol, "judge": config.roles.judge, "languages": ev.languages,
+        "ci_unit": table.unit,
         "labels_missing": missing_labels(labels, models),
         "scores": scores.to_dict(orient="records"),
         **by_language,
@@ -200,6 +202,12 @@ def summarize(store_path: Path, config: RunConfig, questions: list[Question], th
     if len(answers):
         answers["language"] = [language_of(r) for r in every]
     return Evaluation(store_path, config, theory, models, scores, answers, breakdowns, failures)
+
+
+def question_topics(questions: list[Question]) -> list[str | None] | None:
+    """Each question's seed topic, or None when the benchmark has none (the bootstrap then draws questions)."""
+    topics = [q.topic for q in questions]
+    return topics if any(t is not None for t in topics) else None
 
 
 def language_of(record: dict[str, Any]) -> str:
@@ -225,11 +233,11 @@ def summarize_languages(store_path: Path, records: list[dict[str, Any]], config:
     for lang, labels in tensors.items():
         table = first[1] if lang == main else score_table(
             labels, models, dims, system=ev.rating, threshold=ev.threshold, confidence=ev.confidence,
-            bootstrap=ev.bootstrap)
+            bootstrap=ev.bootstrap, topics=question_topics(questions))
         rows += _long(table, theory, {"language": lang})
     pd.DataFrame(rows).to_csv(store_path / "scores_by_language.csv", index=False)
     per_model, pairs = language_consistency(tensors, models, dims, threshold=ev.threshold, confidence=ev.confidence,
-                                            bootstrap=ev.bootstrap)
+                                            bootstrap=ev.bootstrap, topics=question_topics(questions))
     per_model.to_csv(store_path / "language_consistency.csv", index=False)
     pairs.to_csv(store_path / "language_pairs.csv", index=False)
     flagged = [{k: r.get(k) for k in ("question_id", "language", "text", "back_translation", "similarity")}
@@ -273,7 +281,7 @@ def read_evaluation(run_dir: Path | str) -> EvaluationRun:
     for r in records:
         if r.get("question_id") and r["question_id"] not in questions:
             questions[r["question_id"]] = Question(r["question_id"], r.get("source_question") or r.get("question", ""),
-                                                   r.get("category"), r.get("country"))
+                                                   r.get("category"), r.get("country"), topic=r.get("topic"))
     return EvaluationRun(path, config, load_theory(config.evaluation.theory), list(questions.values()), records)
 
 

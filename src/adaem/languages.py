@@ -25,6 +25,7 @@ import re
 import unicodedata
 from functools import cache
 from importlib import resources
+from typing import Any
 
 from .errors import ConfigError
 
@@ -223,8 +224,13 @@ STANCE_WORDS: dict[str, str] = {
     "是": "yes", "否": "no", "中立": "neutral", "支持": "yes", "反对": "no", "反對": "no", "赞成": "yes",
     "贊成": "yes", "同意": "yes", "不同意": "no", "不是": "no", "不支持": "no", "不赞成": "no", "不贊成": "no",
     "应该": "yes", "不应该": "no", "應該": "yes", "不應該": "no",
-    # Japanese
+    # Japanese (longer forms win: "賛成しない" is no, not also 賛成 yes; "してはいけない" no, not the はい inside it;
+    # "しなければいけない" yes)
     "はい": "yes", "いいえ": "no", "賛成": "yes", "反対": "no", "どちらでもない": "neutral",
+    "賛成しない": "no", "賛成しません": "no", "賛成できない": "no", "賛成できません": "no", "賛成しかねる": "no",
+    "いけない": "no", "いけません": "no", "てはいけない": "no", "てはいけません": "no", "てはならない": "no",
+    "べきではない": "no", "べきでない": "no",
+    "なければいけない": "yes", "なければならない": "yes",
     # French
     "oui": "yes", "non": "no", "neutre": "neutral",
     # German
@@ -271,16 +277,82 @@ def stance_words_in(text: str) -> set[str]:
 _STANCE_END = re.compile(r"[。．！？；，（(!?;]|\.(?:\s|$)|\s[-–—]\s|—")
 
 
+# Spanish "sí" written without its accent: "si" is also "if" (Spanish, French, Italian), so it is yes only as the
+# first word of the stance ("Postura: Si").
+_LEADING_SI = re.compile(r"^\W*si(?!\w)", re.I)
+
+
 def stance_of(value: str) -> str | None:
     """The stance of what follows a stance label: the one stance named before the first sentence end ("否，因为这是
-    ..." is no, though 这是 holds 是), None when none or several are named ("Yes, No or Neutral", "是、否或中立")."""
+    ..." is no, though 这是 holds 是), None when none or several are named ("Yes, No or Neutral", "是、否或中立").
+    An unaccented Spanish "Si" leading the stance is yes."""
     head = _STANCE_END.split(value.strip(), maxsplit=1)[0]
     words = stance_words_in(head)
+    if _LEADING_SI.match(head):
+        words.add("yes")
     return words.pop() if len(words) == 1 else None
+
+
+# -- untranslated text --------------------------------------------------------------------------------------------
+# Languages written in a script of their own: a translation into one of them with most of its letters in another
+# script (Latin, nearly always) was not translated. Unicode character names start with the script's name.
+_SCRIPTS: dict[str, tuple[str, ...]] = {
+    "zh": ("CJK",), "ja": ("CJK", "HIRAGANA", "KATAKANA"), "ko": ("HANGUL", "CJK"), "el": ("GREEK",),
+    **dict.fromkeys(("ru", "uk", "bg", "sr", "mk", "be", "kk", "ky", "mn", "tg", "tt", "ba", "cv", "ce", "os", "kv",
+                     "av"), ("CYRILLIC",)),
+    **dict.fromkeys(("ar", "fa", "ur", "ps", "ug", "sd"), ("ARABIC",)),
+    **dict.fromkeys(("hi", "mr", "ne", "sa"), ("DEVANAGARI",)), **dict.fromkeys(("he", "yi"), ("HEBREW",)),
+    **dict.fromkeys(("bn", "as"), ("BENGALI",)), **dict.fromkeys(("am", "ti"), ("ETHIOPIC",)),
+    **dict.fromkeys(("bo", "dz"), ("TIBETAN",)), "th": ("THAI",), "ta": ("TAMIL",), "te": ("TELUGU",),
+    "kn": ("KANNADA",), "ml": ("MALAYALAM",), "gu": ("GUJARATI",), "pa": ("GURMUKHI",), "or": ("ORIYA",),
+    "si": ("SINHALA",), "ka": ("GEORGIAN",), "hy": ("ARMENIAN",), "km": ("KHMER",), "lo": ("LAO",),
+    "my": ("MYANMAR",), "dv": ("THAANA",),
+}
+
+
+def script_share(text: str, scripts: tuple[str, ...]) -> float:
+    """The share of `text`'s letters whose Unicode name starts with one of `scripts` (1.0 for no letters)."""
+    letters = [ch for ch in text if ch.isalpha()]
+    if not letters:
+        return 1.0
+    return sum(unicodedata.name(ch, "").startswith(scripts) for ch in letters) / len(letters)
+
+
+@cache
+def _language_id() -> object:
+    from py3langid import langid
+
+    return langid
+
+
+def untranslated(text: str, language: str, original: str | None = None) -> str | None:
+    """Why `text` is not a translation into `language` but (mostly) the English it came from, or None.
+
+    A copy of `original` (up to case and spacing) is one. In a language with a script of its own (zh, ja, ko,
+    ru, ar, hi, …), fewer than half its letters in that script is another. In a Latin-script language the
+    maintained language identifier py3langid (BSD; langid.py's model) decides between English and the language:
+    English scoring higher means the text was left in English. A language py3langid does not know is not
+    checked this way."""
+    code = check_language(language)
+    if code == "en":
+        return None
+    if original is not None and " ".join(text.casefold().split()) == " ".join(original.casefold().split()):
+        return "a copy of the English question, not a translation"
+    if code in _SCRIPTS:
+        share = script_share(text, _SCRIPTS[code])
+        if share < 0.5:
+            return f"not in {LANGUAGE_NAMES[code]} script ({share:.0%} of its letters are)"
+        return None
+    ident: Any = _language_id()
+    scores = dict(ident.rank(text))
+    target = "no" if code in ("nb", "nn") else code
+    if target in scores and scores["en"] > scores[target]:
+        return f"reads as English, not {LANGUAGE_NAMES[code]} (language identification)"
+    return None
 
 
 __all__ = [
     "CHARS_PER_WORD", "LANGUAGE_ALIASES", "LANGUAGE_NAMES", "STANCE_LABELS", "STANCE_WORDS", "TEMPLATE_ECHOES",
     "UnknownLanguageError", "check_language", "count_words", "country_language", "country_languages", "is_cjk",
-    "known_place", "language_name", "prompt_name", "stance_of", "stance_words_in",
+    "known_place", "language_name", "prompt_name", "script_share", "stance_of", "stance_words_in", "untranslated",
 ]

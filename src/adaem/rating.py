@@ -190,6 +190,7 @@ class ScoreTable:
     rate_hi: np.ndarray
     questions: int
     matches: np.ndarray  # dims: matches played (not skipped)
+    unit: str = ""  # what the bootstrap resampled: topics, or questions when the benchmark has none
 
 
 def score_table(
@@ -202,9 +203,14 @@ def score_table(
     bootstrap: int = 100,
     confidence: float = 0.95,
     seed: int = 0,
+    topics: Sequence[object] | np.ndarray | None = None,
 ) -> ScoreTable:
     """labels: questions × models × dims, P(expressed) in [0, 1], NaN where a model has no answer;
-    expressed = label ≥ threshold."""
+    expressed = label ≥ threshold. `topics` (each question's seed topic) makes the bootstrap draw whole topics,
+    their questions in order, since questions of one topic are correlated; without them it draws questions
+    (`ScoreTable.unit` says which)."""
+    from .resampling import cluster_counts, cluster_rows, clusters_of
+
     if labels.ndim != 3 or labels.shape[1:] != (len(models), len(dims)):
         raise ValueError(f"labels must be questions × {len(models)} models × {len(dims)} dims, got {labels.shape}")
     present = ~np.isnan(labels)
@@ -223,15 +229,17 @@ def score_table(
     score, rate_ = table(expressed, present, system)
     played = ((expressed & present).any(axis=1) & (~expressed & present).any(axis=1)).sum(axis=0)  # per dimension
     lo_q, hi_q = (1 - confidence) / 2 * 100, (1 + confidence) / 2 * 100
-    if bootstrap and n_q > 1:
-        rng = np.random.default_rng(seed)
-        rows = rng.integers(0, n_q, (bootstrap, n_q))  # the same draws, in the same order, as one at a time
-        if system == "trueskill":  # every resample and dimension at once
-            mu, var = rate_resamples(expressed, present, rows)
+    clusters = clusters_of(topics, n_q)
+    if bootstrap and n_q > 1 and clusters.count > 1:
+        rows = cluster_rows(clusters, bootstrap, seed)  # without topics: default_rng(seed).integers(0, n, (B, n))
+        if system == "trueskill":  # every resample and dimension at once; −1 pads a shorter resample: no match
+            pad = np.zeros((1, *expressed.shape[1:]), bool)
+            mu, var = rate_resamples(np.concatenate([expressed, pad]), np.concatenate([present, pad]),
+                                     np.where(rows < 0, n_q, rows))
             boot_scores = scores_from_moments(mu, var, beta_of("trueskill")).transpose(0, 2, 1)
         else:
-            boot_scores = np.stack([table(expressed[r], present[r], system)[0] for r in rows])
-        counts = np.stack([np.bincount(r, minlength=n_q) for r in rows]).astype(float)  # resamples × questions
+            boot_scores = np.stack([table(expressed[r[r >= 0]], present[r[r >= 0]], system)[0] for r in rows])
+        counts = cluster_counts(clusters, bootstrap, seed)  # resamples × questions, the same draws
         flat = (n_q, len(models) * len(dims))
         with np.errstate(invalid="ignore", divide="ignore"):
             boot_rates = ((counts @ expressed.reshape(flat)) / (counts @ present.reshape(flat)) * 100).reshape(
@@ -240,7 +248,9 @@ def score_table(
         with warnings.catch_warnings():  # a model with no answer at all has no rate: NaN, said once in the table
             warnings.simplefilter("ignore", RuntimeWarning)
             rate_lo, rate_hi = np.nanpercentile(boot_rates, [lo_q, hi_q], axis=0)
+        unit = clusters.describe()
     else:
         score_lo = score_hi = score
         rate_lo = rate_hi = rate_
-    return ScoreTable(models, dims, score, score_lo, score_hi, rate_, rate_lo, rate_hi, n_q, played)
+        unit = "none (no bootstrap)"
+    return ScoreTable(models, dims, score, score_lo, score_hi, rate_, rate_lo, rate_hi, n_q, played, unit)

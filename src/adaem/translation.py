@@ -4,7 +4,8 @@ The translator (`roles.translator`, by default the judge) translates each questi
 translation is stored beside the original in outputs/translations.jsonl and is a cached call like any other.
 A translation is checked by translating it back into English: when the back-translation's similarity to the
 original (all-MiniLM-L6-v2 cosine, English to English, which that model reads) is under
-`evaluation.min_back_translation`, or a question came back as a statement, it is flagged and, unless
+`evaluation.min_back_translation`, a question came back as a statement, or the "translation" is the English left
+as it was (a copy; letters not in the language's script; language identification), it is flagged and, unless
 `use_flagged_translations`, not asked. A user's own
 translation (a `question_<lang>` field of the benchmark) wins and is not checked.
 """
@@ -18,7 +19,7 @@ import numpy as np
 
 from .benchmark import Question
 from .config import RunConfig
-from .languages import prompt_name
+from .languages import prompt_name, untranslated
 from .models import GenerateConfig, ModelPool
 from .prompts import render
 from .store import RunStore
@@ -53,12 +54,17 @@ async def translate(pool: ModelPool, config: RunConfig, text: str, language: str
 _QUESTION_MARKS = ("?", "？", "؟", ";", "՞", "፧")  # Latin and most scripts, CJK full-width, Arabic, Greek, ...
 
 
-def translation_problem(original: str, translated: str, similarity: float, threshold: float) -> str | None:
-    """Why a machine translation is not used, or None: empty, an answer where a question was (a model that
-    answers restates the question, so similarity alone misses it), or a back-translation too far from the
-    original."""
+def translation_problem(original: str, translated: str, similarity: float, threshold: float,
+                        language: str | None = None) -> str | None:
+    """Why a machine translation is not used, or None: empty, left in English (a copy of the question, or text
+    not in the language: `languages.untranslated`, when the language is given; back-translating a copy gives the
+    original back, so similarity alone passes it), an answer where a question was (a model that answers
+    restates the question, so similarity alone misses it), or a back-translation too far from the original."""
     if not translated:
         return "empty translation"
+    copy = untranslated(translated, language, original) if language else None
+    if copy:
+        return f"untranslated: {copy}"
     if original.rstrip().endswith("?") and not translated.rstrip().endswith(_QUESTION_MARKS):
         return "not a question (answered instead of translated?)"
     if similarity < threshold:
@@ -75,7 +81,7 @@ async def checked_translation(pool: ModelPool, config: RunConfig, text: str, lan
     back = await translate(pool, config, translated, "en") if translated else ""
     vectors = await embed(default_encoder(), [text, back or "-"])
     similarity = float(np.dot(vectors[0], vectors[1]))
-    problem = translation_problem(text, translated, similarity, config.evaluation.min_back_translation)
+    problem = translation_problem(text, translated, similarity, config.evaluation.min_back_translation, language)
     return {"text": translated, "back_translation": back, "similarity": round(similarity, 4),
             "flagged": problem is not None, **({"problem": problem} if problem else {}),
             "source": f"translator {translator_name(config)}"}

@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 
 from ..charts import _pyplot
-from .findings import CategoryProfiles, GroupDifference, ProfileSimilarity, PullCurve, RegionDivergence
+from .findings_models import GroupDifference, ProfileSimilarity
+from .findings_questions import CategoryProfiles, PullCurve, RegionDivergence
 
 
 def _caption(result: Any, width: int = 100) -> str:
@@ -78,7 +79,7 @@ def group_forest(result: GroupDifference, path: Path | str) -> Path:
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_yticks(y, labels=t["value"], fontsize=8)
     a, b = result.groups
-    ax.set_xlabel(f"expression rate: {a} − {b} ({result.key}; unit: {result.unit}, {result.correction})")
+    ax.set_xlabel(f"expression rate: {a} − {b} ({result.key}; {result.design})", fontsize=8)
     ax.set_title(_caption(result, 95), fontsize=8)
     fig.tight_layout()
     return _save(fig, plt, path)
@@ -143,15 +144,13 @@ def region_divergence_bars(result: RegionDivergence, path: Path | str, top: int 
 
 
 def informativeness_plot(result: PullCurve, path: Path | str, title: str = "Informativeness S by pull") -> Path:
-    """Running mean of S by pull (band: ±1.96 SE), each pull's mean as points, each baseline as a line and
-    the pull from which the running mean stays above it."""
+    """Running mean of S by pull, each pull's mean as points, each baseline as a line and the pull from which
+    the running mean stays above it (no band: see `informativeness_curve`)."""
     plt = _pyplot()
     c = result.curve
     fig, ax = plt.subplots(figsize=(8, 4.2))
     ax.scatter(c.pull, c.pull_mean, s=8, alpha=0.3, color="tab:blue", label="mean S of the pull")
     ax.plot(c.pull, c.running_mean, color="tab:blue", linewidth=2, label="running mean S")
-    band = 1.96 * c.running_se.fillna(0)
-    ax.fill_between(c.pull, c.running_mean - band, c.running_mean + band, color="tab:blue", alpha=0.15, linewidth=0)
     for k, row in enumerate(result.baselines.itertuples()):
         colour = plt.cm.tab10((k + 1) % 10)
         ax.axhline(row.mean, color=colour, linestyle="--", linewidth=1.2, label=f"{row.name} ({row.mean:.2f})")

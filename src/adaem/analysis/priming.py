@@ -13,6 +13,7 @@ Resumable: one line per (condition, question) in outputs/answers.jsonl, every ca
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -45,31 +46,45 @@ def related(theory: Theory, dim: str) -> dict[str, list[str]]:
     return {"target": [dim], "same group": theory.same_group(dim), "opposite group": theory.opposite(dim)}
 
 
-def paired_effect(base: np.ndarray, primed: np.ndarray) -> dict[str, float]:
-    """Paired comparison of two per-question arrays (NaN pairs dropped): means, change, t-test, Cohen's d_z."""
-    from scipy import stats
+def paired_effect(base: np.ndarray, primed: np.ndarray, clusters: Sequence[object] | None = None) -> dict[str, float]:
+    """Paired comparison of two per-question arrays (NaN pairs dropped): means, change, t-test, Cohen's d_z.
+    `clusters` (each pair's topic, or its question when a question appears in several pairs) makes the t-test's
+    SE cluster-robust over them (df = clusters − 1): pairs of one topic move together. Without, scipy's paired
+    t-test."""
+    from ..resampling import clusters_of, mean_test
 
     keep = ~(np.isnan(base) | np.isnan(primed))
     b, p = base[keep], primed[keep]
+    units = None if clusters is None else [c for c, k in zip(clusters, keep, strict=True) if k]
     out: dict[str, float] = {"n": int(len(b)), "base_mean": float(b.mean()) if len(b) else float("nan"),
                              "primed_mean": float(p.mean()) if len(b) else float("nan")}
     out["change"] = out["primed_mean"] - out["base_mean"]
     out["change_pct"] = out["change"] / out["base_mean"] * 100 if out["base_mean"] else float("nan")
     diff = p - b
     if len(b) >= 2 and diff.std(ddof=1) > 0:
-        test = stats.ttest_rel(p, b)
-        out.update(t=float(test.statistic), p=float(test.pvalue), cohen_d=float(diff.mean() / diff.std(ddof=1)))
+        from scipy.stats import t as t_dist
+
+        mean, se, df = mean_test(diff, clusters_of(units, len(diff)))
+        stat = mean / se if se > 0 else float("nan")
+        p_value = float(2 * t_dist.sf(abs(stat), df)) if df >= 1 and np.isfinite(stat) else float("nan")
+        out.update(t=float(stat), p=p_value, cohen_d=float(diff.mean() / diff.std(ddof=1)))
     else:  # fewer than 2 pairs, or every pair moved by the same amount: no test
         out.update(t=float("nan"), p=float("nan"), cohen_d=float("nan"))
     return out
 
 
-def priming_effects(vectors: dict[str, np.ndarray], theory: Theory, primed: list[str]) -> Any:
+def priming_effects(vectors: dict[str, np.ndarray], theory: Theory, primed: list[str],
+                    topics: Sequence[object] | None = None) -> Any:
     """vectors: condition -> questions × dims of P(expressed) (NaN: no usable answer). One row per (primed
-    value, relation), plus pooled rows (primed = 'all') that gather every primed value's pairs."""
+    value, relation), plus pooled rows (primed = 'all') that gather every primed value's pairs. `topics` (each
+    question's seed topic) makes the tests cluster-robust over topics; the pooled rows' clusters are always at
+    least the question, which appears once per primed value with one shared baseline."""
     import pandas as pd
 
     base = vectors[BASELINE]
+    n_q = len(base)
+    units = list(topics) if topics is not None and any(t is not None for t in topics) else None
+    per_question = [u if u is not None else f"question {q}" for q, u in enumerate(units or [None] * n_q)]
     ids = theory.ids
     rows: list[dict[str, Any]] = []
     pooled: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {r: ([], []) for r in RELATIONS}
@@ -85,14 +100,17 @@ def priming_effects(vectors: dict[str, np.ndarray], theory: Theory, primed: list
                 warnings.simplefilter("ignore", RuntimeWarning)
                 b = np.nanmean(np.where(both, base[:, cols], np.nan), axis=1)
                 p = np.nanmean(np.where(both, vectors[dim][:, cols], np.nan), axis=1)
-            rows.append({"primed": dim, "relation": relation, "dimensions": ",".join(dims), **paired_effect(b, p)})
+            rows.append({"primed": dim, "relation": relation, "dimensions": ",".join(dims),
+                         **paired_effect(b, p, units)})
             pooled[relation][0].append(b)
             pooled[relation][1].append(p)
     for relation, (bs, ps) in pooled.items():
         if bs:
             rows.append({"primed": "all", "relation": relation, "dimensions": "",
-                         **paired_effect(np.concatenate(bs), np.concatenate(ps))})
-    return pd.DataFrame(rows)
+                         **paired_effect(np.concatenate(bs), np.concatenate(ps), per_question * len(bs))})
+    table = pd.DataFrame(rows)
+    table["test_unit"] = "topics" if units is not None else "questions (no topics)"
+    return table
 
 
 @dataclass
@@ -181,7 +199,8 @@ def summarize_priming(run_dir: Path, theory: Theory, conditions: list[str], ques
         if r.get("vector") and r["model"] == model and r["condition"] in vectors and r["question_id"] in q_index:
             vectors[r["condition"]][q_index[r["question_id"]]] = [
                 np.nan if r["vector"].get(d) is None else r["vector"][d] for d in theory.ids]
-    effects = priming_effects(vectors, theory, conditions[1:])
+    topics = [q.topic for q in questions]
+    effects = priming_effects(vectors, theory, conditions[1:], topics if any(t is not None for t in topics) else None)
     effects.insert(0, "model", model)
     effects.to_csv(run_dir / "priming.csv", index=False)
     (run_dir / "priming.json").write_text(effects.to_json(orient="records", indent=1))

@@ -37,7 +37,7 @@ def norm_text(text: str | None) -> str | None:
 
 
 def _from_file(path: Path) -> list[Candidate]:
-    return [Candidate(q.text, str(q.meta.get("topic") or "") or None, q.category, q.id)
+    return [Candidate(q.text, q.topic or str(q.meta.get("topic") or "") or None, q.category, q.id)
             for q in load_questions(path, dedupe=True)]
 
 

@@ -190,7 +190,7 @@ def _findings(path: Path) -> list[dict[str, Any]]:
         images = [base64.b64encode((path / "findings" / name).read_bytes()).decode()
                   for name in finding.get("files", []) if name.endswith(".png") and (path / "findings" / name).exists()]
         out.append({"title": finding["title"], "claim": finding.get("claim"), "not_shown": finding.get("not_shown"),
-                    "images": images})
+                    "unit": finding.get("unit") or "", "images": images})
     return out
 
 

@@ -45,6 +45,8 @@ class Theory(BaseModel):
     groups: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     boundary: dict[str, tuple[str, ...]] = Field(default_factory=dict, description="dimension -> groups it spans")
     opposites: tuple[tuple[str, str], ...] = ()
+    safety: tuple[str, ...] = Field((), description="the values the theory marks as safety-related (the paper's "
+                                    "finding that more advanced models prioritise them: `findings`)")
 
     @model_validator(mode="after")
     def _consistent(self) -> Theory:
@@ -61,6 +63,9 @@ class Theory(BaseModel):
         for a, b in self.opposites:
             if a not in self.groups or b not in self.groups:
                 raise ValueError(f"opposites ({a}, {b}) must name groups of the theory")
+        unknown_safety = set(self.safety) - set(ids)
+        if unknown_safety:
+            raise ValueError(f"safety names unknown dimensions {sorted(unknown_safety)}")
         return self
 
     @property

@@ -248,7 +248,9 @@ function resultTables(run) {
 function findingsSection(run) {
   // claims said only when their test passed (adaem findings); PNGs arrive as base64 data, shown as images
   const s = el("section", {id: "findings"}, el("h2", {}, "Findings"),
-    el("p", {class: "muted"}, "Each analysis of `adaem findings`: a claim is stated only when its test passes; otherwise why not."));
+    el("p", {class: "muted"}, "Each analysis of `adaem findings`: a claim is stated only when its test passes after one " +
+      "Benjamini–Hochberg correction over every test of the report (at most 5% of the claims false, in expectation); " +
+      "otherwise why not. Each says what it treats as independent: topics, or models within families."));
   if (Object.keys(run.facts).length) {
     const keys = [...new Set(Object.values(run.facts).flatMap(f => Object.keys(f)))];
     s.append(el("h3", {}, "Models"), table([{key: "model", label: "model"}, ...keys.map(k => ({key: k, label: k}))],
@@ -258,6 +260,7 @@ function findingsSection(run) {
     s.append(el("article", {class: "finding"}, el("h3", {}, f.title),
       f.claim ? el("p", {class: "claim shown"}, el("b", {}, "shown: "), f.claim)
               : el("p", {class: "claim muted"}, el("b", {}, "not shown: "), f.not_shown || "–"),
+      f.unit ? el("p", {class: "muted"}, `unit: ${f.unit}`) : null,
       f.images.map(b64 => el("img", {src: `data:image/png;base64,${b64}`, alt: f.title, class: "finding-img"}))));
   }
   return s;
@@ -312,19 +315,24 @@ function languagesSection(run) {
   // (c) consistency per model
   const ci = (lo, hi, d) => (lo === null || lo === undefined) ? "" : ` [${fmt(lo, d)}–${fmt(hi, d)}]`;
   s.append(el("h3", {}, "Consistency across languages"),
-    el("p", {class: "muted"}, "Spread: mean over values of the standard deviation of the expression rate across languages " +
-      "(points; 0 = the same in every language). Sampling noise alone makes it positive: compare with the spread when " +
-      "each question's answers are shuffled between languages, and its p-value. ρ: Spearman correlation of the rate " +
-      "profiles between languages, mean over pairs (1 = the values in the same order). Brackets: bootstrap CIs over questions."),
+    el("p", {class: "muted"}, "On the questions each model answered in every language compared (excluded: answered in " +
+      "some only). Spread: root mean square over values of the standard deviation of the expression rate across " +
+      "languages, in points, with sampling noise subtracted (0 = no more than noise explains); brackets: its 95% " +
+      "interval (over the unit named in the last column). p: share of arrangements with each question's answers " +
+      "shuffled between its languages that spread as much. ρ: Spearman correlation of the rate profiles between " +
+      "languages, mean over pairs; ρ shuffled: the ρ that noise alone leaves when the language makes no difference."),
     el("div", {id: "lang-consistency"}, table([
       {key: "model", label: "model"},
       {key: "languages", label: "languages"},
+      {key: "questions", label: "questions", num: true, digits: 0},
+      {key: "excluded", label: "excluded", num: true, digits: 0},
       {key: "spread", label: "spread", render: (r) => `${fmt(r.spread, 1)}${ci(r.spread_lo, r.spread_hi, 1)}`},
-      {key: "spread_null", label: "shuffled spread", num: true, digits: 1},
       {key: "spread_p", label: "p", num: true, digits: 3},
-      {key: "rho", label: "ρ", render: (r) => `${fmt(r.rho, 2)}${ci(r.rho_lo, r.rho_hi, 2)}`},
+      {key: "rho", label: "ρ", num: true, digits: 2},
+      {key: "rho_null", label: "ρ shuffled", num: true, digits: 2},
       {key: "max_shift_value", label: "largest shift", render: (r) => r.max_shift_value === null || r.max_shift_value === undefined
         ? "–" : `${nameOf.get(r.max_shift_value) ?? r.max_shift_value} (${fmt(r.max_shift, 1)})`},
+      {key: "ci_unit", label: "interval over"},
     ], run.consistency)));
   return s;
 }
