@@ -8,15 +8,8 @@ import numpy as np
 import pytest
 from conftest import run_cli
 
-from adaem.analysis.judge_check import (
-    calibration_curve,
-    judge_check,
-    load_labelled,
-    per_value_metrics,
-    rank_metrics,
-    shipped_labels,
-    split_halves,
-)
+from adaem.analysis.judge_check import judge_check, load_labelled, shipped_labels, split_halves
+from adaem.analysis.judge_metrics import calibration_curve, per_value_metrics, rank_metrics
 from adaem.calibration import Calibration, best_threshold, contextual, load_calibration, rescale
 from adaem.config import RunConfig
 from adaem.errors import ConfigError
@@ -242,7 +235,7 @@ def test_judge_check_cli_on_the_shipped_set_subset(tmp_path):
     assert json.loads(cal.read_text())["protocol"] == "joint"
     import adaem
 
-    assert adaem.load_run(tmp_path / "jc").summary.shape[0] == 2 * 4
+    assert adaem.load_run(tmp_path / "jc").summary.shape[0] == 2 * 5  # raw + four corrections (issue 25: a global threshold)
 
 
 @pytest.mark.slow

@@ -13,7 +13,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -72,14 +72,18 @@ def f1_score(gold: np.ndarray, pred: np.ndarray) -> float:
 
 @dataclass
 class Calibration:
-    """What a judge-check learned for one (judge, theory, protocol); an empty part is not applied."""
+    """What a judge-check learned for one (judge, theory, protocol, per-value prompt); an empty part is not applied.
+    `quality`: the held-out figures (with intervals) of the judge with this correction, which a report shows
+    beside the profiles it labelled."""
 
     judge: str
     theory: str
     protocol: str
+    prompt: str = "one-definition"
     priors: dict[str, float] = field(default_factory=dict)  # contextual calibration: P(yes) on content-free text
     thresholds: dict[str, float] = field(default_factory=dict)  # per value, on the (calibrated) P(yes)
     notes: str = ""
+    quality: dict[str, Any] = field(default_factory=dict)
 
     def apply(self, values: dict[str, float], target: float) -> dict[str, float]:
         return {dim: correct(p, self.priors.get(dim), self.thresholds.get(dim), target) for dim, p in values.items()}
@@ -100,18 +104,52 @@ def _read(path: str) -> Calibration:
                           f"({str(exc).splitlines()[0][:100]})") from None
 
 
+SHIPPED = "data/calibration"
+
+
+@cache
+def shipped_calibrations() -> dict[tuple[str, str, str, str], str]:
+    """The calibrations adaem ships (learned by judge-check on the shipped labelled sets for its embedded judge),
+    by (judge, theory, protocol, prompt)."""
+    from importlib import resources
+
+    folder = resources.files("adaem").joinpath(SHIPPED)
+    out = {}
+    for entry in folder.iterdir() if folder.is_dir() else []:
+        if entry.name.endswith(".json"):
+            cal = _read(str(entry))
+            out[(cal.judge, cal.theory, cal.protocol, cal.prompt)] = str(entry)
+    return out
+
+
+def calibration_file(setting: str | Path | None, judge: str, theory: str, protocol: str,
+                     prompt: str = "one-definition") -> str | None:
+    """The calibration file that applies: `auto` (the default) is the one adaem ships for this judge, theory,
+    protocol and prompt, if any; `none` (or None) is no correction; anything else is a file path."""
+    if setting is None or str(setting).lower() == "none":
+        return None
+    if str(setting).lower() == "auto":
+        return shipped_calibrations().get((judge, theory, protocol, prompt))
+    return str(setting)
+
+
 def check_calibration(config: RunConfig, theory: str) -> None:
-    """A run's calibration file readable and learned for its judge, theory and protocol: said before any call."""
+    """A run's calibration file readable and learned for its judge, theory, protocol and prompt: said before any
+    call."""
     ev = config.evaluation
-    if ev.calibration:
-        load_calibration(ev.calibration, config.roles.judge, theory, ev.protocol)
+    path = calibration_file(ev.calibration, config.roles.judge, theory, ev.protocol, ev.judge_prompt)
+    if path:
+        load_calibration(path, config.roles.judge, theory, ev.protocol, ev.judge_prompt)
 
 
-def load_calibration(path: str | Path, judge: str, theory: str, protocol: str) -> Calibration:
-    """The calibration in `path`, refused unless it was learned for this judge, theory and protocol."""
+def load_calibration(path: str | Path, judge: str, theory: str, protocol: str,
+                     prompt: str = "one-definition") -> Calibration:
+    """The calibration in `path`, refused unless it was learned for this judge, theory, protocol and prompt."""
     cal = _read(str(path))
-    learned, wanted = (cal.judge, cal.theory, cal.protocol), (judge, theory, protocol)
+    learned = (cal.judge, cal.theory, cal.protocol, cal.prompt if protocol == "per-value" else prompt)
+    wanted = (judge, theory, protocol, prompt)
     if learned != wanted:
         raise ConfigError(f"evaluation.calibration: {path} was learned for judge {cal.judge}, theory {cal.theory}, "
-                          f"protocol {cal.protocol}; this run uses {judge}, {theory}, {protocol}")
+                          f"protocol {cal.protocol}, prompt {cal.prompt}; this run uses {judge}, {theory}, {protocol}, "
+                          f"{prompt}")
     return cal

@@ -18,6 +18,7 @@ from .config import RunConfig, load_config
 from .errors import AdaemError, ConfigError
 from .store import default_run_dir
 from .tables import (
+    agreement_table,
     compare_table,
     estimate_table,
     frame_table,
@@ -434,29 +435,41 @@ def findings(
 
 @app.command("judge-check")
 def judge_check(
-    judge: Annotated[str | None, typer.Option(help="the judge to check (roles.judge)")] = None,
+    judge: Annotated[list[str] | None, typer.Option(help="the judge to check (roles.judge); repeat it, or give a "
+                                                     "comma-separated list, to compare judges")] = None,
     theory: Annotated[str | None, typer.Option(help="theory, or comma-separated theory files with the same values "
                                                "(definitions / few-shot variants) to compare")] = None,
     labels: Annotated[Path | None, typer.Option(help="labelled texts: JSONL/CSV with `text` and `values` "
                                                 "(default: the set shipped for the theory)")] = None,
     protocol: Annotated[str | None, typer.Option(help="per-value, joint, or both comma-separated")] = None,
-    seed: Annotated[int, typer.Option(help="seed of the training / held-out split")] = 0,
+    prompt: Annotated[str | None, typer.Option(help="per-value judge prompt: one-definition, all-definitions, or "
+                                               "both comma-separated")] = None,
+    calibration: Annotated[Path | None, typer.Option(help="apply this saved calibration (a judge-check's "
+                                                     "calibration-*.json) unchanged to --labels: external "
+                                                     "validation, nothing learned")] = None,
+    seed: Annotated[int, typer.Option(help="seed of the training / held-out split and the bootstrap")] = 0,
     config: ConfigOpt = None,
     set_: SetOpt = None,
     out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="run directory")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="continue the run in --out")] = False,
 ) -> None:
-    """How well the judge labels texts with known values: P/R/F1 per value, top-k, calibration, and corrections."""
+    """How well the judge labels texts with known values: P/R/F1 per value, top-k, calibration, corrections, each
+    with an interval; several judges' agreement; a saved calibration tried on other texts."""
     from .analysis.judge_check import judge_check as run_check
 
-    cfg = _run_config(config, set_, _flags(roles__judge=judge), resume, out_dir)
+    judges = [j for item in judge or [] for j in _items(item) or []] or None
+    cfg = _run_config(config, set_, _flags(roles__judge=judges[0] if judges else None), resume, out_dir)
     run_dir = out_dir or default_run_dir("judge-check")
-    result = run_check(cfg, run_dir, labels=labels, theories=_items(theory), protocols=_items(protocol), seed=seed,
-                       resume=resume)
+    result = run_check(cfg, run_dir, labels=labels, theories=_items(theory), protocols=_items(protocol),
+                       prompts=_items(prompt), judges=judges, calibration=calibration, seed=seed, resume=resume)
     out.print(judge_check_table(result, run_dir))
     out.print(f"wall time {result.seconds / 60:.1f} min over every session of the run")
+    if result.agreement is not None:
+        out.print(agreement_table(result.agreement))
+    saved = f"; calibration for evaluation.calibration: {', '.join(result.calibrations.values())}" \
+        if result.calibrations else ""
     out.print(f"files: {run_dir}/judge_check.html, judge_check.csv, judge_check_values.csv, judge_check.json, "
-              f"judge_check.png; calibration for evaluation.calibration: {', '.join(result.calibrations.values())}")
+              f"judge_check.png{saved}")
     _print_usage(run_dir)
     _exit_on_failures(result.failures, run_dir, result.stopped, result.left)
 

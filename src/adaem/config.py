@@ -341,9 +341,10 @@ class Evaluation(BaseModel):
     max_cost: float | None = Field(None, gt=0, description="USD (from `prices:`): start no more units once this run "
                                    "(evaluate, compare or prime) has spent it; --resume with a higher cap continues")
     confidence: float = Field(0.95, gt=0, lt=1)
-    calibration: str | None = Field(None, description="a judge calibration file written by `adaem judge-check` "
-                                    "(calibration.json) for this judge, theory and protocol: its corrections are "
-                                    "applied to every label")
+    calibration: str | None = Field("auto", description="auto: the calibration adaem ships for this judge, theory, "
+                                    "protocol and prompt, if any (the embedded judge's, learned by `adaem "
+                                    "judge-check` on the shipped labelled sets); none: the judge's raw P(yes); or a "
+                                    "calibration file a judge-check wrote for this judge, theory and protocol")
     languages: list[str] = Field(default_factory=lambda: ["en"], description="ISO 639-1 codes: every question is "
                                  "put to every target in each, with the opinion prompt in that language (English "
                                  "instructions plus 'answer in <language>' where adaem has no template); the first "

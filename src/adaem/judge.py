@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from .calibration import load_calibration
+from .calibration import calibration_file, load_calibration
 from .errors import OutputParseError
 from .models import GenerateConfig, Model
 from .prompts import render
@@ -104,8 +104,11 @@ async def label_per_value(judge: Model, theory: Theory, text: str, *, logprobs: 
                           prompt: JudgePrompt = "one-definition") -> Labels:
     """One yes/no call per dimension. A judge that reuses its prompt prefix (the embedded ones) takes a text's
     values back to back, the shared prefix (instructions + text) first, so it pays only for each value's own
-    tokens; any other judge (a remote API) gets a text's values all at once."""
-    config = GenerateConfig(temperature=0.0, max_tokens=3, seed=0, logprobs=logprobs, top_logprobs=10 if logprobs else 0)
+    tokens; any other judge (a remote API) gets a text's values all at once. P(yes) is read from the first token,
+    so a local judge is asked for that one token (no decoding step after it); a remote one gets three, since a
+    verdict may open with markup ("**Yes**") that only the text shows."""
+    config = GenerateConfig(temperature=0.0, max_tokens=1 if judge.provider.reuses_prefix else 3, seed=0,
+                            logprobs=logprobs, top_logprobs=10 if logprobs else 0)
 
     async def one(dim: Any) -> tuple[str, float | None, str]:
         messages = value_prompt(theory, text, dim, prompt)
@@ -183,8 +186,9 @@ async def label_text(judge: Model, theory: Theory, text: str, protocol: Protocol
     judge-check`), corrected as it says for this judge (the raw labels kept in `.raw`)."""
     labels = await (label_per_value(judge, theory, text, prompt=prompt) if protocol == "per-value"
                     else label_joint(judge, theory, text))
-    if calibration is not None:
-        cal = load_calibration(calibration, judge.name, theory.name, protocol)
+    path = calibration_file(calibration, judge.name, theory.name, protocol, prompt)
+    if path is not None:
+        cal = load_calibration(path, judge.name, theory.name, protocol, prompt)
         labels.raw, labels.values = labels.values, cal.apply(labels.values, threshold)
     return labels
 

@@ -140,14 +140,33 @@ def compare_table(result: Any, run_dir: Path) -> Table:
 
 
 def judge_check_table(result: Any, run_dir: Path) -> Table:
-    table = Table(title=f"Judge {result.judge} on the held-out half (macro over values; kept = correction saved) "
-                        f"— {run_dir}")
+    table = Table(title=f"Judge {result.judge}: held-out figures with 95% bootstrap intervals over texts (macro over "
+                        f"values; kept = correction saved) — {run_dir}")
     for col in ("variant", "condition", "P", "R", "F1", "top-1", "top-3", "gold rank", "ECE", "missing", "kept"):
-        table.add_column(col, justify="left" if col in ("variant", "condition") else "right")
+        table.add_column(col, justify="left" if col in ("variant", "condition") else "right",
+                         no_wrap=col in ("variant", "condition"))
+
+    def cell(r: dict[str, Any], m: str, fmt: str = "{:.3f}") -> str:
+        lo, hi = r.get(f"{m}_lo"), r.get(f"{m}_hi")
+        value = fmt.format(r[m])
+        return value if lo is None else f"{value} [{lo:.2f}–{hi:.2f}]"
+
     for r in result.summary.to_dict("records"):
-        table.add_row(r["variant"], r["condition"], *(f"{r[k]:.3f}" for k in ("macro_precision", "macro_recall",
-                      "macro_f1", "top1", "top3")), f"{r['mean_rank']:.2f}", f"{r['ece']:.3f}", str(r["missing"]),
+        table.add_row(r["variant"], r["condition"], *(cell(r, k) for k in ("macro_precision", "macro_recall",
+                      "macro_f1", "top1", "top3")), cell(r, "mean_rank", "{:.2f}"), cell(r, "ece"), str(r["missing"]),
                       "✓" if r["kept"] else "")
+    return table
+
+
+def agreement_table(agreement: Any) -> Table:
+    """Two judges' agreement on thresholded labels: Cohen's κ per value and over every label."""
+    table = Table(title="Agreement between judges on the same texts (labels thresholded after each judge's kept "
+                        "correction)")
+    for col in ("variant", "judge A", "judge B", "value", "κ", "agreement", "labels"):
+        table.add_column(col, justify="right" if col in ("κ", "agreement", "labels") else "left")
+    for r in agreement.to_dict("records"):
+        table.add_row(r["variant"], r["judge_a"], r["judge_b"], r["value"], f"{r['kappa']:.2f}",
+                      f"{r['agreement']:.2f}", str(r["n"]))
     return table
 
 

@@ -1,11 +1,16 @@
 """How good is a value judge? `adaem judge-check`: label texts with known values, compare, calibrate.
 
-The judge labels every text of a labelled set (shipped per theory in `data/judge_validation/`, or the user's
-file: `text` + gold value ids) under each variant asked for (protocol × theory file, so definitions and few-shot
-examples can be compared), plus three content-free texts. The texts are split in half by a seeded shuffle:
-per-value thresholds are learned on the training half, and every figure is measured on the held-out half, raw
-and with each correction (contextual calibration, thresholds, both). A correction that does not raise held-out
-macro F1 is not kept; what is kept goes to `calibration-<variant>.json` for `evaluation.calibration`.
+Each judge labels every text of a labelled set (shipped per theory in `data/judge_validation/`, or the user's
+file: `text` + gold value ids) under each variant asked for (theory file × protocol × per-value prompt, so
+definitions, few-shot examples and prompts can be compared), plus three content-free texts. The texts are split in
+half by a seeded shuffle: corrections are learned on the training half, and every figure is measured on the
+held-out half, raw and corrected (contextual calibration, one global threshold, per-value thresholds, contextual +
+thresholds), each with a bootstrap interval over texts. A correction is kept only if it raises held-out macro F1
+without worsening the ranking of a text's values beyond the raw figures' intervals; what is kept goes to
+`calibration-<variant>.json` for `evaluation.calibration`, with its figures. With `--calibration FILE`, a saved
+calibration is applied unchanged to every text of another set (external validation: nothing is learned); with
+several judges, their agreement (Cohen's κ on thresholded labels) is reported too. The metrics are pure functions
+in `judge_metrics.py`.
 
 Resumable like every run: one line per (variant, text) in outputs/labels.jsonl, every call cached.
 """
@@ -17,7 +22,7 @@ import html
 import io
 import json
 import random
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import partial
 from importlib import resources
 from pathlib import Path
@@ -25,17 +30,25 @@ from typing import Any, cast
 
 import numpy as np
 
-from ..calibration import CONTENT_FREE, Calibration, best_threshold, correct, f1_score
+from ..calibration import CONTENT_FREE, Calibration, best_threshold, load_calibration
 from ..config import RunConfig
 from ..errors import ConfigError, OutputParseError
 from ..jobs import run_job_async, run_sync
-from ..judge import Protocol, label_text
+from ..judge import JudgePrompt, Protocol, label_text
 from ..models import ModelPool
 from ..store import RunStore, read_jsonl, read_sessions, read_usage
 from ..theories import Theory, load_theory
 from ..units import Unit, UnitsResult, run_phase
-
-CONDITIONS = ("raw", "contextual", "thresholds", "contextual+thresholds")
+from .judge_metrics import (
+    CONDITIONS,
+    METRICS,
+    binary_agreement,
+    bootstrap_intervals,
+    choose_correction,
+    corrected,
+    global_threshold,
+    summarize,
+)
 
 
 # -- the labelled texts --------------------------------------------------------------------------------------
@@ -106,86 +119,28 @@ def split_halves(texts: list[LabelledText], seed: int) -> tuple[list[str], list[
     return ids[: len(ids) // 2], ids[len(ids) // 2:]
 
 
-# -- metrics (pure) ------------------------------------------------------------------------------------------
-def per_value_metrics(gold: np.ndarray, prob: np.ndarray, thresholds: np.ndarray) -> list[dict[str, float]]:
-    """Precision, recall, F1 and support per column; a missing label (NaN) counts as 'not expressed'."""
-    pred = np.nan_to_num(prob, nan=0.0) >= thresholds
-    rows = []
-    for j in range(gold.shape[1]):
-        g, p = gold[:, j], pred[:, j]
-        tp = float(np.sum(g & p))
-        rows.append({"precision": tp / p.sum() if p.sum() else 0.0, "recall": tp / g.sum() if g.sum() else 0.0,
-                     "f1": f1_score(g, p), "support": int(g.sum()), "predicted": int(p.sum())})
-    return rows
-
-
-def rank_metrics(gold: np.ndarray, prob: np.ndarray) -> dict[str, float]:
-    """Over texts with exactly one gold value: top-1 and top-3 accuracy and the mean rank of the gold value
-    (1 = the judge's most probable value; ties share the worse rank, missing labels rank last)."""
-    single = gold.sum(axis=1) == 1
-    if not single.any():
-        return {"single_texts": 0, "top1": float("nan"), "top3": float("nan"), "mean_rank": float("nan")}
-    p = np.nan_to_num(prob[single], nan=-1.0)
-    g = gold[single].argmax(axis=1)
-    gold_p = p[np.arange(len(g)), g]
-    ranks = (p >= gold_p[:, None]).sum(axis=1)
-    return {"single_texts": int(single.sum()), "top1": float(np.mean(ranks == 1)), "top3": float(np.mean(ranks <= 3)),
-            "mean_rank": float(ranks.mean())}
-
-
-def calibration_curve(gold: np.ndarray, prob: np.ndarray, bins: int = 10) -> tuple[float, list[dict[str, float]]]:
-    """Expected calibration error of P(yes) over every (text, value) label, and the reliability diagram's
-    bins (mean confidence, share expressed, count) over equal-width bins of [0, 1]."""
-    keep = ~np.isnan(prob)
-    p, g = prob[keep], gold[keep].astype(float)
-    if not len(p):
-        return float("nan"), []
-    which = np.minimum((p * bins).astype(int), bins - 1)
-    ece, out = 0.0, []
-    for b in range(bins):
-        m = which == b
-        if m.any():
-            conf, acc = float(p[m].mean()), float(g[m].mean())
-            ece += m.sum() / len(p) * abs(acc - conf)
-            out.append({"lo": b / bins, "hi": (b + 1) / bins, "confidence": conf, "expressed": acc, "n": int(m.sum())})
-    return float(ece), out
-
-
-def corrected(prob: np.ndarray, priors: np.ndarray | None, thresholds: np.ndarray | None,
-              target: float) -> np.ndarray:
-    """P(yes) with the content-free priors divided out and/or per-value thresholds mapped onto `target` (what
-    `Calibration.apply` does to one label, over a texts × values array)."""
-    out = prob.copy()
-    for (i, j), p in np.ndenumerate(prob):
-        if not np.isnan(p):
-            out[i, j] = correct(p, None if priors is None else float(priors[j]),
-                                None if thresholds is None else float(thresholds[j]), target)
-    return out
-
-
-def summarize(gold: np.ndarray, prob: np.ndarray, threshold: float) -> dict[str, Any]:
-    per_value = per_value_metrics(gold, prob, np.full(gold.shape[1], threshold))
-    ece, bins = calibration_curve(gold, prob)
-    return {"macro_precision": float(np.mean([r["precision"] for r in per_value])),
-            "macro_recall": float(np.mean([r["recall"] for r in per_value])),
-            "macro_f1": float(np.mean([r["f1"] for r in per_value])), **rank_metrics(gold, prob), "ece": ece,
-            "reliability": bins, "per_value": per_value, "missing": int(np.isnan(prob).sum())}
-
-
 # -- the job -------------------------------------------------------------------------------------------------
 @dataclass
 class Variant:
     name: str
     theory: Theory
     protocol: Protocol
+    prompt: JudgePrompt = "one-definition"
+    judge: str = ""
+
+    @property
+    def suffix(self) -> str:
+        """The variant without its judge: what two judges are compared on."""
+        return self.name.split(":", 1)[-1]
 
 
 @dataclass
 class JudgeCheck:
-    """What a judge-check measured, per variant and correction, on the held-out half."""
+    """What a judge-check measured, per variant and correction, on the held-out half (or, with an external
+    calibration, on every text), each figure with a bootstrap interval over texts."""
 
     judge: str
-    summary: Any  # DataFrame: variant, condition, macro P/R/F1, top1, top3, mean_rank, ece, kept
+    summary: Any  # DataFrame: variant, condition, macro P/R/F1, top1, top3, mean_rank, ece (+ _lo/_hi), kept
     per_value: Any  # DataFrame: variant, condition, value, precision, recall, f1, support, threshold
     calibrations: dict[str, str] = field(default_factory=dict)  # variant -> calibration file it wrote
     failures: list[dict[str, Any]] = field(default_factory=list)
@@ -193,9 +148,10 @@ class JudgeCheck:
     stopped: str | None = None
     left: int = 0
     seconds: float = 0.0  # wall time of every session of the run
+    agreement: Any = None  # DataFrame with two judges or more: variant, judge_a, judge_b, value, kappa, agreement, n
 
 
-def _variants(theories: list[str], protocols: list[str]) -> list[Variant]:
+def _variants(judges: list[str], theories: list[str], protocols: list[str], prompts: list[str]) -> list[Variant]:
     loaded = [(t, load_theory(t)) for t in theories]
     ids = loaded[0][1].ids
     for name, theory in loaded[1:]:
@@ -204,20 +160,34 @@ def _variants(theories: list[str], protocols: list[str]) -> list[Variant]:
     for p in protocols:
         if p not in ("per-value", "joint"):
             raise ConfigError(f"protocol: 'per-value' or 'joint', got {p!r}")
+    for p in prompts:
+        if p not in ("one-definition", "all-definitions"):
+            raise ConfigError(f"judge prompt: 'one-definition' or 'all-definitions', got {p!r}")
     many = len(loaded) > 1
-    return [Variant(f"{Path(t).stem if many else theory.name}/{p}", theory, cast(Protocol, p))
-            for t, theory in loaded for p in protocols]
+    out: list[Variant] = []
+    for judge in judges:
+        for t, theory in loaded:
+            for protocol in protocols:
+                for prompt in (prompts if protocol == "per-value" else ["one-definition"]):
+                    name = f"{Path(t).stem if many else theory.name}/{protocol}"
+                    if protocol == "per-value" and (len(prompts) > 1 or prompt != "one-definition"):
+                        name += f"/{prompt}"
+                    if len(judges) > 1:
+                        name = f"{judge}:{name}"
+                    if name not in {v.name for v in out}:
+                        out.append(Variant(name, theory, cast(Protocol, protocol), cast(JudgePrompt, prompt), judge))
+    return out
 
 
 async def _label_all(store: RunStore, pool: ModelPool, variants: list[Variant],
                      texts: list[LabelledText]) -> UnitsResult:
     config = store.config
-    judge = pool.get(config.roles.judge)
 
     async def one(variant: Variant, key: str, item_id: str, text: str) -> dict[str, Any]:
         record: dict[str, Any] = {"key": key, "variant": variant.name, "id": item_id}
         try:
-            labels = await label_text(judge, variant.theory, text, variant.protocol)
+            labels = await label_text(pool.get(variant.judge), variant.theory, text, variant.protocol,
+                                      prompt=variant.prompt)
             record.update(values=labels.values, calls=labels.calls, parse_failures=labels.parse_failures)
         except OutputParseError as exc:
             record.update(values=None, parse_failure=str(exc))
@@ -228,53 +198,75 @@ async def _label_all(store: RunStore, pool: ModelPool, variants: list[Variant],
         items = [(t.id, t.text) for t in texts] + [(f"content-free-{i}", cf) for i, cf in enumerate(CONTENT_FREE)]
         units += [Unit("labels", f"{v.name}|{item_id}", partial(one, v, f"{v.name}|{item_id}", item_id, text or " "))
                   for item_id, text in items]
-    return await run_phase(store, pool, units, label=f"judge-check: {judge.name}", models=[judge.name],
+    judges = list(dict.fromkeys(v.judge for v in variants))
+    return await run_phase(store, pool, units, label=f"judge-check: {', '.join(judges)}", models=judges,
                            max_cost=config.evaluation.max_cost, embeddings=False)
 
 
 def judge_check(config: RunConfig | None = None, out: Path | str | None = None, *, labels: str | Path | None = None,
-                theories: list[str] | None = None, protocols: list[str] | None = None, seed: int = 0,
-                resume: bool = False) -> JudgeCheck:
-    """Check config.roles.judge against labelled texts (see `judge_check_async`)."""
-    return run_sync(judge_check_async(config, out, labels=labels, theories=theories, protocols=protocols, seed=seed,
+                theories: list[str] | None = None, protocols: list[str] | None = None,
+                prompts: list[str] | None = None, judges: list[str] | None = None,
+                calibration: str | Path | None = None, seed: int = 0, resume: bool = False) -> JudgeCheck:
+    """Check config.roles.judge (or several judges) against labelled texts (see `judge_check_async`)."""
+    return run_sync(judge_check_async(config, out, labels=labels, theories=theories, protocols=protocols,
+                                      prompts=prompts, judges=judges, calibration=calibration, seed=seed,
                                       resume=resume))
 
 
 async def judge_check_async(config: RunConfig | None = None, out: Path | str | None = None, *,
                             labels: str | Path | None = None, theories: list[str] | None = None,
-                            protocols: list[str] | None = None, seed: int = 0, resume: bool = False) -> JudgeCheck:
-    """Label a labelled set with the judge under each variant (theory files × protocols; default: the config's),
-    and measure it on the held-out half, raw and corrected."""
+                            protocols: list[str] | None = None, prompts: list[str] | None = None,
+                            judges: list[str] | None = None, calibration: str | Path | None = None,
+                            seed: int = 0, resume: bool = False) -> JudgeCheck:
+    """Label a labelled set with each judge under each variant (theory files × protocols × per-value prompts;
+    default: the config's) and measure it on the held-out half, raw and corrected; with `calibration` (a file a
+    judge-check wrote), apply it unchanged to every text instead of learning anything (external validation).
+    With two judges or more, also their agreement (Cohen's κ on thresholded labels, per value and overall)."""
     store = RunStore.open(Path(out or Path("runs") / "judge-check"), config, "judge-check", resume)
     config = store.config
+    judges = judges or store.get("judges") or [config.roles.judge]
     theories = theories or store.get("theories") or [config.evaluation.theory]
     protocols = protocols or store.get("protocols") or [config.evaluation.protocol]
-    variants = _variants(theories, protocols)
+    prompts = prompts or store.get("prompts") or [config.evaluation.judge_prompt]
+    calibration = calibration or store.get("calibration")
+    variants = _variants(judges, theories, protocols, prompts)
+    external = load_calibration(calibration, *_calibration_key(variants[0])) if calibration else None
+    if external is not None and len(variants) > 1:
+        raise ConfigError("--calibration applies one saved calibration: check one judge, theory and protocol")
     labels_path = labels or store.get("labels") or shipped_labels(variants[0].theory.name)
     if labels_path is None:
         raise ConfigError(f"no labelled set ships for theory '{variants[0].theory.name}': give one with --labels FILE "
                           "(JSONL or CSV with `text` and `values`)")
     texts = load_labelled(labels_path, variants[0].theory)
-    store.put("theories", theories)
-    store.put("protocols", protocols)
-    store.put("labels", str(labels_path))
+    for key, value in (("judges", judges), ("theories", theories), ("protocols", protocols), ("prompts", prompts),
+                       ("labels", str(labels_path)), ("calibration", str(calibration) if calibration else None)):
+        store.put(key, value)
     result = await run_job_async(store, lambda pool: _label_all(store, pool, variants, texts),
                                  lambda r: bool(r.failures or r.stopped))
-    check = summarize_check(Path(store.path), config, variants, texts, seed, result.failures)
+    check = summarize_check(Path(store.path), config, variants, texts, seed, result.failures, external,
+                            labels_name=Path(labels_path).name)
     check.stopped, check.left = result.stopped, result.left
     return check
 
 
+def _calibration_key(variant: Variant) -> tuple[str, str, str, str]:
+    return variant.judge, variant.theory.name, variant.protocol, variant.prompt
+
+
 def summarize_check(run_dir: Path, config: RunConfig, variants: list[Variant], texts: list[LabelledText],
-                    seed: int, failures: list[dict[str, Any]] | None = None) -> JudgeCheck:
+                    seed: int, failures: list[dict[str, Any]] | None = None, external: Calibration | None = None,
+                    labels_name: str = "") -> JudgeCheck:
     import pandas as pd
 
     records = {r["key"]: r for r in read_jsonl(run_dir / "outputs" / "labels.jsonl")}
     ids = variants[0].theory.ids
     train, test = split_halves(texts, seed)
+    if external is not None:  # nothing is learned: every text is held out
+        train, test = [], sorted(t.id for t in texts)
     by_id = {t.id: t for t in texts}
     threshold = config.evaluation.threshold
     summary_rows, value_rows, report, calibrations = [], [], {}, {}
+    kept_labels: dict[str, np.ndarray] = {}
 
     def arrays(variant: Variant, which: list[str]) -> tuple[np.ndarray, np.ndarray]:
         gold = np.array([[d in by_id[i].gold for d in ids] for i in which], dtype=bool).reshape(len(which), len(ids))
@@ -288,50 +280,115 @@ def summarize_check(run_dir: Path, config: RunConfig, variants: list[Variant], t
         cf = [(records.get(f"{v.name}|content-free-{i}") or {}).get("values") or {} for i in range(len(CONTENT_FREE))]
         priors = np.array([np.nanmean([c.get(d, np.nan) for c in cf] or [np.nan]) if any(d in c for c in cf)
                            else 0.5 for d in ids])
-        g_train, p_train = arrays(v, train)
         g_test, p_test = arrays(v, test)
-        cc_train = corrected(p_train, priors, None, threshold)
-        learned = {"thresholds": np.array([best_threshold(g_train[:, j], p_train[:, j])[0] for j in range(len(ids))]),
-                   "contextual+thresholds": np.array([best_threshold(g_train[:, j], cc_train[:, j])[0]
-                                                      for j in range(len(ids))])}
-        results = {}
-        for cond in CONDITIONS:
-            pri = priors if cond.startswith("contextual") else None
-            thr = learned.get(cond)
-            results[cond] = summarize(g_test, corrected(p_test, pri, thr, threshold), threshold)
-        base = results["raw"]["macro_f1"]
-        best = max(CONDITIONS, key=lambda c: (results[c]["macro_f1"] - base > 1e-9, results[c]["macro_f1"],
-                                              -CONDITIONS.index(c)))
-        keep = best if results[best]["macro_f1"] > base + 1e-9 else "raw"
-        cal = Calibration(judge=config.roles.judge, theory=v.theory.name, protocol=v.protocol,
-                          priors=dict(zip(ids, map(float, priors), strict=True)) if keep.startswith("contextual") else {},
-                          thresholds=dict(zip(ids, map(float, learned[keep]), strict=True)) if keep in learned else {},
-                          notes=f"kept '{keep}': held-out macro F1 {results[keep]['macro_f1']:.3f} vs raw {base:.3f} "
-                                f"on {len(test)} texts (thresholds learned on {len(train)})")
-        path = run_dir / f"calibration-{v.name.replace('/', '-')}.json"
-        cal.save(path)
-        calibrations[v.name] = str(path)
-        for cond in CONDITIONS:
-            r = results[cond]
+        if external is not None:
+            ext_priors = np.array([external.priors[d] for d in ids]) if external.priors else None
+            ext_thresholds = np.array([external.thresholds[d] for d in ids]) if external.thresholds else None
+            probs = {"raw": p_test, "calibrated": corrected(p_test, ext_priors, ext_thresholds, threshold)}
+            keep = "calibrated"
+            learned_thresholds: dict[str, np.ndarray] = {}
+        else:
+            g_train, p_train = arrays(v, train)
+            cc_train = corrected(p_train, priors, None, threshold)
+            learned_thresholds = {
+                "global threshold": np.full(len(ids), global_threshold(g_train, p_train)),
+                "thresholds": np.array([best_threshold(g_train[:, j], p_train[:, j])[0] for j in range(len(ids))]),
+                "contextual+thresholds": np.array([best_threshold(g_train[:, j], cc_train[:, j])[0]
+                                                   for j in range(len(ids))])}
+            probs = {cond: corrected(p_test, priors if cond.startswith("contextual") else None,
+                                     learned_thresholds.get(cond), threshold) for cond in CONDITIONS}
+        results = {cond: summarize(g_test, prob, threshold) for cond, prob in probs.items()}
+        intervals = {cond: bootstrap_intervals(g_test, prob, threshold, seed=seed) for cond, prob in probs.items()}
+        if external is None:
+            keep = choose_correction(results, intervals["raw"])
+            cal = Calibration(
+                judge=v.judge, theory=v.theory.name, protocol=v.protocol, prompt=v.prompt,
+                priors=dict(zip(ids, map(float, priors), strict=True)) if keep.startswith("contextual") else {},
+                thresholds=dict(zip(ids, map(float, learned_thresholds[keep]), strict=True))
+                if keep in learned_thresholds else {},
+                notes=f"kept '{keep}': held-out macro F1 {results[keep]['macro_f1']:.3f} vs raw "
+                      f"{results['raw']['macro_f1']:.3f} on {len(test)} texts (learned on {len(train)}); kept only "
+                      f"if the ranking of a text's values did not worsen beyond the raw figures' intervals",
+                quality=_quality(results[keep], intervals[keep], keep, len(test), labels_name))
+            path = run_dir / f"calibration-{v.name.replace('/', '-').replace(':', '-')}.json"
+            cal.save(path)
+            calibrations[v.name] = str(path)
+        all_gold, all_prob = arrays(v, sorted(by_id))
+        all_corrected = (corrected(all_prob, *_applied(external, ids), threshold) if external is not None else
+                         corrected(all_prob, priors if keep.startswith("contextual") else None,
+                                   learned_thresholds.get(keep), threshold))
+        kept_labels[v.name] = all_corrected
+        for cond, r in results.items():
             summary_rows.append({"variant": v.name, "condition": cond, "kept": cond == keep,
                                  **{k: r[k] for k in ("macro_precision", "macro_recall", "macro_f1", "top1", "top3",
-                                                      "mean_rank", "ece", "missing", "single_texts")}})
-            thr = learned.get(cond, np.full(len(ids), threshold))
+                                                      "mean_rank", "ece", "missing", "single_texts")},
+                                 **{f"{m}_{end}": intervals[cond][m][i] for m in METRICS
+                                    for i, end in enumerate(("lo", "hi"))}, "texts": len(test)})
+            thr = learned_thresholds.get(cond, np.full(len(ids), threshold))
             for d, row, t in zip(ids, r["per_value"], thr, strict=True):
                 value_rows.append({"variant": v.name, "condition": cond, "value": d, **row, "threshold": float(t)})
-        report[v.name] = {"conditions": results, "kept": keep, "priors": dict(zip(ids, map(float, priors), strict=True)),
-                          "calibration": str(path)}
+        report[v.name] = {"conditions": results, "intervals": intervals, "kept": keep,
+                          "priors": dict(zip(ids, map(float, priors), strict=True)),
+                          "calibration": calibrations.get(v.name), "judge": v.judge, "prompt": v.prompt,
+                          "protocol": v.protocol, "theory": v.theory.name}
+    agreement = _agreement(variants, kept_labels, ids, threshold)
     usage = read_usage(run_dir)
     seconds = sum(s["finished"] - s["started"] for s in read_sessions(run_dir) if s["finished"])
     summary, per_value = pd.DataFrame(summary_rows), pd.DataFrame(value_rows)
     summary.to_csv(run_dir / "judge_check.csv", index=False)
     per_value.to_csv(run_dir / "judge_check_values.csv", index=False)
+    if agreement is not None:
+        agreement.to_csv(run_dir / "judge_agreement.csv", index=False)
+    judges = list(dict.fromkeys(v.judge for v in variants))
     (run_dir / "judge_check.json").write_text(json.dumps(
-        {"judge": config.roles.judge, "texts": len(texts), "train": len(train), "test": len(test), "seed": seed,
-         "threshold": threshold, "variants": report, "usage": usage, "seconds": round(seconds, 1)}, indent=1))
+        {"judge": judges[0], "judges": judges, "texts": len(texts), "train": len(train), "test": len(test),
+         "seed": seed, "threshold": threshold, "labels": labels_name,
+         "external_calibration": None if external is None else asdict(external),
+         "variants": report, "agreement": None if agreement is None else agreement.to_dict(orient="records"),
+         "usage": usage, "seconds": round(seconds, 1)}, indent=1, default=float))
     _chart(report, run_dir / "judge_check.png")
-    _page(config.roles.judge, summary, per_value, ids, len(test), run_dir / "judge_check.html")
-    return JudgeCheck(config.roles.judge, summary, per_value, calibrations, failures or [], run_dir, seconds=seconds)
+    _page(", ".join(judges), summary, per_value, ids, len(test), run_dir / "judge_check.html", agreement,
+          external is not None)
+    return JudgeCheck(", ".join(judges), summary, per_value, calibrations, failures or [], run_dir, seconds=seconds,
+                      agreement=agreement)
+
+
+def _applied(cal: Calibration, ids: list[str]) -> tuple[np.ndarray | None, np.ndarray | None]:
+    return (np.array([cal.priors[d] for d in ids]) if cal.priors else None,
+            np.array([cal.thresholds[d] for d in ids]) if cal.thresholds else None)
+
+
+def _quality(result: dict[str, Any], interval: dict[str, tuple[float, float]], condition: str, texts: int,
+             labels: str) -> dict[str, Any]:
+    """The figures a report shows beside the profiles a judge labelled: the kept condition's held-out metrics."""
+    return {"condition": condition, "texts": texts, "labels": labels,
+            **{m: result[m] for m in METRICS}, **{f"{m}_ci": list(interval[m]) for m in METRICS}}
+
+
+def _agreement(variants: list[Variant], labels: dict[str, np.ndarray], ids: list[str], threshold: float) -> Any:
+    """Cohen's κ of every pair of judges on the same variant and texts, on their labels thresholded after each
+    judge's kept correction: per value and over every (text, value) cell. None with one judge."""
+    import pandas as pd
+
+    judges = list(dict.fromkeys(v.judge for v in variants))
+    if len(judges) < 2:
+        return None
+    rows = []
+    by = {(v.judge, v.suffix): v.name for v in variants}
+    for suffix in dict.fromkeys(v.suffix for v in variants):
+        for i, a in enumerate(judges):
+            for b in judges[i + 1:]:
+                if (a, suffix) not in by or (b, suffix) not in by:
+                    continue
+                x = (labels[by[(a, suffix)]] >= threshold).astype(float)
+                y = (labels[by[(b, suffix)]] >= threshold).astype(float)
+                x[np.isnan(labels[by[(a, suffix)]])] = np.nan
+                y[np.isnan(labels[by[(b, suffix)]])] = np.nan
+                for j, d in enumerate([*ids, "all values"]):
+                    col = slice(None) if j == len(ids) else j
+                    rows.append({"variant": suffix, "judge_a": a, "judge_b": b, "value": d,
+                                 **binary_agreement(x[:, col].ravel(), y[:, col].ravel())})
+    return pd.DataFrame(rows)
 
 
 def _chart(report: dict[str, Any], path: Path) -> None:
@@ -357,8 +414,10 @@ def _chart(report: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
-def _page(judge: str, summary: Any, per_value: Any, ids: list[str], held_out: int, path: Path) -> None:
-    """A standalone page: the summary table, per-value F1 of each variant's kept condition, the diagram."""
+def _page(judge: str, summary: Any, per_value: Any, ids: list[str], held_out: int, path: Path,
+          agreement: Any = None, external: bool = False) -> None:
+    """A standalone page: the summary table (each figure with its interval), per-value F1 of each variant's kept
+    condition, the judges' agreement, the diagram."""
     def table(frame: Any) -> str:
         head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
         body = "".join("<tr>" + "".join(f"<td>{html.escape(f'{v:.3f}' if isinstance(v, float) else str(v))}</td>"
@@ -370,14 +429,23 @@ def _page(judge: str, summary: Any, per_value: Any, ids: list[str], held_out: in
     import pandas as pd
 
     values = pd.concat(rows)[["variant", "condition", "value", "precision", "recall", "f1", "support", "threshold"]]
+    shown = summary.copy()
+    for m in METRICS:
+        shown[m] = [f"{v:.3f} [{lo:.3f}, {hi:.3f}]" for v, lo, hi in zip(shown[m], shown[f"{m}_lo"], shown[f"{m}_hi"],
+                                                                         strict=True)]
+    shown = shown.drop(columns=[f"{m}_{e}" for m in METRICS for e in ("lo", "hi")])
+    how = (f"A saved calibration applied unchanged to all {held_out} texts (nothing learned on them)." if external else
+           f"Every figure is on the held-out half ({held_out} texts); corrections were learned on the other half. A "
+           "correction is kept only when it raised held-out macro F1 without worsening top-1 or the gold value's "
+           "rank beyond the raw figures' intervals.")
+    agree = "" if agreement is None else f"<h2>Agreement between judges (Cohen's κ)</h2>{table(agreement)}"
     path.write_text(f"""<!doctype html><meta charset="utf-8"><title>judge-check: {html.escape(judge)}</title>
-<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}table{{border-collapse:collapse;margin:1em 0}}
+<style>body{{font-family:sans-serif;max-width:1200px;margin:2em auto}}table{{border-collapse:collapse;margin:1em 0}}
 td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}</style>
 <h1>Judge check: {html.escape(judge)}</h1>
-<p>Every figure is on the held-out half ({held_out} texts); thresholds were learned on the other half. A correction is
-kept only when it raised held-out macro F1.</p>
-<h2>Summary</h2>{table(summary)}
-<h2>Per value (kept condition)</h2>{table(values)}
+<p>{html.escape(how)} Intervals: 95% bootstrap over texts.</p>
+<h2>Summary</h2>{table(shown)}
+<h2>Per value (kept condition)</h2>{table(values)}{agree}
 <h2>Reliability</h2><img src="judge_check.png" alt="reliability diagrams">
 """, encoding="utf-8")
 

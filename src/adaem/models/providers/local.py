@@ -186,7 +186,8 @@ class LocalProvider(Provider):
         logprobs: list[TokenLogprob] = []
         finish = "length"
         text = b""
-        for _ in range(min(config.max_tokens, llm.n_ctx() - len(tokens) - 1)):
+        limit = min(config.max_tokens, llm.n_ctx() - len(tokens) - 1)
+        for step in range(limit):
             logp = self._last_logp(llm)
             token = _choose(logp, config.temperature, config.top_p, rng)
             top_ids = np.argsort(logp)[::-1][: max(config.top_logprobs, 1)]
@@ -207,7 +208,8 @@ class LocalProvider(Provider):
             if any(s in decoded for s in config.stop):
                 finish = "stop"
                 break
-            llm.eval([token])
+            if step + 1 < limit:  # the last token allowed needs no forward pass: nothing is read after it
+                llm.eval([token])
         decoded = text.decode("utf-8", errors="replace")
         for s in config.stop:
             decoded = decoded.split(s)[0]

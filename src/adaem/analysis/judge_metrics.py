@@ -1,0 +1,139 @@
+"""How good a value judge is, as numbers (pure): per-value precision/recall/F1, ranking of a text's gold value,
+calibration error, the corrections judge-check learns, bootstrap intervals over texts, and agreement between judges.
+
+Arrays are texts × values: `gold` booleans, `prob` the judge's P(yes) (NaN where it gave no label).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..calibration import best_threshold, correct, f1_score
+
+# raw: the judge's P(yes); contextual: its content-free prior divided out; global threshold: one threshold for every
+# value (keeps the order of a text's values); thresholds: one per value (the best F1, but values no longer compare).
+CONDITIONS = ("raw", "contextual", "global threshold", "thresholds", "contextual+thresholds")
+METRICS = ("macro_precision", "macro_recall", "macro_f1", "top1", "top3", "mean_rank", "ece")
+
+
+def per_value_metrics(gold: np.ndarray, prob: np.ndarray, thresholds: np.ndarray) -> list[dict[str, float]]:
+    """Precision, recall, F1 and support per column; a missing label (NaN) counts as 'not expressed'."""
+    pred = np.nan_to_num(prob, nan=0.0) >= thresholds
+    rows = []
+    for j in range(gold.shape[1]):
+        g, p = gold[:, j], pred[:, j]
+        tp = float(np.sum(g & p))
+        rows.append({"precision": tp / p.sum() if p.sum() else 0.0, "recall": tp / g.sum() if g.sum() else 0.0,
+                     "f1": f1_score(g, p), "support": int(g.sum()), "predicted": int(p.sum())})
+    return rows
+
+
+def rank_metrics(gold: np.ndarray, prob: np.ndarray) -> dict[str, float]:
+    """Over texts with exactly one gold value: top-1 and top-3 accuracy and the mean rank of the gold value
+    (1 = the judge's most probable value; ties share the worse rank, missing labels rank last)."""
+    single = gold.sum(axis=1) == 1
+    if not single.any():
+        return {"single_texts": 0, "top1": float("nan"), "top3": float("nan"), "mean_rank": float("nan")}
+    p = np.nan_to_num(prob[single], nan=-1.0)
+    g = gold[single].argmax(axis=1)
+    gold_p = p[np.arange(len(g)), g]
+    ranks = (p >= gold_p[:, None]).sum(axis=1)
+    return {"single_texts": int(single.sum()), "top1": float(np.mean(ranks == 1)), "top3": float(np.mean(ranks <= 3)),
+            "mean_rank": float(ranks.mean())}
+
+
+def calibration_curve(gold: np.ndarray, prob: np.ndarray, bins: int = 10) -> tuple[float, list[dict[str, float]]]:
+    """Expected calibration error of P(yes) over every (text, value) label, and the reliability diagram's
+    bins (mean confidence, share expressed, count) over equal-width bins of [0, 1]."""
+    keep = ~np.isnan(prob)
+    p, g = prob[keep], gold[keep].astype(float)
+    if not len(p):
+        return float("nan"), []
+    which = np.minimum((p * bins).astype(int), bins - 1)
+    ece, out = 0.0, []
+    for b in range(bins):
+        m = which == b
+        if m.any():
+            conf, acc = float(p[m].mean()), float(g[m].mean())
+            ece += m.sum() / len(p) * abs(acc - conf)
+            out.append({"lo": b / bins, "hi": (b + 1) / bins, "confidence": conf, "expressed": acc, "n": int(m.sum())})
+    return float(ece), out
+
+
+def corrected(prob: np.ndarray, priors: np.ndarray | None, thresholds: np.ndarray | None,
+              target: float) -> np.ndarray:
+    """P(yes) with the content-free priors divided out and/or per-value thresholds mapped onto `target` (what
+    `Calibration.apply` does to one label, over a texts × values array)."""
+    out = prob.copy()
+    for (i, j), p in np.ndenumerate(prob):
+        if not np.isnan(p):
+            out[i, j] = correct(p, None if priors is None else float(priors[j]),
+                                None if thresholds is None else float(thresholds[j]), target)
+    return out
+
+
+def global_threshold(gold: np.ndarray, prob: np.ndarray) -> float:
+    """The one threshold, for every value at once, with the highest F1 over all (text, value) labels."""
+    return best_threshold(gold.ravel(), prob.ravel())[0]
+
+
+def summarize(gold: np.ndarray, prob: np.ndarray, threshold: float) -> dict[str, Any]:
+    per_value = per_value_metrics(gold, prob, np.full(gold.shape[1], threshold))
+    ece, bins = calibration_curve(gold, prob)
+    return {"macro_precision": float(np.mean([r["precision"] for r in per_value])),
+            "macro_recall": float(np.mean([r["recall"] for r in per_value])),
+            "macro_f1": float(np.mean([r["f1"] for r in per_value])), **rank_metrics(gold, prob), "ece": ece,
+            "reliability": bins, "per_value": per_value, "missing": int(np.isnan(prob).sum())}
+
+
+def bootstrap_intervals(gold: np.ndarray, prob: np.ndarray, threshold: float, resamples: int = 1000,
+                        confidence: float = 0.95, seed: int = 0) -> dict[str, tuple[float, float]]:
+    """Percentile intervals of every summary metric over texts resampled with replacement (texts are the unit:
+    each is labelled on its own)."""
+    rng = np.random.default_rng(seed)
+    n = len(gold)
+    draws: dict[str, list[float]] = {m: [] for m in METRICS}
+    for _ in range(resamples if n else 0):
+        rows = rng.integers(0, n, n)
+        s = summarize(gold[rows], prob[rows], threshold)
+        for m in METRICS:
+            draws[m].append(s[m])
+    lo, hi = (1 - confidence) / 2 * 100, (1 + confidence) / 2 * 100
+    return {m: (float(np.nanpercentile(v, lo)), float(np.nanpercentile(v, hi))) if v and not np.isnan(v).all()
+            else (float("nan"), float("nan")) for m, v in draws.items()}
+
+
+def choose_correction(results: dict[str, dict[str, Any]], raw_intervals: dict[str, tuple[float, float]]) -> str:
+    """The correction to keep: the one with the highest held-out macro F1 among those that raise it over the raw
+    labels without worsening the ranking of a text's values beyond the raw figures' intervals (top-1 not below
+    its lower bound, the gold value's mean rank not above its upper bound); 'raw' when none does. A per-value
+    rescale can lift F1 while making values incomparable (the gold value no longer first): that is not kept."""
+    base = results["raw"]
+    top1_floor, rank_ceiling = raw_intervals["top1"][0], raw_intervals["mean_rank"][1]
+    eligible = []
+    for cond, r in results.items():
+        if cond == "raw" or not r["macro_f1"] > base["macro_f1"] + 1e-9:
+            continue
+        ranks_ok = np.isnan(base["top1"]) or (r["top1"] >= top1_floor - 1e-9 and r["mean_rank"] <= rank_ceiling + 1e-9)
+        if ranks_ok:
+            eligible.append(cond)
+    if not eligible:
+        return "raw"
+    return max(eligible, key=lambda c: (results[c]["macro_f1"], -CONDITIONS.index(c)))
+
+
+def binary_agreement(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
+    """Cohen's κ and raw agreement of two judges' thresholded labels (booleans, NaN/None rows skipped) over the
+    cells both labelled."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    both = ~np.isnan(a) & ~np.isnan(b)
+    x, y = a[both] >= 0.5, b[both] >= 0.5
+    if not both.any():
+        return {"kappa": float("nan"), "agreement": float("nan"), "n": 0}
+    observed = float(np.mean(x == y))
+    px, py = float(np.mean(x)), float(np.mean(y))
+    expected = px * py + (1 - px) * (1 - py)
+    kappa = (observed - expected) / (1 - expected) if expected < 1 else (1.0 if observed == 1 else float("nan"))
+    return {"kappa": float(kappa), "agreement": observed, "n": int(both.sum())}
