@@ -28,7 +28,7 @@ from bench_model_layer import start_server  # noqa: E402
 from adaem.config import RunConfig  # noqa: E402
 
 
-def config(url: str, arms: int, budget: int, parallel: int | None) -> RunConfig:
+def config(url: str, arms: int, budget: int, parallel: int | None, judge_connections: int = 64) -> RunConfig:
     generation = {"arms": arms, "budget": budget, "width": 1, "depth": 1}
     if parallel is not None:
         generation["parallel_pulls"] = parallel
@@ -37,6 +37,7 @@ def config(url: str, arms: int, budget: int, parallel: int | None) -> RunConfig:
                   "generators": ["stub/sim-g"], "judge": "stub/sim-j"},
         "endpoints": {"stub": {"base_url": url}},
         "limits": {"max_concurrency": 64, "max_retries": 2},
+        "model_limits": {"stub/sim-j": {"max_concurrency": judge_connections, "max_retries": 2}},
         "generation": generation,
     })
 
@@ -56,6 +57,7 @@ async def pulls_phase(cfg: RunConfig, out: Path) -> dict[str, float]:
     search.load_questions()
     search.save_state(arms, 0, [], {}, 0)
     calls_before = pool.ledger.total().calls
+    judge_before = sum(int(r["calls"]) for r in pool.ledger.rows() if r["model"] == cfg.roles.judge)  # type: ignore[call-overload]
     samples: list[int] = []
     judge: list[int] = []
     stop = asyncio.Event()
@@ -77,10 +79,13 @@ async def pulls_phase(cfg: RunConfig, out: Path) -> dict[str, float]:
     store.close()
     questions = len(search.benchmark)
     calls = pool.ledger.total().calls - calls_before
+    judge_calls = sum(int(r["calls"]) for r in pool.ledger.rows()  # type: ignore[call-overload]
+                      if r["model"] == cfg.roles.judge) - judge_before
     return {"pulls": result["pulls"], "questions": questions, "seconds": seconds,
             "per_minute": questions / seconds * 60, "mean_in_flight": sum(samples) / max(len(samples), 1),
             "peak_in_flight": max(samples, default=0), "judge_in_flight": sum(judge) / max(len(judge), 1),
-            "calls_per_question": calls / max(questions, 1)}
+            "calls_per_question": calls / max(questions, 1), "judge_calls_per_s": judge_calls / seconds,
+            "calls_per_s": calls / seconds}
 
 
 def legacy(cfg: RunConfig, out: Path) -> dict[str, float]:
@@ -100,6 +105,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.5)
     parser.add_argument("--parallel", default="1,8,32")
     parser.add_argument("--pulls-per-slot", type=int, default=2, help="budget = this × parallel_pulls (at least 4)")
+    parser.add_argument("--judge-connections", type=int, default=64, help="the judge's concurrency limit")
     parser.add_argument("--legacy", action="store_true", help="whole generate() runs, no parallel settings")
     parser.add_argument("--server-url", help="a stub server already running (e.g. this checkout's, for a client "
                         "from an older checkout: PYTHONPATH=old/src ... --legacy --server-url URL)")
@@ -114,12 +120,16 @@ def main() -> None:
             budget = max(4, args.pulls_per_slot * parallel)
             with tempfile.TemporaryDirectory() as tmp:
                 cfg = config(url, arms=max(4, min(budget, 64)), budget=budget,
-                             parallel=None if args.legacy else parallel)
+                             parallel=None if args.legacy else parallel, judge_connections=args.judge_connections)
                 r = legacy(cfg, Path(tmp) / "run") if args.legacy else asyncio.run(pulls_phase(cfg, Path(tmp) / "run"))
             label = "legacy" if args.legacy else str(parallel)
             print(f"{label:>15} {r['pulls']:>6} {r['questions']:>9} {r['seconds']:>8.1f} {r['per_minute']:>13.1f} "
                   f"{r['mean_in_flight']:>13.1f} / {r['peak_in_flight']:>7} {r['judge_in_flight']:>15.1f} "
                   f"{r['calls_per_question']:>14.1f}")
+            if not args.legacy:
+                limit = args.judge_connections / args.latency
+                print(f"{'':>15} judge {r['judge_calls_per_s']:.1f} calls/s of the {limit:.0f} its limit allows "
+                      f"({r['judge_calls_per_s'] / limit:.2f}); all models {r['calls_per_s']:.1f} calls/s")
     finally:
         if proc is not None:
             proc.kill()

@@ -153,3 +153,70 @@ def load_calibration(path: str | Path, judge: str, theory: str, protocol: str,
                           f"protocol {cal.protocol}, prompt {cal.prompt}; this run uses {judge}, {theory}, {protocol}, "
                           f"{prompt}")
     return cal
+
+
+def judge_quality(config: RunConfig, theory: str) -> dict[str, Any]:
+    """Which judge, protocol, prompt and calibration labelled a run, and that judge's measured quality: the figures
+    of the latest judge-check that matches it (the run named by evaluation.judge_check, else those the applied
+    calibration file carries, else those the shipped calibration for this judge measured raw); `validated` False
+    (with the command to run) when none matches. Shown beside the profiles in scores.json and the report."""
+    ev = config.evaluation
+    judge = config.roles.judge
+    path = calibration_file(ev.calibration, judge, theory, ev.protocol, ev.judge_prompt)
+    shipped = shipped_calibrations().get((judge, theory, ev.protocol, ev.judge_prompt))
+    cal = _read(path) if path else None
+    condition = _condition(cal)
+    out: dict[str, Any] = {
+        "judge": judge, "theory": theory, "protocol": ev.protocol,
+        "prompt": ev.judge_prompt if ev.protocol == "per-value" else None, "unit": ev.unit, "merge": ev.merge,
+        "threshold": ev.threshold, "calibration": path or "none",
+        "calibration_source": "none" if path is None else "shipped" if path == shipped else "file",
+        "correction": condition, "quality": None, "quality_source": None}
+    checked = _judge_check_figures(ev.judge_check, judge, theory, ev.protocol, ev.judge_prompt, condition) \
+        if ev.judge_check else None
+    if checked is not None:
+        out["quality"], out["quality_source"] = checked, str(ev.judge_check)
+    elif cal is not None and cal.quality.get("figures", {}).get(condition):
+        out["quality"], out["quality_source"] = cal.quality["figures"][condition], path
+    elif shipped is not None and path is None and _read(shipped).quality.get("figures", {}).get("raw"):
+        out["quality"], out["quality_source"] = _read(shipped).quality["figures"]["raw"], shipped
+    out["validated"] = out["quality"] is not None
+    if not out["validated"]:
+        out["note"] = (f"judge {judge} is unvalidated for {theory} / {ev.protocol}: measure it with `adaem judge-check "
+                       f"--judge {judge} --theory {theory} --protocol {ev.protocol}` and name the run in "
+                       f"evaluation.judge_check")
+    return out
+
+
+def _condition(cal: Calibration | None) -> str:
+    """The judge-check condition a calibration file stands for."""
+    if cal is None:
+        return "raw"
+    kept = cal.quality.get("kept")
+    if kept:
+        return str(kept)
+    if cal.priors and cal.thresholds:
+        return "contextual+thresholds"
+    if cal.priors:
+        return "contextual"
+    return "thresholds" if cal.thresholds else "raw"
+
+
+def _judge_check_figures(run: str | Path, judge: str, theory: str, protocol: str, prompt: str,
+                         condition: str) -> dict[str, Any] | None:
+    """A judge-check run's held-out figures (with intervals) for this judge, theory, protocol, prompt and
+    condition, or None when it has none."""
+    path = Path(run) / "judge_check.json"
+    if not path.exists():
+        raise ConfigError(f"evaluation.judge_check: {run} holds no finished judge check (no judge_check.json)")
+    data = json.loads(path.read_text())
+    for report in data.get("variants", {}).values():
+        same = (report.get("judge", data.get("judge")), report.get("theory"), report.get("protocol"),
+                report.get("prompt", "one-definition"))
+        if same == (judge, theory, protocol, prompt) and condition in report.get("conditions", {}):
+            r, ci = report["conditions"][condition], report.get("intervals", {}).get(condition, {})
+            return {"condition": condition, "texts": data.get("test"), "labels": data.get("labels", ""),
+                    **{m: r.get(m) for m in ("macro_precision", "macro_recall", "macro_f1", "top1", "top3",
+                                             "mean_rank", "ece")},
+                    **{f"{m}_ci": list(v) for m, v in ci.items()}}
+    return None

@@ -345,6 +345,8 @@ class Evaluation(BaseModel):
                                     "protocol and prompt, if any (the embedded judge's, learned by `adaem "
                                     "judge-check` on the shipped labelled sets); none: the judge's raw P(yes); or a "
                                     "calibration file a judge-check wrote for this judge, theory and protocol")
+    judge_check: str | None = Field(None, description="an `adaem judge-check` run of this judge: its held-out figures "
+                                    "are shown beside the profiles (default: those the calibration file carries)")
     languages: list[str] = Field(default_factory=lambda: ["en"], description="ISO 639-1 codes: every question is "
                                  "put to every target in each, with the opinion prompt in that language (English "
                                  "instructions plus 'answer in <language>' where adaem has no template); the first "

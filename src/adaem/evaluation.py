@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .benchmark import Question, load_questions
+from .calibration import judge_quality
 from .config import RunConfig
 from .errors import ConfigError, OutputParseError
 from .jobs import run_job_async, run_sync
@@ -191,6 +192,7 @@ def summarize(store_path: Path, config: RunConfig, questions: list[Question], th
         "theory": theory.name, "models": models, "dimensions": dims, "questions": len(questions),
         "rating": ev.rating, "protocol": ev.protocol, "judge": config.roles.judge, "languages": ev.languages,
         "ci_unit": table.unit,
+        "judge_quality": judge_quality(config, theory.name),
         "labels_missing": missing_labels(labels, models),
         "scores": scores.to_dict(orient="records"),
         **by_language,

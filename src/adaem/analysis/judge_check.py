@@ -309,7 +309,8 @@ def summarize_check(run_dir: Path, config: RunConfig, variants: list[Variant], t
                 notes=f"kept '{keep}': held-out macro F1 {results[keep]['macro_f1']:.3f} vs raw "
                       f"{results['raw']['macro_f1']:.3f} on {len(test)} texts (learned on {len(train)}); kept only "
                       f"if the ranking of a text's values did not worsen beyond the raw figures' intervals",
-                quality=_quality(results[keep], intervals[keep], keep, len(test), labels_name))
+                quality={"kept": keep, "figures": {c: _quality(results[c], intervals[c], c, len(test), labels_name)
+                                                   for c in dict.fromkeys(("raw", keep))}})
             path = run_dir / f"calibration-{v.name.replace('/', '-').replace(':', '-')}.json"
             cal.save(path)
             calibrations[v.name] = str(path)
@@ -392,14 +393,14 @@ def _agreement(variants: list[Variant], labels: dict[str, np.ndarray], ids: list
 
 
 def _chart(report: dict[str, Any], path: Path) -> None:
-    """Reliability diagrams: per variant, raw and contextually calibrated P(yes) against the share expressed."""
+    """Reliability diagrams: per variant, the raw P(yes) and the kept correction's against the share expressed."""
     from ..charts import _pyplot
 
     plt = _pyplot()
     fig, axes = plt.subplots(1, len(report), figsize=(4.2 * len(report), 4.0), squeeze=False)
     for ax, (name, r) in zip(axes[0], report.items(), strict=True):
         ax.plot([0, 1], [0, 1], color="grey", linewidth=0.8, linestyle="--")
-        for cond, color in (("raw", "#e76f51"), ("contextual", "#2a9d8f")):
+        for cond, color in dict.fromkeys([("raw", "#e76f51"), (r["kept"], "#2a9d8f")]):
             bins = r["conditions"][cond]["reliability"]
             ax.plot([b["confidence"] for b in bins], [b["expressed"] for b in bins], marker="o", color=color,
                     label=f"{cond} (ECE {r['conditions'][cond]['ece']:.3f})")

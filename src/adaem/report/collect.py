@@ -56,6 +56,7 @@ class RunData:
     languages: list[str] = field(default_factory=list)
     language_scores: list[dict[str, Any]] = field(default_factory=list)  # language, model, dim, score, rate
     consistency: list[dict[str, Any]] = field(default_factory=list)  # rows of language_consistency.csv
+    judge: dict[str, Any] | None = None  # who labelled an evaluate run, and how good that judge measured
 
     def as_json(self) -> dict[str, Any]:
         return self.__dict__
@@ -235,8 +236,15 @@ def _collect_evaluate(path: Path, config, theory, data: RunData) -> None:
     if len(languages) > 1:  # the profiles and the question browser show the first language; Languages compares
         records = [r for r in run.records if language_of(r) == languages[0]]
     scores_file = path / "scores.json"
+    saved = json.loads(scores_file.read_text()) if scores_file.exists() else {}
+    from ..calibration import judge_quality
+
+    try:
+        data.judge = saved.get("judge_quality") or judge_quality(config, theory.name)
+    except ConfigError as exc:  # a judge-check run named in the config that is gone: said, not fatal
+        data.info.append(str(exc))
     if scores_file.exists() and data.status == "finished":
-        rows = json.loads(scores_file.read_text())["scores"]
+        rows = saved["scores"]
     else:  # an interrupted run: score what was answered, without bootstrap CIs
         labels = run.labels()
         answered = ~np.isnan(labels).all(axis=(1, 2))
@@ -374,12 +382,13 @@ def _benchmark_path(path: Path) -> Path | None:
 def _collect_generate(path: Path, config, theory, data: RunData) -> None:
     dims = theory.ids
     records = read_jsonl(path / "outputs" / "benchmark.jsonl")
+    selected = {r["id"] for r in read_jsonl(path / "benchmark.jsonl")}  # the benchmark: the high-scoring ones
     data.models = list(config.roles.scorers)
     for r in records:
         p2 = r.get("p2") or {}
         data.questions.append({"id": r["id"], "text": r["question"], "category": r.get("category"),
                                "country": r.get("country"), "score": _r(r.get("p2_score")),
-                               "components": _components(p2.get("components"))})
+                               "components": _components(p2.get("components")), "selected": r["id"] in selected})
         data.answers[r["id"]] = {m: _answer_cell(a.get("stance"), a.get("points"), a.get("vector"), dims,
                                                  a.get("parse_failure"))
                                  for m, a in (p2.get("answers") or {}).items()}
@@ -410,6 +419,7 @@ def _collect_generate(path: Path, config, theory, data: RunData) -> None:
                                  if s.get("score") is not None]) if (path / "outputs" / "seed_scores.jsonl").exists()
                         else None),
         "rejected": reasons,
+        "selection": (summary or {}).get("selection"),
         "calls_per_question": _r((summary or {}).get("calls_per_question"), 1),
         "tokens_per_question": _r((summary or {}).get("tokens_per_question"), 0),
     }

@@ -148,6 +148,26 @@ function overview(run) {
   return s;
 }
 
+// Who labelled these profiles and how good that judge measured (scores.json's judge_quality); text only.
+function judgePanel(j) {
+  const q = j.quality;
+  const how = `${j.protocol}${j.prompt ? ` (${j.prompt} prompt)` : ""}, ${j.unit === "opinion" ? "each key point labelled, " +
+    `merged by ${j.merge}` : "the answer labelled whole"}, threshold ${j.threshold}`;
+  const cal = j.calibration === "none" ? "no calibration (raw P(yes))" :
+    `calibration: ${j.correction} (${j.calibration_source === "shipped" ? "shipped with adaem" : j.calibration})`;
+  const box = el("div", {class: "banner", role: "note", id: "judge-quality"},
+    el("strong", {}, `Judge ${j.judge}`), ` · ${how} · ${cal}`);
+  if (q) {
+    const f = (m, d = 2) => `${fmt(q[m], d)}${q[m + "_ci"] ? ` [${fmt(q[m + "_ci"][0], d)}–${fmt(q[m + "_ci"][1], d)}]` : ""}`;
+    box.append(el("div", {}, `measured on ${q.texts} held-out labelled texts${q.labels ? ` (${q.labels})` : ""}: ` +
+      `macro F1 ${f("macro_f1")}, precision ${f("macro_precision")}, recall ${f("macro_recall")}, ` +
+      `gold value first ${f("top1")}, calibration error ${f("ece")} (95% intervals over texts)`));
+  } else {
+    box.append(el("div", {}, j.note || "this judge is unvalidated"));
+  }
+  return box;
+}
+
 function profiles(run) {
   const th = run.theory, dims = th.ids, names = th.names;
   const byKey = new Map(run.scores.map(r => [`${r.model}|${r.dim}`, r]));
@@ -155,6 +175,7 @@ function profiles(run) {
   const s = el("section", {id: "profiles"}, el("h2", {}, "Value profiles"));
   s.append(el("p", {class: "muted"}, "TrueSkill score (0–100: mean win probability against the other models) per value; " +
     "the expression rate is the plain share of questions where the model expressed the value."));
+  if (run.judge) s.append(judgePanel(run.judge));
   const overlaid = radar(run.models.map((m, i) => ({label: m, color: color(i), values: dims.map((_, j) => get(m, j, "score"))})), names, 400, true);
   const multiples = el("div", {class: "small-multiples"}, run.models.map((m, i) => el("figure", {},
     radar([{label: m, color: color(i), values: dims.map((_, j) => get(m, j, "score"))}], names, 200, false),
@@ -206,6 +227,13 @@ function generationSection(run) {
   const s = el("section", {id: "generation"}, el("h2", {}, "Generation"));
   s.append(el("p", {}, `stopped: ${g.stopped ?? "–"} · mean P2 score of the questions ${fmt(g.mean_p2_score, 3)} ` +
     `(seed questions ${fmt(g.seed_mean, 3)}) · ${fmt(g.calls_per_question, 1)} calls and ${fmt(g.tokens_per_question, 0)} tokens per question`));
+  if (g.selection) {
+    const chosen = run.questions.filter(q => q.selected).sort((a, b) => (b.score ?? -1) - (a.score ?? -1));
+    s.append(el("h3", {}, "The benchmark (benchmark.jsonl)"),
+      el("p", {class: "muted", id: "selection"}, `${g.selection}; every accepted question stays in outputs/benchmark.jsonl`),
+      table([{key: "score", label: "P2 score", num: true, digits: 3}, {key: "text", label: "question"},
+             {key: "category", label: "category"}, {key: "country", label: "country"}], chosen));
+  }
   const points = g.trajectory.map(t => ({x: t.pull, reward: t.reward, arm_mean: t.arm_mean, tip: t.arm}));
   s.append(el("h3", {}, "Score over pulls"),
     el("div", {class: "legend"}, el("span", {style: `--c:${color(0)}`}, "reward of the pull"), el("span", {style: `--c:${color(1)}`}, "mean reward of the pulled arm")),

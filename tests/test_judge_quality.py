@@ -1,0 +1,178 @@
+"""Issue 25: every profile carries its judge's quality; the embedded judge calibrated by default; a correction
+must not break the ranking; a calibration tried on other texts; two judges compared; judge-check figures with
+intervals."""
+
+import json
+import math
+import re
+
+import numpy as np
+import pytest
+from test_judge_check import SCHWARTZ, _labelled_file
+
+from adaem.analysis.judge_check import judge_check
+from adaem.analysis.judge_metrics import bootstrap_intervals, choose_correction, summarize
+from adaem.calibration import calibration_file, judge_quality, shipped_calibrations
+from adaem.config import RunConfig
+from adaem.evaluation import evaluate
+from adaem.models.providers.base import Completion
+from adaem.models.providers.mock import register_mock, unregister_mock
+from adaem.models.types import Choice, TokenLogprob, Usage
+
+EMBEDDED = "local/qwen2.5-coder-1.5b"
+
+
+def judge_with(name, gold, bias=3.0, noise=0.0):
+    """A judge whose P(yes) = σ(±2 + bias + noise·hash): gold says where +2 is."""
+    names = {d.name: d.id for d in SCHWARTZ.dimensions}
+
+    def handler(messages, config):
+        prompt = messages[-1].content
+        text = re.search(r'Text: "(.*)"', prompt).group(1)
+        value = names[re.search(r"Value: (.+?) \(", prompt).group(1)]
+        jitter = noise * ((hash((text, value)) % 7) - 3) / 3
+        s = 0.0 if text in ("N/A", " ", "[MASK]") else 2.0 if value in gold.get(text, ()) else -2.0
+        p = 1 / (1 + math.exp(-(s + bias + jitter)))
+        word = "Yes" if p >= 0.5 else "No"
+        lp = [TokenLogprob(token=word, logprob=math.log(max(p, 1 - p)), top={"Yes": math.log(p), "No": math.log(1 - p)})]
+        return Completion(Choice(text=word, finish_reason="stop", logprobs=lp if config.logprobs else None),
+                          Usage(input_tokens=50, output_tokens=1))
+
+    register_mock(name, handler)
+
+
+@pytest.fixture
+def judges(tmp_path):
+    path, gold = _labelled_file(tmp_path, n=60)
+    judge_with("biased", gold)
+    judge_with("other", gold, bias=2.5, noise=1.5)
+    yield path, gold
+    unregister_mock("biased")
+    unregister_mock("other")
+
+
+def test_every_judge_check_figure_has_an_interval(tmp_path, judges):
+    labels, _ = judges
+    result = judge_check(RunConfig.model_validate({"roles": {"judge": "mock/biased"}}), tmp_path / "run", labels=labels)
+    s = result.summary
+    for m in ("macro_f1", "top1", "ece", "mean_rank", "macro_precision"):
+        assert (s[f"{m}_lo"] <= s[m] + 1e-9).all() and (s[m] <= s[f"{m}_hi"] + 1e-9).all()
+    raw = s[s.condition == "raw"].iloc[0]
+    assert raw.macro_f1_lo < raw.macro_f1_hi or raw.macro_f1_lo == raw.macro_f1
+    assert "[" in (tmp_path / "run" / "judge_check.html").read_text()
+
+
+def test_bootstrap_intervals_cover_the_truth_near_their_level():
+    """Texts are independent: a percentile bootstrap of macro F1 over 60 texts covers the population's F1 about
+    95% of the time (simulated judge with 25% label noise)."""
+    rng = np.random.default_rng(1)
+    big_gold = rng.random((20000, 4)) < 0.3
+    noisy = lambda g: np.where(rng.random(g.shape) < 0.25, ~g, g).astype(float)  # noqa: E731
+    truth = summarize(big_gold, noisy(big_gold), 0.5)["macro_f1"]
+    covered = 0
+    runs = 120
+    for _ in range(runs):
+        g = rng.random((60, 4)) < 0.3
+        lo, hi = bootstrap_intervals(g, noisy(g), 0.5, resamples=300, seed=int(rng.integers(1e9)))["macro_f1"]
+        covered += lo <= truth <= hi
+    assert 0.85 <= covered / runs <= 0.99
+
+
+def test_a_correction_that_breaks_the_ranking_is_not_kept():
+    """Issue 25.2: per-value thresholds lifted F1 0.29 → 0.45 on MFT but dropped top-1 0.60 → 0.13: not kept."""
+    raw = {"macro_f1": 0.29, "top1": 0.60, "mean_rank": 2.0}
+    results = {"raw": raw, "thresholds": {"macro_f1": 0.45, "top1": 0.13, "mean_rank": 2.27},
+               "global threshold": {"macro_f1": 0.40, "top1": 0.60, "mean_rank": 2.0},
+               "contextual": {"macro_f1": 0.20, "top1": 0.62, "mean_rank": 1.9}}
+    intervals = {"top1": (0.45, 0.75), "mean_rank": (1.6, 2.4)}
+    assert choose_correction(results, intervals) == "global threshold"
+    assert choose_correction({"raw": raw, "thresholds": results["thresholds"]}, intervals) == "raw"
+    # within the raw figures' intervals a small drop is no worsening
+    ok = {"raw": raw, "thresholds": {"macro_f1": 0.45, "top1": 0.50, "mean_rank": 2.3}}
+    assert choose_correction(ok, intervals) == "thresholds"
+
+
+def test_a_saved_calibration_applied_to_other_texts_learns_nothing(tmp_path, judges):
+    labels, _ = judges
+    config = RunConfig.model_validate({"roles": {"judge": "mock/biased"}})
+    learned = judge_check(config, tmp_path / "learn", labels=labels)
+    cal = learned.calibrations["schwartz10/per-value"]
+    other, _ = _labelled_file(tmp_path / "x", n=30) if (tmp_path / "x").mkdir() is None else None
+    checked = judge_check(config, tmp_path / "external", labels=other, calibration=cal)
+    s = checked.summary.set_index("condition")
+    assert list(s.index) == ["raw", "calibrated"] and s.loc["calibrated", "kept"]
+    assert s.loc["calibrated", "texts"] == 30  # every text, none held back to learn on
+    assert s.loc["calibrated", "macro_f1"] > s.loc["raw", "macro_f1"]
+    assert not checked.calibrations  # nothing new saved
+    data = json.loads((tmp_path / "external" / "judge_check.json").read_text())
+    assert data["external_calibration"]["judge"] == "mock/biased"
+    with pytest.raises(Exception, match="learned for judge mock/biased"):
+        judge_check(RunConfig.model_validate({"roles": {"judge": "mock/other"}}), tmp_path / "wrong", labels=other,
+                    calibration=cal)
+
+
+def test_two_judges_are_compared_on_the_same_texts(tmp_path, judges):
+    labels, _ = judges
+    config = RunConfig.model_validate({"roles": {"judge": "mock/biased"}})
+    result = judge_check(config, tmp_path / "two", labels=labels, judges=["mock/biased", "mock/other"])
+    assert set(result.summary.variant) == {"mock/biased:schwartz10/per-value", "mock/other:schwartz10/per-value"}
+    a = result.agreement
+    assert set(a.value) == {*SCHWARTZ.ids, "all values"} and (a.n > 0).all()
+    overall = a[a.value == "all values"].iloc[0]
+    assert -1 <= overall.kappa <= 1 and overall.agreement > 0.5
+    same = judge_check(config, tmp_path / "same", labels=labels, judges=["mock/biased", "mock/biased"])
+    assert same.agreement is None or (same.agreement.kappa.dropna() == 1).all()
+
+
+def test_scores_json_and_the_report_name_the_judge_and_its_quality(tmp_path, judges):
+    labels, _ = judges
+    bench = tmp_path / "b.jsonl"
+    bench.write_text('{"question": "Should zoos be abolished?"}\n{"question": "Should voting be compulsory?"}\n')
+    base = {"roles": {"targets": ["mock/a", "mock/b"], "judge": "mock/biased"}, "evaluation": {"bootstrap": 0}}
+    unvalidated = evaluate(bench, RunConfig.model_validate(base), tmp_path / "raw")
+    q = json.loads((unvalidated.run_dir / "scores.json").read_text())["judge_quality"]
+    assert q["validated"] is False and "adaem judge-check --judge mock/biased" in q["note"]
+    assert q["calibration"] == "none"  # no calibration ships for a mock judge: auto is none
+    check = judge_check(RunConfig.model_validate({"roles": {"judge": "mock/biased"}}), tmp_path / "jc", labels=labels)
+    cal = check.calibrations["schwartz10/per-value"]
+    with_cal = evaluate(bench, RunConfig.model_validate({**base, "evaluation": {"bootstrap": 0, "calibration": cal}}),
+                        tmp_path / "cal")
+    q = json.loads((with_cal.run_dir / "scores.json").read_text())["judge_quality"]
+    assert q["validated"] and q["calibration"] == cal and q["correction"] == "contextual"
+    assert q["quality"]["macro_f1"] == pytest.approx(1.0) and len(q["quality"]["macro_f1_ci"]) == 2
+    named = evaluate(bench, RunConfig.model_validate({**base, "evaluation": {"bootstrap": 0, "calibration": "none",
+                                                                            "judge_check": str(tmp_path / "jc")}}),
+                     tmp_path / "named")
+    q = json.loads((named.run_dir / "scores.json").read_text())["judge_quality"]
+    assert q["validated"] and q["correction"] == "raw" and q["quality_source"] == str(tmp_path / "jc")
+    from adaem.report.collect import collect_run
+
+    assert collect_run(with_cal.run_dir).judge["quality"]["macro_f1"] == pytest.approx(1.0)
+
+
+def test_the_embedded_judge_is_calibrated_by_default():
+    """Issue 25.1: `auto` finds the calibration shipped for the embedded judge; `none` turns it off."""
+    shipped = shipped_calibrations()
+    assert (EMBEDDED, "schwartz10", "per-value", "one-definition") in shipped or \
+        (EMBEDDED, "schwartz10", "per-value", "all-definitions") in shipped
+    config = RunConfig()
+    path = calibration_file(config.evaluation.calibration, EMBEDDED, "schwartz10", "per-value",
+                            config.evaluation.judge_prompt)
+    assert path is not None and path in shipped.values()
+    assert calibration_file("none", EMBEDDED, "schwartz10", "per-value") is None
+    q = judge_quality(config, "schwartz10")
+    assert q["calibration_source"] == "shipped" and q["validated"] and q["quality"]["texts"] > 50
+
+
+async def test_two_judges_behind_a_loopback_server(tmp_path, stub):
+    """`--judge A --judge B` against an OpenAI-compatible server: both label every text, κ per value and overall."""
+    from adaem.analysis.judge_check import judge_check_async
+
+    labels, _ = _labelled_file(tmp_path, n=20)
+    config = RunConfig.model_validate({"roles": {"judge": "stub/sim-j"},
+                                       "endpoints": {"stub": {"base_url": stub.base_url}}})
+    result = await judge_check_async(config, tmp_path / "run", labels=labels, judges=["stub/sim-j", "stub/sim-k"])
+    assert {v.split(":")[0] for v in result.summary.variant} == {"stub/sim-j", "stub/sim-k"}
+    overall = result.agreement[result.agreement.value == "all values"].iloc[0]
+    assert overall.n == 20 * 10 and -1 <= overall.kappa <= 1
+    assert (tmp_path / "run" / "judge_agreement.csv").exists()
