@@ -12,6 +12,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "adaem"
 # Lowest first. A module may import its own layer and the layers below it.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("foundation", ("errors", "languages", "theories", "prompts", "objective", "rating", "resampling", "charts", "config",
+                    "endpoints",
                     "calibration", "models.types", "models.embedded")),
     ("models", ("models", "progress")),
     ("storage", ("store", "embeddings", "benchmark")),

@@ -8,7 +8,8 @@ from typing import Any
 
 from rich.table import Table
 
-from .config import PRESET_ENDPOINTS, RunConfig
+from .config import RunConfig
+from .endpoints import PRESET_ENDPOINTS
 from .errors import ConfigError
 from .models import embedded
 from .store import merged_usage, read_replicas, read_usage

@@ -7,7 +7,8 @@ import os
 from collections.abc import Callable, Iterable
 from functools import partial
 
-from ..config import ANTHROPIC_PROVIDER, EMBEDDED_PROVIDER, MOCK_PROVIDER, PRESET_ENDPOINTS, RunConfig, check_model_name
+from ..config import RunConfig, check_model_name
+from ..endpoints import ANTHROPIC_PROVIDER, EMBEDDED_PROVIDER, MOCK_PROVIDER, PRESET_ENDPOINTS
 from .accounting import Ledger
 from .batch import BatchCollector
 from .batch_quota import request_cost
