@@ -88,3 +88,22 @@ def test_smoke_cli_on_the_embedded_models(tmp_path):
     assert result.returncode == 0, result.stderr
     lines = (tmp_path / "run" / "outputs" / "answers.jsonl").read_text().splitlines()
     assert len(lines) == 2 and '"stance": null' not in "".join(lines)
+
+
+async def test_a_local_verdict_read_from_one_token_is_the_verdict_of_three(smollm_pool):
+    """Issue 25.6: the local judge now decodes one token (P(yes) is read from the first); its labels are the ones
+    three decoded tokens gave, to the last digit, prompt prefix reused or not."""
+    from adaem.judge import p_yes, value_prompt
+    from adaem.theories import load_theory
+
+    theory = load_theory("schwartz10")
+    model = smollm_pool.get("local/smollm2-135m")
+    text = "Cities should keep their old festivals alive, since they hold the community together."
+    for dim in theory.dimensions[:4]:
+        messages = value_prompt(theory, text, dim)
+        answers = []
+        for tokens in (1, 3):
+            out = await model.generate(messages, GenerateConfig(temperature=0.0, max_tokens=tokens, seed=0,
+                                                                logprobs=True, top_logprobs=10))
+            answers.append(p_yes(out.choices[0].logprobs, out.text))
+        assert answers[0] == answers[1]

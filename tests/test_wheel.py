@@ -47,7 +47,8 @@ def test_the_wheel_installs_alone_and_evaluates_against_a_server(tmp_path):
     files = run([str(python), "-c", "import adaem, pathlib; p = pathlib.Path(adaem.__file__).parent; "
                  "print(sorted(str(f.relative_to(p)) for f in p.rglob('*') if f.is_file()))"], env=no_compiler)
     for needed in ("prompts/opinion.txt", "theories/schwartz10.yaml", "data/seeds.jsonl",
-                   "data/judge_validation/schwartz10.jsonl", "data/minilm/tokenizer.json", "report/assets/report.js"):
+                   "data/judge_validation/schwartz10.jsonl", "data/minilm/tokenizer.json",
+                   "data/calibration/qwen2.5-coder-1.5b-schwartz10-per-value-one-definition.json", "report/assets/report.js"):
         assert needed in files.stdout, f"{needed} is not in the wheel"
     assert "torch" not in run([str(python), "-m", "pip", "list"], env=no_compiler).stdout
     licences = run([str(python), str(ROOT / "scripts" / "licences.py")], env=no_compiler)

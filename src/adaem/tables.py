@@ -145,7 +145,7 @@ def judge_check_table(result: Any, run_dir: Path) -> Table:
                         f"values; kept = correction saved) — {run_dir}")
     for col in ("variant", "condition", "P", "R", "F1", "top-1", "top-3", "gold rank", "ECE", "missing", "kept"):
         table.add_column(col, justify="left" if col in ("variant", "condition") else "right",
-                         no_wrap=col in ("variant", "condition"))
+                         no_wrap=col in ("variant", "condition"), overflow="fold")
 
     def cell(r: dict[str, Any], m: str, fmt: str = "{:.3f}") -> str:
         lo, hi = r.get(f"{m}_lo"), r.get(f"{m}_hi")
