@@ -111,7 +111,10 @@ def simulated(name: str, messages: list[ChatMessage], schema: dict[str, Any] | N
     if schema is not None and "question" in (schema.get("properties") or {}):
         place = _PLACES[digest[1] % len(_PLACES)]
         topic = " ".join(words[:2])
-        return json.dumps({"question": f"Should {place} restrict {topic} for group {digest[2]} by {1990 + digest[3] % 40}?",
+        argument = ({"argument": f"{place} restricting {topic} would protect group {digest[2]} but limit others."}
+                    if "argument" in (schema.get("properties") or {}) else {})
+        return json.dumps({**argument,
+                           "question": f"Should {place} restrict {topic} for group {digest[2]} by {1990 + digest[3] % 40}?",
                            "country": place})
     if schema is not None:
         return json.dumps(schema_instance(schema, digest, words))
