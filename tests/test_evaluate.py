@@ -240,6 +240,8 @@ def test_cli_end_to_end_on_the_embedded_models(tmp_path, bench):
     for a in usable:
         assert all(0.0 <= v <= 1.0 for v in a["vector"].values())
         assert a["judge_calls"] == 10
-        assert len({round(v, 3) for v in a["vector"].values()}) > 1  # soft labels from log-probabilities
+        # soft labels from log-probabilities; the answer's vector is their thresholded OR (issue 23.2)
+        assert len({round(v, 3) for v in a["soft_vector"].values()}) > 1
+        assert set(a["vector"].values()) <= {0.0, 1.0}
     scores = json.loads((tmp_path / "run" / "scores.json").read_text())
     assert len(scores["scores"]) == 20

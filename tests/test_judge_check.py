@@ -253,4 +253,5 @@ def test_judge_check_on_an_embedded_judge(tmp_path):
     assert soft and all(0 <= p <= 1 for p in soft) and any(0 < p < 1 for p in soft)  # probabilities, not 0/1
     priors = json.loads((tmp_path / "jc" / "judge_check.json").read_text())["variants"]["schwartz10/per-value"]["priors"]
     assert set(priors) == set(SCHWARTZ.ids) and any(abs(p - 0.5) > 0.01 for p in priors.values())
-    assert set(result.summary.condition) == {"raw", "contextual", "thresholds", "contextual+thresholds"}
+    assert set(result.summary.condition) == {"raw", "contextual", "global threshold", "thresholds",
+                                             "contextual+thresholds"}
