@@ -134,13 +134,13 @@ def select(run: str | Path, *, top: float | None = None, min_score: float | None
     (`per="arm"`). Writes `out` (.jsonl or .parquet) and returns the selected questions as a DataFrame."""
     import pandas as pd
 
-    from .config import Selection
+    from .config import Selection, first_error
     from .generation.job import select_benchmark
 
     try:
         rule = Selection(top=top, min_score=min_score, per=per)
     except ValueError as exc:
-        raise ConfigError(f"select: {str(exc).splitlines()[-1].strip()}") from None
+        raise ConfigError(f"select: {first_error(exc)}") from None
     rows, _ = select_benchmark(run, rule, Path(out))
     return pd.DataFrame(rows)
 

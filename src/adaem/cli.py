@@ -200,14 +200,17 @@ def select(
     per: Annotated[str, typer.Option(help="rank over the whole run, or within each arm: run or arm")] = "run",
 ) -> None:
     """Re-select a generate run's benchmark from its accepted questions by another rule (no model call)."""
-    from .config import Selection
+    from .config import Selection, first_error
     from .generation.job import select_benchmark
 
     if (top is None) == (min_score is None):
         raise ConfigError("select: give one rule, --top FRACTION or --min-score X")
     if per not in ("run", "arm"):
         raise ConfigError(f"--per: run or arm, not '{per}'")
-    rule = Selection(top=top, min_score=min_score, per=per)
+    try:
+        rule = Selection(top=top, min_score=min_score, per=per)
+    except ValueError as exc:
+        raise ConfigError(f"select: {first_error(exc)}") from None
     rows, accepted = select_benchmark(run, rule, out_file)
     out.print(f"{len(rows)} of {accepted} accepted questions ({rule.describe()}) → {out_file}", highlight=False)
 

@@ -451,6 +451,13 @@ def _format_validation_error(exc: ValidationError) -> str:
     return "; ".join(lines)
 
 
+def first_error(exc: Exception) -> str:
+    """One line of a validation error: the field and what is wrong with it."""
+    if isinstance(exc, ValidationError):
+        return _format_validation_error(exc)
+    return str(exc).splitlines()[0]
+
+
 def parse_config(data: dict[str, Any], source: str = "config") -> RunConfig:
     try:
         return RunConfig.model_validate(data)
