@@ -5,6 +5,7 @@ intervals."""
 import json
 import math
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -162,6 +163,19 @@ def test_the_embedded_judge_is_calibrated_by_default():
     assert calibration_file("none", EMBEDDED, "schwartz10", "per-value") is None
     q = judge_quality(config, "schwartz10")
     assert q["calibration_source"] == "shipped" and q["validated"] and q["quality"]["texts"] > 50
+
+
+def test_the_joint_protocol_has_its_shipped_calibration_whatever_the_per_value_prompt():
+    """Issue 25.1, "per protocol": the embedded judge's joint protocol is calibrated too; the per-value prompt setting
+    does not hide it (a joint judge-check records "one-definition")."""
+    for theory in ("schwartz10", "mft"):
+        path = calibration_file("auto", EMBEDDED, theory, "joint", "one-definition")
+        assert path is not None and "joint" in Path(path).name
+        assert calibration_file("auto", EMBEDDED, theory, "joint", "all-definitions") == path
+        config = RunConfig.model_validate({"evaluation": {"protocol": "joint", "judge_prompt": "all-definitions",
+                                                          "theory": theory}})
+        q = judge_quality(config, theory)
+        assert q["calibration"] == path and q["validated"] and q["prompt"] is None
 
 
 async def test_two_judges_behind_a_loopback_server(tmp_path, stub):

@@ -107,3 +107,34 @@ async def test_a_local_verdict_read_from_one_token_is_the_verdict_of_three(smoll
                                                                 logprobs=True, top_logprobs=10))
             answers.append(p_yes(out.choices[0].logprobs, out.text))
         assert answers[0] == answers[1]
+
+
+def test_two_embedded_judges_and_a_saved_calibration_through_the_cli(tmp_path):
+    """Issue 25.5 and 25.3 on the embedded models: `--judge A --judge B` labels the same texts with both and reports
+    their κ; `--calibration FILE` applies the shipped calibration to other texts without learning anything."""
+    import json
+
+    from adaem.calibration import shipped_calibrations
+
+    labels = tmp_path / "labels.jsonl"
+    rows = [{"text": "Parents should teach children to respect the old ways of their village.", "values": ["tradition"]},
+            {"text": "People should be free to choose their own path in life.", "values": ["self_direction"]},
+            {"text": "A strong police force keeps families safe.", "values": ["security"]},
+            {"text": "Everyone deserves clean water, wherever they live.", "values": ["universalism"]}]
+    labels.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    two = run_cli("judge-check", "--judge", "local/smollm2-135m", "--judge", "local/qwen2.5-coder-0.5b",
+                  "--labels", str(labels), "--out", str(tmp_path / "two"), timeout=900)
+    assert two.returncode == 0, two.stderr
+    import pandas as pd
+
+    agreement = pd.read_csv(tmp_path / "two" / "judge_agreement.csv")
+    overall = agreement[agreement.value == "all values"].iloc[0]
+    assert overall.n == 4 * 10 and -1 <= overall.kappa <= 1  # every text × every value
+    shipped = shipped_calibrations()[("local/qwen2.5-coder-1.5b", "schwartz10", "per-value", "one-definition")]
+    ext = run_cli("judge-check", "--judge", "local/qwen2.5-coder-1.5b", "--labels", str(labels),
+                  "--calibration", shipped, "--out", str(tmp_path / "ext"), timeout=900)
+    assert ext.returncode == 0, ext.stderr
+    report = json.loads((tmp_path / "ext" / "judge_check.json").read_text())
+    (variant,) = report["variants"].values()
+    assert report["external_calibration"]["thresholds"] and set(variant["conditions"]) == {"raw", "calibrated"}
+    assert report["test"] == 4 and report["train"] == 0  # nothing learned: every text is held out

@@ -122,6 +122,12 @@ def shipped_calibrations() -> dict[tuple[str, str, str, str], str]:
     return out
 
 
+def _key(judge: str, theory: str, protocol: str, prompt: str) -> tuple[str, str, str, str]:
+    """What a calibration is learned for: the per-value prompt matters only to the per-value protocol (a joint
+    judge-check records "one-definition")."""
+    return judge, theory, protocol, prompt if protocol == "per-value" else "one-definition"
+
+
 def calibration_file(setting: str | Path | None, judge: str, theory: str, protocol: str,
                      prompt: str = "one-definition") -> str | None:
     """The calibration file that applies: `auto` (the default) is the one adaem ships for this judge, theory,
@@ -129,7 +135,7 @@ def calibration_file(setting: str | Path | None, judge: str, theory: str, protoc
     if setting is None or str(setting).lower() == "none":
         return None
     if str(setting).lower() == "auto":
-        return shipped_calibrations().get((judge, theory, protocol, prompt))
+        return shipped_calibrations().get(_key(judge, theory, protocol, prompt))
     return str(setting)
 
 
@@ -163,7 +169,7 @@ def judge_quality(config: RunConfig, theory: str) -> dict[str, Any]:
     ev = config.evaluation
     judge = config.roles.judge
     path = calibration_file(ev.calibration, judge, theory, ev.protocol, ev.judge_prompt)
-    shipped = shipped_calibrations().get((judge, theory, ev.protocol, ev.judge_prompt))
+    shipped = shipped_calibrations().get(_key(judge, theory, ev.protocol, ev.judge_prompt))
     cal = _read(path) if path else None
     condition = _condition(cal)
     out: dict[str, Any] = {
@@ -213,7 +219,7 @@ def _judge_check_figures(run: str | Path, judge: str, theory: str, protocol: str
     for report in data.get("variants", {}).values():
         same = (report.get("judge", data.get("judge")), report.get("theory"), report.get("protocol"),
                 report.get("prompt", "one-definition"))
-        if same == (judge, theory, protocol, prompt) and condition in report.get("conditions", {}):
+        if same == _key(judge, theory, protocol, prompt) and condition in report.get("conditions", {}):
             r, ci = report["conditions"][condition], report.get("intervals", {}).get(condition, {})
             return {"condition": condition, "texts": data.get("test"), "labels": data.get("labels", ""),
                     **{m: r.get(m) for m in ("macro_precision", "macro_recall", "macro_f1", "top1", "top3",
