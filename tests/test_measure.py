@@ -299,3 +299,28 @@ def test_points_logprob_reads_the_points_tokens_only():
     opinion = _opinion(("Animal welfare", "cages hurt"))
     assert points_logprob(logprobs, opinion) == pytest.approx(-2.0)
     assert points_logprob(None, opinion) is None
+
+
+async def test_a_whole_answer_asks_for_the_answer_calibration(make_pool, scripted, monkeypatch):
+    """measure_answer says which kind of text the judge labels: the whole answer under `unit: answer`, each point
+    (and the question) as an opinion under `unit: opinion`."""
+    import adaem.judge
+    from adaem.config import Evaluation
+    from adaem.measure import measure_answer
+
+    asked: list[str] = []
+
+    def lookup(setting, judge, theory, protocol, prompt="one-definition", unit="opinion"):
+        asked.append(unit)
+        return None
+
+    monkeypatch.setattr(adaem.judge, "calibration_file", lookup)
+    scripted("resp", lambda messages, config: json.dumps(
+        {"stance": "no", "points": [{"point": p.point, "justification": p.justification} for p in GOOD.points]}))
+    scripted("judge", lambda messages, config: "No")
+    pool = make_pool()
+    for unit, expected in (("answer", ["answer"]), ("opinion", ["opinion"] * len(GOOD.points))):
+        asked.clear()
+        await measure_answer(pool.get("mock/resp"), pool.get("mock/judge"), load_theory("schwartz10"), ZOOS,
+                             Evaluation(unit=unit))
+        assert asked == expected

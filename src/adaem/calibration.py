@@ -84,6 +84,10 @@ class Calibration:
     thresholds: dict[str, float] = field(default_factory=dict)  # per value, on the (calibrated) P(yes)
     notes: str = ""
     quality: dict[str, Any] = field(default_factory=dict)
+    # the kind of text it was learned on: "opinion" (one opinion or a question, a sentence or two) or "answer" (a
+    # whole answer of several points). A judge's P(yes) depends on it: thresholds learned on crisp one-sentence
+    # opinions silence the judge on whole answers (issue 25's demo), so `auto` matches it to the run's unit.
+    unit: str = "opinion"
 
     def apply(self, values: dict[str, float], target: float) -> dict[str, float]:
         return {dim: correct(p, self.priors.get(dim), self.thresholds.get(dim), target) for dim, p in values.items()}
@@ -108,9 +112,9 @@ SHIPPED = "data/calibration"
 
 
 @cache
-def shipped_calibrations() -> dict[tuple[str, str, str, str], str]:
+def shipped_calibrations() -> dict[tuple[str, ...], str]:
     """The calibrations adaem ships (learned by judge-check on the shipped labelled sets for its embedded judge),
-    by (judge, theory, protocol, prompt)."""
+    by (judge, theory, protocol, prompt, unit)."""
     from importlib import resources
 
     folder = resources.files("adaem").joinpath(SHIPPED)
@@ -118,24 +122,25 @@ def shipped_calibrations() -> dict[tuple[str, str, str, str], str]:
     for entry in folder.iterdir() if folder.is_dir() else []:
         if entry.name.endswith(".json"):
             cal = _read(str(entry))
-            out[(cal.judge, cal.theory, cal.protocol, cal.prompt)] = str(entry)
+            out[_key(cal.judge, cal.theory, cal.protocol, cal.prompt, cal.unit)] = str(entry)
     return out
 
 
-def _key(judge: str, theory: str, protocol: str, prompt: str) -> tuple[str, str, str, str]:
+def _key(judge: str, theory: str, protocol: str, prompt: str, unit: str = "opinion") -> tuple[str, ...]:
     """What a calibration is learned for: the per-value prompt matters only to the per-value protocol (a joint
-    judge-check records "one-definition")."""
-    return judge, theory, protocol, prompt if protocol == "per-value" else "one-definition"
+    judge-check records "one-definition"); the unit is the kind of text."""
+    return judge, theory, protocol, prompt if protocol == "per-value" else "one-definition", unit
 
 
 def calibration_file(setting: str | Path | None, judge: str, theory: str, protocol: str,
-                     prompt: str = "one-definition") -> str | None:
+                     prompt: str = "one-definition", unit: str = "opinion") -> str | None:
     """The calibration file that applies: `auto` (the default) is the one adaem ships for this judge, theory,
-    protocol and prompt, if any; `none` (or None) is no correction; anything else is a file path."""
+    protocol, prompt and kind of text (`unit`: "answer" for a whole answer, "opinion" for one opinion or a
+    question), if any; `none` (or None) is no correction; anything else is a file path (applied to every text)."""
     if setting is None or str(setting).lower() == "none":
         return None
     if str(setting).lower() == "auto":
-        return shipped_calibrations().get(_key(judge, theory, protocol, prompt))
+        return shipped_calibrations().get(_key(judge, theory, protocol, prompt, unit))
     return str(setting)
 
 
@@ -143,7 +148,7 @@ def check_calibration(config: RunConfig, theory: str) -> None:
     """A run's calibration file readable and learned for its judge, theory, protocol and prompt: said before any
     call."""
     ev = config.evaluation
-    path = calibration_file(ev.calibration, config.roles.judge, theory, ev.protocol, ev.judge_prompt)
+    path = calibration_file(ev.calibration, config.roles.judge, theory, ev.protocol, ev.judge_prompt, ev.unit)
     if path:
         load_calibration(path, config.roles.judge, theory, ev.protocol, ev.judge_prompt)
 
@@ -168,8 +173,8 @@ def judge_quality(config: RunConfig, theory: str) -> dict[str, Any]:
     (with the command to run) when none matches. Shown beside the profiles in scores.json and the report."""
     ev = config.evaluation
     judge = config.roles.judge
-    path = calibration_file(ev.calibration, judge, theory, ev.protocol, ev.judge_prompt)
-    shipped = shipped_calibrations().get(_key(judge, theory, ev.protocol, ev.judge_prompt))
+    path = calibration_file(ev.calibration, judge, theory, ev.protocol, ev.judge_prompt, ev.unit)
+    shipped = shipped_calibrations().get(_key(judge, theory, ev.protocol, ev.judge_prompt, ev.unit))
     cal = _read(path) if path else None
     condition = _condition(cal)
     out: dict[str, Any] = {
@@ -177,6 +182,7 @@ def judge_quality(config: RunConfig, theory: str) -> dict[str, Any]:
         "prompt": ev.judge_prompt if ev.protocol == "per-value" else None, "unit": ev.unit, "merge": ev.merge,
         "threshold": ev.threshold, "calibration": path or "none",
         "calibration_source": "none" if path is None else "shipped" if path == shipped else "file",
+        "calibration_unit": cal.unit if cal is not None else None,
         "correction": condition, "quality": None, "quality_source": None}
     checked = _judge_check_figures(ev.judge_check, judge, theory, ev.protocol, ev.judge_prompt, condition) \
         if ev.judge_check else None
@@ -188,9 +194,11 @@ def judge_quality(config: RunConfig, theory: str) -> dict[str, Any]:
         out["quality"], out["quality_source"] = _read(shipped).quality["figures"]["raw"], shipped
     out["validated"] = out["quality"] is not None
     if not out["validated"]:
-        out["note"] = (f"judge {judge} is unvalidated for {theory} / {ev.protocol}: measure it with `adaem judge-check "
-                       f"--judge {judge} --theory {theory} --protocol {ev.protocol}` and name the run in "
-                       f"evaluation.judge_check")
+        texts = ("--unit answer --labels YOUR_LABELLED_ANSWERS.jsonl" if ev.unit == "answer"
+                 else "--labels YOUR_LABELLED_TEXTS.jsonl (default: the set shipped for the theory)")
+        out["note"] = (f"judge {judge} is unvalidated for {theory} / {ev.protocol} / {ev.unit}s: measure it with "
+                       f"`adaem judge-check --judge {judge} --theory {theory} --protocol {ev.protocol} {texts}` "
+                       f"and name the run in evaluation.judge_check")
     return out
 
 
@@ -219,7 +227,7 @@ def _judge_check_figures(run: str | Path, judge: str, theory: str, protocol: str
     for report in data.get("variants", {}).values():
         same = (report.get("judge", data.get("judge")), report.get("theory"), report.get("protocol"),
                 report.get("prompt", "one-definition"))
-        if same == _key(judge, theory, protocol, prompt) and condition in report.get("conditions", {}):
+        if same == _key(judge, theory, protocol, prompt)[:4] and condition in report.get("conditions", {}):
             r, ci = report["conditions"][condition], report.get("intervals", {}).get(condition, {})
             return {"condition": condition, "texts": data.get("test"), "labels": data.get("labels", ""),
                     **{m: r.get(m) for m in ("macro_precision", "macro_recall", "macro_f1", "top1", "top3",

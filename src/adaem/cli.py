@@ -451,6 +451,9 @@ def judge_check(
                                                      "calibration-*.json) unchanged to --labels: external "
                                                      "validation, nothing learned")] = None,
     seed: Annotated[int, typer.Option(help="seed of the training / held-out split and the bootstrap")] = 0,
+    unit: Annotated[str | None, typer.Option(help="the kind of text --labels holds: opinion (one opinion, as the "
+                                             "shipped sets) or answer (whole answers); a calibration learned "
+                                             "here applies to runs with that evaluation.unit")] = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
     out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="run directory")] = None,
@@ -464,7 +467,8 @@ def judge_check(
     cfg = _run_config(config, set_, _flags(roles__judge=judges[0] if judges else None), resume, out_dir)
     run_dir = out_dir or default_run_dir("judge-check")
     result = run_check(cfg, run_dir, labels=labels, theories=_items(theory), protocols=_items(protocol),
-                       prompts=_items(prompt), judges=judges, calibration=calibration, seed=seed, resume=resume)
+                       prompts=_items(prompt), judges=judges, calibration=calibration, seed=seed, resume=resume,
+                       unit=unit)
     out.print(judge_check_table(result, run_dir))
     out.print(f"wall time {result.seconds / 60:.1f} min over every session of the run")
     if result.agreement is not None:

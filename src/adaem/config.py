@@ -175,8 +175,9 @@ class Evaluation(BaseModel):
                                    "(evaluate, compare or prime) has spent it; --resume with a higher cap continues")
     confidence: float = Field(0.95, gt=0, lt=1)
     calibration: str | None = Field("auto", description="auto: the calibration adaem ships for this judge, theory, "
-                                    "protocol and prompt, if any (the embedded judge's, learned by `adaem "
-                                    "judge-check` on the shipped labelled sets); none: the judge's raw P(yes); or a "
+                                    "protocol, prompt and kind of text (whole answers under unit: answer, single "
+                                    "opinions and questions otherwise), if any (the embedded judge's, learned by "
+                                    "`adaem judge-check` on the shipped labelled sets); none: the judge's raw P(yes); or a "
                                     "calibration file a judge-check wrote for this judge, theory and protocol")
     judge_check: str | None = Field(None, description="an `adaem judge-check` run of this judge: its held-out figures "
                                     "are shown beside the profiles (default: those the calibration file carries)")

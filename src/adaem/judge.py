@@ -181,12 +181,13 @@ async def label_joint(judge: Model, theory: Theory, text: str, *, max_attempts: 
 
 async def label_text(judge: Model, theory: Theory, text: str, protocol: Protocol = "per-value", *,
                      calibration: str | Path | None = None, threshold: float = 0.5,
-                     prompt: JudgePrompt = "one-definition") -> Labels:
+                     prompt: JudgePrompt = "one-definition", unit: str = "opinion") -> Labels:
     """The judge's labels of a text under a protocol (and, per-value, a prompt); with a calibration file (`adaem
-    judge-check`), corrected as it says for this judge (the raw labels kept in `.raw`)."""
+    judge-check`), corrected as it says for this judge (the raw labels kept in `.raw`). `unit`: the kind of text
+    ("answer" for a whole answer; "opinion" for one opinion or a question), which picks the `auto` calibration."""
     labels = await (label_per_value(judge, theory, text, prompt=prompt) if protocol == "per-value"
                     else label_joint(judge, theory, text))
-    path = calibration_file(calibration, judge.name, theory.name, protocol, prompt)
+    path = calibration_file(calibration, judge.name, theory.name, protocol, prompt, unit)
     if path is not None:
         cal = load_calibration(path, judge.name, theory.name, protocol, prompt)
         labels.raw, labels.values = labels.values, cal.apply(labels.values, threshold)

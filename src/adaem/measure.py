@@ -381,7 +381,7 @@ async def measure_answer(
     if ev.unit == "answer":
         text = " ".join(f"({i + 1}) {p.text}" for i, p in enumerate(opinion.points))
         labels = [await label_text(judge, theory, text, ev.protocol, calibration=ev.calibration,
-                                   threshold=ev.threshold, prompt=ev.judge_prompt)]
+                                   threshold=ev.threshold, prompt=ev.judge_prompt, unit="answer")]
     else:  # a judge that reuses its prompt prefix still takes one text at a time (its session)
         labels = list(await asyncio.gather(*(label_text(judge, theory, p.text, ev.protocol, calibration=ev.calibration,
                                                         threshold=ev.threshold, prompt=ev.judge_prompt)

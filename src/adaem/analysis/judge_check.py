@@ -206,22 +206,25 @@ async def _label_all(store: RunStore, pool: ModelPool, variants: list[Variant],
 def judge_check(config: RunConfig | None = None, out: Path | str | None = None, *, labels: str | Path | None = None,
                 theories: list[str] | None = None, protocols: list[str] | None = None,
                 prompts: list[str] | None = None, judges: list[str] | None = None,
-                calibration: str | Path | None = None, seed: int = 0, resume: bool = False) -> JudgeCheck:
+                calibration: str | Path | None = None, seed: int = 0, resume: bool = False,
+                unit: str | None = None) -> JudgeCheck:
     """Check config.roles.judge (or several judges) against labelled texts (see `judge_check_async`)."""
     return run_sync(judge_check_async(config, out, labels=labels, theories=theories, protocols=protocols,
                                       prompts=prompts, judges=judges, calibration=calibration, seed=seed,
-                                      resume=resume))
+                                      resume=resume, unit=unit))
 
 
 async def judge_check_async(config: RunConfig | None = None, out: Path | str | None = None, *,
                             labels: str | Path | None = None, theories: list[str] | None = None,
                             protocols: list[str] | None = None, prompts: list[str] | None = None,
                             judges: list[str] | None = None, calibration: str | Path | None = None,
-                            seed: int = 0, resume: bool = False) -> JudgeCheck:
+                            seed: int = 0, resume: bool = False, unit: str | None = None) -> JudgeCheck:
     """Label a labelled set with each judge under each variant (theory files × protocols × per-value prompts;
     default: the config's) and measure it on the held-out half, raw and corrected; with `calibration` (a file a
     judge-check wrote), apply it unchanged to every text instead of learning anything (external validation).
-    With two judges or more, also their agreement (Cohen's κ on thresholded labels, per value and overall)."""
+    With two judges or more, also their agreement (Cohen's κ on thresholded labels, per value and overall).
+    `unit`: the kind of text the labelled set holds, "opinion" (default: one opinion, as the shipped sets) or
+    "answer" (whole answers); a calibration learned here applies (`auto`) to runs that label that kind."""
     store = RunStore.open(Path(out or Path("runs") / "judge-check"), config, "judge-check", resume)
     config = store.config
     judges = judges or store.get("judges") or [config.roles.judge]
@@ -229,6 +232,9 @@ async def judge_check_async(config: RunConfig | None = None, out: Path | str | N
     protocols = protocols or store.get("protocols") or [config.evaluation.protocol]
     prompts = prompts or store.get("prompts") or [config.evaluation.judge_prompt]
     calibration = calibration or store.get("calibration")
+    unit = unit or store.get("unit") or "opinion"
+    if unit not in ("opinion", "answer"):
+        raise ConfigError(f"unit: 'opinion' or 'answer', got {unit!r}")
     variants = _variants(judges, theories, protocols, prompts)
     external = load_calibration(calibration, *_calibration_key(variants[0])) if calibration else None
     if external is not None and len(variants) > 1:
@@ -239,12 +245,13 @@ async def judge_check_async(config: RunConfig | None = None, out: Path | str | N
                           "(JSONL or CSV with `text` and `values`)")
     texts = load_labelled(labels_path, variants[0].theory)
     for key, value in (("judges", judges), ("theories", theories), ("protocols", protocols), ("prompts", prompts),
-                       ("labels", str(labels_path)), ("calibration", str(calibration) if calibration else None)):
+                       ("labels", str(labels_path)), ("calibration", str(calibration) if calibration else None),
+                       ("unit", unit)):
         store.put(key, value)
     result = await run_job_async(store, lambda pool: _label_all(store, pool, variants, texts),
                                  lambda r: bool(r.failures or r.stopped))
     check = summarize_check(Path(store.path), config, variants, texts, seed, result.failures, external,
-                            labels_name=Path(labels_path).name)
+                            labels_name=Path(labels_path).name, unit=unit)
     check.stopped, check.left = result.stopped, result.left
     return check
 
@@ -255,7 +262,7 @@ def _calibration_key(variant: Variant) -> tuple[str, str, str, str]:
 
 def summarize_check(run_dir: Path, config: RunConfig, variants: list[Variant], texts: list[LabelledText],
                     seed: int, failures: list[dict[str, Any]] | None = None, external: Calibration | None = None,
-                    labels_name: str = "") -> JudgeCheck:
+                    labels_name: str = "", unit: str = "opinion") -> JudgeCheck:
     import pandas as pd
 
     records = {r["key"]: r for r in read_jsonl(run_dir / "outputs" / "labels.jsonl")}
@@ -302,7 +309,7 @@ def summarize_check(run_dir: Path, config: RunConfig, variants: list[Variant], t
         if external is None:
             keep = choose_correction(results, intervals["raw"])
             cal = Calibration(
-                judge=v.judge, theory=v.theory.name, protocol=v.protocol, prompt=v.prompt,
+                judge=v.judge, theory=v.theory.name, protocol=v.protocol, prompt=v.prompt, unit=unit,
                 priors=dict(zip(ids, map(float, priors), strict=True)) if keep.startswith("contextual") else {},
                 thresholds=dict(zip(ids, map(float, learned_thresholds[keep]), strict=True))
                 if keep in learned_thresholds else {},
@@ -331,7 +338,7 @@ def summarize_check(run_dir: Path, config: RunConfig, variants: list[Variant], t
         report[v.name] = {"conditions": results, "intervals": intervals, "kept": keep,
                           "priors": dict(zip(ids, map(float, priors), strict=True)),
                           "calibration": calibrations.get(v.name), "judge": v.judge, "prompt": v.prompt,
-                          "protocol": v.protocol, "theory": v.theory.name}
+                          "protocol": v.protocol, "theory": v.theory.name, "unit": unit}
     agreement = _agreement(variants, kept_labels, ids, threshold)
     usage = read_usage(run_dir)
     seconds = sum(s["finished"] - s["started"] for s in read_sessions(run_dir) if s["finished"])

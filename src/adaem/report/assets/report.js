@@ -154,7 +154,8 @@ function judgePanel(j) {
   const how = `${j.protocol}${j.prompt ? ` (${j.prompt} prompt)` : ""}, ${j.unit === "opinion" ? "each key point labelled, " +
     `merged by ${j.merge}` : "the answer labelled whole"}, threshold ${j.threshold}`;
   const cal = j.calibration === "none" ? "no calibration (raw P(yes))" :
-    `calibration: ${j.correction} (${j.calibration_source === "shipped" ? "shipped with adaem" : j.calibration})`;
+    `calibration: ${j.correction}${j.calibration_unit ? `, learned on ${j.calibration_unit}s` : ""} ` +
+    `(${j.calibration_source === "shipped" ? "shipped with adaem" : j.calibration})`;
   const box = el("div", {class: "banner", role: "note", id: "judge-quality"},
     el("strong", {}, `Judge ${j.judge}`), ` · ${how} · ${cal}`);
   if (q) {
