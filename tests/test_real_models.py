@@ -130,7 +130,7 @@ def test_two_embedded_judges_and_a_saved_calibration_through_the_cli(tmp_path):
     agreement = pd.read_csv(tmp_path / "two" / "judge_agreement.csv")
     overall = agreement[agreement.value == "all values"].iloc[0]
     assert overall.n == 4 * 10 and -1 <= overall.kappa <= 1  # every text × every value
-    shipped = shipped_calibrations()[("local/qwen2.5-coder-1.5b", "schwartz10", "per-value", "one-definition")]
+    shipped = shipped_calibrations()[("local/qwen2.5-coder-1.5b", "schwartz10", "per-value", "one-definition", "opinion")]
     ext = run_cli("judge-check", "--judge", "local/qwen2.5-coder-1.5b", "--labels", str(labels),
                   "--calibration", shipped, "--out", str(tmp_path / "ext"), timeout=900)
     assert ext.returncode == 0, ext.stderr
