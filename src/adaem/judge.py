@@ -27,6 +27,7 @@ from .prompts import render
 from .theories import Theory
 
 Protocol = Literal["joint", "per-value"]
+TextKind = Literal["answer", "opinion"]  # the kind of text labelled: a whole answer, or one opinion / a question
 
 
 def _call_seed(*parts: object) -> int:
@@ -181,7 +182,7 @@ async def label_joint(judge: Model, theory: Theory, text: str, *, max_attempts: 
 
 async def label_text(judge: Model, theory: Theory, text: str, protocol: Protocol = "per-value", *,
                      calibration: str | Path | None = None, threshold: float = 0.5,
-                     prompt: JudgePrompt = "one-definition", unit: str = "opinion") -> Labels:
+                     prompt: JudgePrompt = "one-definition", unit: TextKind = "opinion") -> Labels:
     """The judge's labels of a text under a protocol (and, per-value, a prompt); with a calibration file (`adaem
     judge-check`), corrected as it says for this judge (the raw labels kept in `.raw`). `unit`: the kind of text
     ("answer" for a whole answer; "opinion" for one opinion or a question), which picks the `auto` calibration."""

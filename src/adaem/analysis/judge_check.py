@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from functools import partial
 from importlib import resources
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, cast, get_args
 
 import numpy as np
 
@@ -34,7 +34,7 @@ from ..calibration import CONTENT_FREE, Calibration, best_threshold, load_calibr
 from ..config import RunConfig
 from ..errors import ConfigError, OutputParseError
 from ..jobs import run_job_async, run_sync
-from ..judge import JudgePrompt, Protocol, label_text
+from ..judge import JudgePrompt, Protocol, TextKind, label_text
 from ..models import ModelPool
 from ..store import RunStore, read_jsonl, read_sessions, read_usage
 from ..theories import Theory, load_theory
@@ -233,7 +233,7 @@ async def judge_check_async(config: RunConfig | None = None, out: Path | str | N
     prompts = prompts or store.get("prompts") or [config.evaluation.judge_prompt]
     calibration = calibration or store.get("calibration")
     unit = unit or store.get("unit") or "opinion"
-    if unit not in ("opinion", "answer"):
+    if unit not in get_args(TextKind):
         raise ConfigError(f"unit: 'opinion' or 'answer', got {unit!r}")
     variants = _variants(judges, theories, protocols, prompts)
     external = load_calibration(calibration, *_calibration_key(variants[0])) if calibration else None
