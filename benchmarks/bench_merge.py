@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from adaem.calibration import Calibration
+from adaem.calibration import read_calibration
 from adaem.judge import merge_or
 from adaem.store import read_jsonl
 
@@ -22,7 +22,7 @@ def main() -> None:
     parser.add_argument("--calibration", type=Path)
     parser.add_argument("--threshold", type=float, default=0.5)
     args = parser.parse_args()
-    cal = Calibration(**__import__("json").loads(args.calibration.read_text())) if args.calibration else None
+    cal = read_calibration(str(args.calibration)) if args.calibration else None
     answers = [r for r in read_jsonl(args.run / "outputs" / "answers.jsonl") if r.get("point_labels")]
     if not answers or len(answers[0]["point_labels"]) < 2:
         raise SystemExit(f"{args.run}: no answers with per-point labels (run evaluate with evaluation.unit=opinion)")

@@ -97,7 +97,9 @@ class Calibration:
 
 
 @cache
-def _read(path: str) -> Calibration:
+def read_calibration(path: str) -> Calibration:
+    """A calibration file as written, unchecked against any run (cached); a missing or foreign file is a
+    ConfigError naming evaluation.calibration."""
     try:
         data = json.loads(Path(path).read_text())
         return Calibration(**data)
@@ -121,7 +123,7 @@ def shipped_calibrations() -> dict[tuple[str, ...], str]:
     out = {}
     for entry in folder.iterdir() if folder.is_dir() else []:
         if entry.name.endswith(".json"):
-            cal = _read(str(entry))
+            cal = read_calibration(str(entry))
             out[_key(cal.judge, cal.theory, cal.protocol, cal.prompt, cal.unit)] = str(entry)
     return out
 
@@ -156,7 +158,7 @@ def check_calibration(config: RunConfig, theory: str) -> None:
 def load_calibration(path: str | Path, judge: str, theory: str, protocol: str,
                      prompt: str = "one-definition") -> Calibration:
     """The calibration in `path`, refused unless it was learned for this judge, theory, protocol and prompt."""
-    cal = _read(str(path))
+    cal = read_calibration(str(path))
     learned = (cal.judge, cal.theory, cal.protocol, cal.prompt if protocol == "per-value" else prompt)
     wanted = (judge, theory, protocol, prompt)
     if learned != wanted:
@@ -175,7 +177,7 @@ def judge_quality(config: RunConfig, theory: str) -> dict[str, Any]:
     judge = config.roles.judge
     path = calibration_file(ev.calibration, judge, theory, ev.protocol, ev.judge_prompt, ev.unit)
     shipped = shipped_calibrations().get(_key(judge, theory, ev.protocol, ev.judge_prompt, ev.unit))
-    cal = _read(path) if path else None
+    cal = read_calibration(path) if path else None
     condition = _condition(cal)
     out: dict[str, Any] = {
         "judge": judge, "theory": theory, "protocol": ev.protocol,
@@ -190,8 +192,8 @@ def judge_quality(config: RunConfig, theory: str) -> dict[str, Any]:
         out["quality"], out["quality_source"] = checked, str(ev.judge_check)
     elif cal is not None and cal.quality.get("figures", {}).get(condition):
         out["quality"], out["quality_source"] = cal.quality["figures"][condition], path
-    elif shipped is not None and path is None and _read(shipped).quality.get("figures", {}).get("raw"):
-        out["quality"], out["quality_source"] = _read(shipped).quality["figures"]["raw"], shipped
+    elif shipped is not None and path is None and read_calibration(shipped).quality.get("figures", {}).get("raw"):
+        out["quality"], out["quality_source"] = read_calibration(shipped).quality["figures"]["raw"], shipped
     out["validated"] = out["quality"] is not None
     if not out["validated"]:
         texts = ("--unit answer --labels YOUR_LABELLED_ANSWERS.jsonl" if ev.unit == "answer"

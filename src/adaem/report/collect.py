@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from ..calibration import judge_quality
 from ..errors import ConfigError
 from ..evaluation import language_of
 from ..store import merged_usage, read_jsonl, read_sessions, read_state, read_usage
@@ -237,8 +238,6 @@ def _collect_evaluate(path: Path, config, theory, data: RunData) -> None:
         records = [r for r in run.records if language_of(r) == languages[0]]
     scores_file = path / "scores.json"
     saved = json.loads(scores_file.read_text()) if scores_file.exists() else {}
-    from ..calibration import judge_quality
-
     try:
         data.judge = saved.get("judge_quality") or judge_quality(config, theory.name)
     except ConfigError as exc:  # a judge-check run named in the config that is gone: said, not fatal
