@@ -71,9 +71,28 @@ def test_score_table_bounds(labels):
     dims = [f"d{i}" for i in range(labels.shape[2])]
     for system in ("trueskill", "openskill"):
         table = score_table(labels, models, dims, system=system, bootstrap=10)
-        for arr in (table.score, table.score_lo, table.score_hi, table.rate):
+        for arr in (table.score, table.rate):
             assert np.all((arr >= 0) & (arr <= 100))
-        assert np.all(table.score_lo <= table.score_hi + 1e-9)
+        for lo, hi in ((table.rate_lo, table.rate_hi), (table.score_lo, table.score_hi)):
+            shown = np.isfinite(lo)
+            assert np.all((lo[shown] >= 0) & (hi[shown] <= 100) & (lo[shown] <= hi[shown] + 1e-9))
+        assert np.isnan(table.score_lo).all() and "too few" in table.note  # at most 8 questions: no score interval
+
+
+def test_a_tiny_benchmark_says_it_has_too_few_questions_for_a_score_interval():
+    """Issue 36.4: three questions printed "91 [91–91]", a percentile bootstrap over three units. The score
+    interval is withheld below 15 topics / 60 questions (where it covered under 0.93), and the note says so;
+    the rate's analytic interval stays (it is conservative there, not degenerate)."""
+    rng = np.random.default_rng(0)
+    labels = rng.random((3, 2, 2))
+    table = score_table(labels, ["a", "b"], ["x", "y"], bootstrap=200)
+    assert np.isnan(table.score_lo).all() and np.isnan(table.score_hi).all()
+    assert table.note.startswith("too few for an interval (3 questions, no topics)")
+    assert np.all(table.rate_lo < table.rate_hi)
+    big = score_table(rng.random((80, 2, 2)), ["a", "b"], ["x", "y"], bootstrap=50)
+    assert np.isfinite(big.score_lo).all() and big.note == ""
+    topics = [f"t{k // 8}" for k in range(80)]  # 10 topics of 8: too few topics for the bootstrap
+    assert "10 topics, 80 questions" in score_table(rng.random((80, 2, 2)), ["a", "b"], ["x", "y"], topics=topics).note
 
 
 def test_openskill_agrees_on_the_obvious_case():
@@ -156,13 +175,13 @@ def test_the_bootstrap_draws_whole_topics_when_questions_have_them():
     the rate intervals widen (here 10 topics of 8 questions sharing a rate), and the table names its unit;
     without topics it is the question bootstrap, draws unchanged."""
     rng = np.random.default_rng(1)
-    topic_rate = rng.uniform(0.1, 0.9, (10, 1, 3))
-    labels = (rng.random((80, 3, 3)) < np.repeat(topic_rate, 8, axis=0)).astype(float)
-    topics = [f"t{k // 8}" for k in range(80)]
+    topic_rate = rng.uniform(0.1, 0.9, (20, 1, 3))
+    labels = (rng.random((160, 3, 3)) < np.repeat(topic_rate, 8, axis=0)).astype(float)
+    topics = [f"t{k // 8}" for k in range(160)]
     by_question = score_table(labels, ["a", "b", "c"], ["x", "y", "z"], bootstrap=200, seed=2)
     by_topic = score_table(labels, ["a", "b", "c"], ["x", "y", "z"], bootstrap=200, seed=2, topics=topics)
     assert np.allclose(by_topic.rate, by_question.rate) and np.allclose(by_topic.score, by_question.score)
     assert ((by_topic.rate_hi - by_topic.rate_lo) > (by_question.rate_hi - by_question.rate_lo)).mean() > 0.8
-    assert by_topic.unit.startswith("topics (10 topics") and "no topics" in by_question.unit
-    again = score_table(labels, ["a", "b", "c"], ["x", "y", "z"], bootstrap=200, seed=2, topics=[None] * 80)
-    assert np.array_equal(again.rate_lo, by_question.rate_lo)  # no topic anywhere: questions
+    assert by_topic.unit.startswith("topics (20 topics") and "no topics" in by_question.unit
+    again = score_table(labels, ["a", "b", "c"], ["x", "y", "z"], bootstrap=200, seed=2, topics=[None] * 160)
+    assert np.array_equal(again.score_lo, by_question.score_lo)  # no topic anywhere: questions

@@ -152,7 +152,7 @@ def _long(table, theory: Theory, extra: dict[str, Any] | None = None) -> list[di
                          "score": table.score[i, j], "score_lo": table.score_lo[i, j],
                          "score_hi": table.score_hi[i, j], "rate": table.rate[i, j], "rate_lo": table.rate_lo[i, j],
                          "rate_hi": table.rate_hi[i, j], "questions": table.questions,
-                         "matches": int(table.matches[j]), "ci_unit": table.unit})
+                         "matches": int(table.matches[j]), "ci_unit": table.unit, "ci_note": table.note})
     return rows
 
 
@@ -180,7 +180,8 @@ def summarize(store_path: Path, config: RunConfig, questions: list[Question], th
         for group in groups:
             idx = [i for i, q in enumerate(questions) if getattr(q, attr) == group]
             sub = score_table(labels[idx], models, dims, system=ev.rating, threshold=ev.threshold,
-                              confidence=ev.confidence, bootstrap=0)
+                              confidence=ev.confidence, bootstrap=0,
+                              topics=None if topics is None else [topics[i] for i in idx])
             rows += _long(sub, theory, {"group": group})
         if rows:
             breakdowns[attr] = pd.DataFrame(rows)
@@ -192,6 +193,7 @@ def summarize(store_path: Path, config: RunConfig, questions: list[Question], th
         "theory": theory.name, "models": models, "dimensions": dims, "questions": len(questions),
         "rating": ev.rating, "protocol": ev.protocol, "judge": config.roles.judge, "languages": ev.languages,
         "ci_unit": table.unit,
+        "ci_note": table.note,
         "judge_quality": judge_quality(config, theory.name),
         "labels_missing": missing_labels(labels, models),
         "scores": scores.to_dict(orient="records"),

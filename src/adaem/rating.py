@@ -4,8 +4,8 @@ For each question and dimension, the models that expressed the value beat those 
 skipped when one side is empty). After all matches, a model's score on a dimension is its mean win
 probability against the other models × 100:
     P(i beats j) = Φ((μ_i − μ_j) / sqrt(2β² + σ_i² + σ_j²)).
-The plain expression rate and bootstrap confidence intervals over questions sit beside it, so the rating
-can be checked against something simple.
+The plain expression rate sits beside it, so the rating can be checked against something simple; both have
+intervals over topics (`score_table`).
 """
 
 from __future__ import annotations
@@ -178,19 +178,20 @@ def value_scores(expressed: np.ndarray, system: _System = "trueskill", present: 
 
 @dataclass
 class ScoreTable:
-    """Per model and dimension: rating score, expression rate, and bootstrap CIs of both."""
+    """Per model and dimension: rating score, expression rate, and the intervals of both."""
 
     models: list[str]
     dims: list[str]
     score: np.ndarray  # models × dims
-    score_lo: np.ndarray
+    score_lo: np.ndarray  # NaN when no interval could be estimated (`note` says why)
     score_hi: np.ndarray
     rate: np.ndarray
     rate_lo: np.ndarray
     rate_hi: np.ndarray
     questions: int
     matches: np.ndarray  # dims: matches played (not skipped)
-    unit: str = ""  # what the bootstrap resampled: topics, or questions when the benchmark has none
+    unit: str = ""  # what the intervals are over: topics, or questions when the benchmark has none
+    note: str = ""  # why the score has no interval ("" when it has one)
 
 
 def score_table(
@@ -206,10 +207,14 @@ def score_table(
     topics: Sequence[object] | np.ndarray | None = None,
 ) -> ScoreTable:
     """labels: questions × models × dims, P(expressed) in [0, 1], NaN where a model has no answer;
-    expressed = label ≥ threshold. `topics` (each question's seed topic) makes the bootstrap draw whole topics,
-    their questions in order, since questions of one topic are correlated; without them it draws questions
-    (`ScoreTable.unit` says which)."""
-    from .resampling import cluster_counts, cluster_rows, clusters_of
+    expressed = label ≥ threshold. Intervals are over `topics` (each question's seed topic: questions of one topic
+    are correlated), or over questions when there are none (`ScoreTable.unit` says which).
+
+    The expression rate's interval is analytic (`resampling.rate_interval`: t on the logit scale with the CR2 SE
+    over topics), always given. The TrueSkill score has no closed form: its interval is the percentile bootstrap
+    over topics (`bootstrap` resamples; whole topics drawn, their questions in order), given only when the
+    benchmark is large enough for it to cover (`resampling.bootstrap_too_small`); else NaN, and `note` says why."""
+    from .resampling import bootstrap_too_small, cluster_rows, clusters_of, rate_interval
 
     if labels.ndim != 3 or labels.shape[1:] != (len(models), len(dims)):
         raise ValueError(f"labels must be questions × {len(models)} models × {len(dims)} dims, got {labels.shape}")
@@ -217,20 +222,22 @@ def score_table(
     expressed = (np.nan_to_num(labels, nan=0.0) >= threshold) & present
     n_q = labels.shape[0]
 
-    def table(exp: np.ndarray, here: np.ndarray, rating: _System) -> tuple[np.ndarray, np.ndarray]:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            rates = exp.sum(axis=0) / here.sum(axis=0) * 100
+    def table(exp: np.ndarray, here: np.ndarray, rating: _System) -> np.ndarray:
         if rating == "trueskill":  # every dimension in one pass of the closed-form update (the package's, to 1e-5)
             mu, var = rate_resamples(exp, here, np.arange(len(exp))[None])
-            return scores_from_moments(mu, var, beta_of(rating))[0].T, rates
-        score = np.stack([value_scores(exp[:, :, d], rating, here[:, :, d]) for d in range(len(dims))], axis=1)
-        return score, rates
+            return scores_from_moments(mu, var, beta_of(rating))[0].T
+        return np.stack([value_scores(exp[:, :, d], rating, here[:, :, d]) for d in range(len(dims))], axis=1)
 
-    score, rate_ = table(expressed, present, system)
+    score = table(expressed, present, system)
     played = ((expressed & present).any(axis=1) & (~expressed & present).any(axis=1)).sum(axis=0)  # per dimension
-    lo_q, hi_q = (1 - confidence) / 2 * 100, (1 + confidence) / 2 * 100
     clusters = clusters_of(topics, n_q)
-    if bootstrap and n_q > 1 and clusters.count > 1:
+    rate_, rate_lo, rate_hi = (100 * v for v in rate_interval(np.where(present, expressed, np.nan), clusters,
+                                                               confidence))
+    nan = np.full(score.shape, np.nan)
+    score_lo, score_hi = nan, nan.copy()
+    note = ("no bootstrap (bootstrap = 0)" if not bootstrap else bootstrap_too_small(clusters) if n_q else
+            "no questions")
+    if not note:
         rows = cluster_rows(clusters, bootstrap, seed)  # without topics: default_rng(seed).integers(0, n, (B, n))
         if system == "trueskill":  # every resample and dimension at once; −1 pads a shorter resample: no match
             pad = np.zeros((1, *expressed.shape[1:]), bool)
@@ -238,19 +245,8 @@ def score_table(
                                      np.where(rows < 0, n_q, rows))
             boot_scores = scores_from_moments(mu, var, beta_of("trueskill")).transpose(0, 2, 1)
         else:
-            boot_scores = np.stack([table(expressed[r[r >= 0]], present[r[r >= 0]], system)[0] for r in rows])
-        counts = cluster_counts(clusters, bootstrap, seed)  # resamples × questions, the same draws
-        flat = (n_q, len(models) * len(dims))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            boot_rates = ((counts @ expressed.reshape(flat)) / (counts @ present.reshape(flat)) * 100).reshape(
-                bootstrap, len(models), len(dims))
+            boot_scores = np.stack([table(expressed[r[r >= 0]], present[r[r >= 0]], system) for r in rows])
+        lo_q, hi_q = (1 - confidence) / 2 * 100, (1 + confidence) / 2 * 100
         score_lo, score_hi = np.percentile(boot_scores, [lo_q, hi_q], axis=0)
-        with warnings.catch_warnings():  # a model with no answer at all has no rate: NaN, said once in the table
-            warnings.simplefilter("ignore", RuntimeWarning)
-            rate_lo, rate_hi = np.nanpercentile(boot_rates, [lo_q, hi_q], axis=0)
-        unit = clusters.describe()
-    else:
-        score_lo = score_hi = score
-        rate_lo = rate_hi = rate_
-        unit = "none (no bootstrap)"
-    return ScoreTable(models, dims, score, score_lo, score_hi, rate_, rate_lo, rate_hi, n_q, played, unit)
+    return ScoreTable(models, dims, score, score_lo, score_hi, rate_, rate_lo, rate_hi, n_q, played,
+                      clusters.describe(), note or "")

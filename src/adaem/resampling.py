@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import product
 from typing import Literal
@@ -147,29 +147,54 @@ def interval(boot: np.ndarray, level: float) -> tuple[float, float]:
 # -- standard errors and t tests ---------------------------------------------------------------------------------
 
 
-def cluster_se(psi: np.ndarray, clusters: Clusters, present: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Cluster-robust standard error of Σ_q psi_q (psi: questions × ..., each question's influence on a
-    statistic) and its degrees of freedom: √(G/(G − 1) · Σ_g (Σ_{q∈g} psi_q)²), G the clusters holding a
-    question where `present` (default: every question). Without topics this is the usual n/(n − 1) delta-method
-    SE over questions; with topics, answers inside a topic may correlate in any way. df = G − 1."""
-    flat = psi.reshape(len(psi), -1)
-    mask = None if present is None else present.reshape(len(present), -1)
-    if len(flat) == 0:
-        sums, g = np.zeros((0, flat.shape[1])), np.zeros(flat.shape[1])
-    elif clusters.unit == "question" and np.array_equal(clusters.codes, np.arange(len(flat))):
-        sums = flat
-        g = np.full(flat.shape[1], float(len(flat))) if mask is None else mask.sum(axis=0).astype(float)
-    else:
-        order = np.argsort(clusters.codes, kind="stable")
-        codes = clusters.codes[order]
-        starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
-        sums = np.add.reduceat(flat[order], starts, axis=0)
-        g = (np.full(flat.shape[1], float(len(starts))) if mask is None
-             else (np.add.reduceat(mask[order].astype(np.int64), starts, axis=0) > 0).sum(axis=0).astype(float))
+def cluster_leverage(clusters: Clusters, present: np.ndarray) -> np.ndarray:
+    """Each cluster's share of the rows present, per column (clusters × ...): the leverage h_g of a cluster on a
+    mean over rows, which the CR2 standard error and the Bell–McCaffrey degrees of freedom take."""
+    mask = present.reshape(len(present), -1).astype(float)
+    shares = np.zeros((clusters.count, mask.shape[1]))
+    np.add.at(shares, clusters.codes, mask)
     with np.errstate(invalid="ignore", divide="ignore"):
-        se = np.sqrt(g / (g - 1) * (sums**2).sum(axis=0))
+        shares = shares / shares.sum(axis=0)
+    return shares.reshape((clusters.count, *present.shape[1:]))
+
+
+def bell_mccaffrey_df(h: np.ndarray) -> np.ndarray:
+    """Bell & McCaffrey's (2002) Satterthwaite degrees of freedom of the CR2 variance of a mean over clusters with
+    leverages h (clusters × ..., each column summing to 1 over its clusters; 0 = absent), under working
+    independence (Pustejovsky & Tipton 2018, eq. 11, for an intercept): (Σ_g h_g)² / Σ_gh A_gh² with A_gg = h_g and
+    A_gh = −h_g h_h / √((1 − h_g)(1 − h_h)). Equal clusters give G − 1; unequal ones fewer: a few large topics
+    carry most of the information, and the t quantile should say so."""
+    h = np.asarray(h, float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        u = np.where(h > 0, h**2 / (1 - h), 0.0)
+        total = (h**2).sum(axis=0) + u.sum(axis=0) ** 2 - (u**2).sum(axis=0)
+        df = h.sum(axis=0) ** 2 / total
+    return np.where((h > 0).sum(axis=0) >= 2, df, np.nan)
+
+
+def cluster_se(psi: np.ndarray, clusters: Clusters, present: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Cluster-robust standard error of Σ_q psi_q (psi: questions × ..., each question's influence on a mean-like
+    statistic) and its degrees of freedom, with the small-sample correction CR2 (Bell & McCaffrey 2002): each
+    cluster's squared sum is divided by 1 − h_g, h_g its share of the questions present, and the df are Bell–
+    McCaffrey's (`bell_mccaffrey_df`; G − 1 for equal clusters). With G equal clusters this is the CR1 SE
+    √(G/(G − 1) · Σ_g (Σ_{q∈g} psi_q)²); without topics, the usual n/(n − 1) delta-method SE over questions
+    with df n − 1 (a t-test's). Chosen by simulation over CR1 with G − 1 df: at 30 topics of 3–10 questions it
+    moved a rate's coverage from 0.943 to 0.945, a contrast's likewise; the larger gain for rates is their logit
+    scale (`rate_interval`)."""
+    flat = psi.reshape(len(psi), -1)
+    mask = (np.ones(flat.shape, bool) if present is None else present.reshape(len(present), -1)).astype(bool)
     shape = psi.shape[1:]
-    return se.reshape(shape), (g - 1).reshape(shape)
+    if len(flat) == 0:
+        nan = np.full(flat.shape[1], np.nan)
+        return nan.reshape(shape), nan.reshape(shape)
+    sums = np.zeros((clusters.count, flat.shape[1]))
+    np.add.at(sums, clusters.codes, flat)
+    h = cluster_leverage(clusters, mask)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        se = np.sqrt(np.where(h > 0, sums**2 / (1 - h), 0.0).sum(axis=0))
+    df = bell_mccaffrey_df(h)
+    se = np.where(np.isfinite(df), se, np.nan)
+    return se.reshape(shape), df.reshape(shape)
 
 
 def contrast_test(x: np.ndarray, weights: np.ndarray, clusters: Clusters | None = None
@@ -230,6 +255,151 @@ def t_quantile(level: float, df: np.ndarray | float) -> np.ndarray:
 
     df = np.asarray(df, float)
     return np.where(df >= 1, t.ppf((1 + level) / 2, np.maximum(df, 1)), np.nan)
+
+
+# -- intervals with small-sample corrections ---------------------------------------------------------------------
+
+
+def _expit(z: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        return 1 / (1 + np.exp(-z))
+
+
+def rate_interval(x: np.ndarray, clusters: Clusters | None = None, level: float = 0.95
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Expression rates (x: questions × ..., 0/1 labels, NaN = missing) with their `level` interval over
+    clusters: (rate, lo, hi). The interval is t on the logit scale: logit(r) ± t_df · SE/(r(1 − r)), SE the CR2
+    delta-method standard error over topics and df Bell–McCaffrey's (`cluster_se`), mapped back, so it stays
+    inside [0, 1] and is as skewed as a rate near 0 or 1 is. Chosen by simulation (30 topics of 3–10 questions,
+    topic ICC 0.1–0.3, rates 0.2–0.5, 4,000 runs each): coverage 0.951–0.955 where the percentile bootstrap over
+    topics gave 0.928–0.939, BCa 0.934–0.940 and the plain t interval 0.940–0.948. A rate of 0 or 1 (no spread)
+    gets the Clopper–Pearson bound over its clusters: [0, 1 − (α/2)^(1/G)] (or the mirror)."""
+    from scipy.stats import beta
+
+    x = np.asarray(x, float)
+    clusters = clusters or clusters_of(None, len(x))
+    here = ~np.isnan(x)
+    rate = expression_rates(x)
+    n = here.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        psi = np.where(here, x - rate, 0.0) / n
+    se, df = cluster_se(psi, clusters, here)
+    q = t_quantile(level, df)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        centre = np.log(rate / (1 - rate))
+        half = q * se / (rate * (1 - rate))
+        lo, hi = _expit(centre - half), _expit(centre + half)
+    g = (cluster_leverage(clusters, here) > 0).sum(axis=0)
+    tail = (1 - level) / 2
+    edge = beta.ppf(1 - tail, 1, np.maximum(g, 1))  # Clopper–Pearson with 0 of G: 1 − tail^(1/G)
+    zero, one = (rate == 0) & (g >= 2), (rate == 1) & (g >= 2)
+    lo = np.where(zero, 0.0, np.where(one, 1 - edge, lo))
+    hi = np.where(zero, edge, np.where(one, 1.0, hi))
+    ok = np.isfinite(df) | zero | one
+    return rate, np.where(ok, lo, np.nan), np.where(ok, hi, np.nan)
+
+
+def mean_interval(values: np.ndarray, clusters: Clusters | None = None, level: float = 0.95
+                  ) -> tuple[float, float, float]:
+    """Mean of per-item values (NaN left out) and its `level` t interval with the CR2 SE over clusters
+    (`mean_test`); without clusters, the textbook t interval with n − 1 df. (mean, lo, hi)."""
+    mean, se, df = mean_test(values, clusters)
+    half = float(t_quantile(level, df)) * se
+    return mean, mean - half, mean + half
+
+
+def ratio_interval(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """mean(a) / mean(b) − 1 (a relative gain) over paired items (NaN left out per set) and its `level` interval:
+    t with n − 1 df on the log of the ratio, the delta-method SE taking each pair as a unit, mapped back. Means
+    must be positive (ratings on a 1-based scale)."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    ha, hb = ~np.isnan(a), ~np.isnan(b)
+    na, nb = ha.sum(), hb.sum()
+    if na < 1 or nb < 1:
+        return float("nan"), float("nan"), float("nan")
+    ma, mb = float(a[ha].mean()), float(b[hb].mean())
+    if not (ma > 0 and mb > 0):
+        return (ma / mb - 1 if mb else float("nan")), float("nan"), float("nan")
+    psi = np.where(ha, a - ma, 0.0) / (na * ma) - np.where(hb, b - mb, 0.0) / (nb * mb)
+    se, df = cluster_se(psi[:, None], clusters_of(None, len(a)), (ha | hb)[:, None])
+    half = float(t_quantile(level, df[0])) * float(se[0])
+    log_ratio = math.log(ma / mb)
+    return ma / mb - 1, math.exp(log_ratio - half) - 1, math.exp(log_ratio + half) - 1
+
+
+# The smallest benchmark whose TrueSkill score gets a percentile bootstrap interval over topics: measured (200-run
+# simulations, 6 models, topic ICC 0.2) it covered 0.953 / 0.947 / 0.927 / 0.855 at 20 / 15 / 10 / 5 topics of
+# 3–10 questions, and 0.956 / 0.921 / 0.866 at 60 / 30 / 15 questions without topics. Below both, no interval.
+MIN_BOOTSTRAP_CLUSTERS = 15
+MIN_BOOTSTRAP_QUESTIONS = 60
+
+
+def bootstrap_too_small(clusters: Clusters) -> str | None:
+    """Why a percentile bootstrap over these clusters cannot give an interval at its level (None when it can):
+    with few topics (or few questions) its resamples take a handful of distinct values and the interval
+    collapses ("91 [91–91]" from three questions)."""
+    n = len(clusters.codes)
+    if clusters.count >= MIN_BOOTSTRAP_CLUSTERS and n >= MIN_BOOTSTRAP_QUESTIONS:
+        return None
+    have = (f"{clusters.count} topics, {n} questions" if clusters.unit == "topic" else f"{n} questions, no topics")
+    return (f"too few for an interval ({have}): a bootstrap needs at least {MIN_BOOTSTRAP_CLUSTERS} topics and "
+            f"{MIN_BOOTSTRAP_QUESTIONS} questions to cover 95%")
+
+
+def expanded_percentile_ci(boot: np.ndarray, level: float, clusters: int) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile interval of bootstrap draws over G clusters at Hesterberg's expanded level (2015, "What teachers
+    should know about the bootstrap", §4.3): the tails α′/2 with Φ⁻¹(1 − α′/2) = √(G/(G − 1)) · t_{1−α/2, G−1},
+    which undoes the bootstrap's too-narrow spread (its variance is (G − 1)/G of the plug-in's) and its normal
+    tails. For statistics with no closed-form SE (TrueSkill scores); NaN resamples left out."""
+    from scipy.stats import norm, t
+
+    if clusters < 2:
+        nan = np.full(np.shape(boot)[1:], np.nan)
+        return nan, nan
+    z = math.sqrt(clusters / (clusters - 1)) * float(t.ppf((1 + level) / 2, clusters - 1))
+    return percentile_ci(boot, 1 - 2 * float(norm.sf(z)))
+
+
+Transform = tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]]
+TRANSFORMS: dict[str, Transform] = {
+    "identity": (lambda v: v, lambda v: v),
+    "atanh": (lambda v: np.arctanh(np.clip(v, -1 + 1e-12, 1 - 1e-12)), np.tanh),  # correlations
+    "log": (lambda v: np.log(np.where(v > 0, v, np.nan)), np.exp),
+    "log1m": (lambda v: np.log(np.where(v < 1, 1 - v, np.nan)), lambda z: 1 - np.exp(z)),  # Cronbach's α: ln(1 − α)
+}
+
+
+def jackknife_weights(clusters: Clusters) -> np.ndarray:
+    """clusters × questions: 1 for the questions each leave-one-cluster-out replicate keeps."""
+    out = np.ones((clusters.count, len(clusters.codes)))
+    out[clusters.codes, np.arange(len(clusters.codes))] = 0.0
+    return out
+
+
+def jackknife_interval(estimate: np.ndarray | float, replicates: np.ndarray, level: float = 0.95, *,
+                       transform: str | Transform = "identity", df: np.ndarray | float | None = None
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """A delete-one-cluster jackknife interval: on a scale where the statistic is near normal (`transform`: a
+    name in TRANSFORMS or a (forward, inverse) pair), the jackknife's bias-corrected estimate G·θ − (G − 1)·θ̄₍₋g₎
+    ± t_df · √((G − 1)/G · Σ_g (θ₍₋g₎ − θ̄₍₋g₎)²), mapped back. replicates: G × ... (one per cluster left out);
+    df defaults to G − 1 (pass Bell–McCaffrey's for unequal clusters). For smooth statistics of clustered data
+    with no closed-form SE: ICCs, Cronbach's α, correlations. Chosen by simulation for the test–retest ICC (30
+    topics of 3–10 questions, 2–3 draws, ICC 0.2–0.8): coverage 0.940–0.951 where the F interval gave 0.88–0.95,
+    the percentile bootstrap over topics 0.90–0.94 and BCa 0.91–0.92."""
+    forward, inverse = TRANSFORMS[transform] if isinstance(transform, str) else transform
+    reps = np.asarray(replicates, float)
+    g = len(reps)
+    if g < 2:
+        nan = np.full(np.shape(estimate), np.nan)
+        return nan, nan
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z, zj = forward(np.asarray(estimate, float)), forward(reps)
+        mean = np.mean(zj, axis=0)
+        centre = g * z - (g - 1) * mean
+        se = np.sqrt((g - 1) / g * np.sum((zj - mean) ** 2, axis=0))
+        half = t_quantile(level, g - 1 if df is None else df) * se
+        lo, hi = inverse(centre - half), inverse(centre + half)
+    return np.minimum(lo, hi), np.maximum(lo, hi)
 
 
 # -- multiplicity ------------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -74,12 +75,23 @@ def smoke_table(records: list[dict[str, Any]], run_dir: Path) -> Table:
     return table
 
 
+def _finite(x: Any) -> bool:
+    try:
+        return math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False
+
+
 def scores_table(result: Any, run_dir: Path) -> Table:
     """An evaluation's profile: score [CI] and expression rate per value and model."""
     profile = result.scores
     ev = result.config.evaluation
-    table = Table(title=f"Value scores ({result.theory.name}, {ev.rating} 0–100, {ev.confidence:.0%} CI over "
-                        f"questions, expression rate) — {run_dir}")
+    unit = str(profile.ci_unit.iloc[0]) if "ci_unit" in profile and len(profile) else "questions"
+    note = str(profile.ci_note.iloc[0]) if "ci_note" in profile and len(profile) else ""
+    note = "" if note in ("", "nan") else note
+    table = Table(title=f"Value scores ({result.theory.name}, {ev.rating} 0–100 [{ev.confidence:.0%} CI], expression "
+                        f"rate [{ev.confidence:.0%} CI]; intervals over {unit}) — {run_dir}",
+                  caption=f"score: {note}" if note else None)
     table.add_column("value")
     for model in result.models:
         table.add_column(model, justify="right")
@@ -87,7 +99,11 @@ def scores_table(result: Any, run_dir: Path) -> Table:
         cells = []
         for model in result.models:
             row = profile[(profile.model == model) & (profile.dimension == dim)].iloc[0]
-            cells.append(f"{row.score:.0f} [{row.score_lo:.0f}–{row.score_hi:.0f}]  rate {row.rate:.0f}%")
+            score = (f"{row.score:.0f} [{row.score_lo:.0f}–{row.score_hi:.0f}]" if _finite(row.score_lo)
+                     else f"{row.score:.0f} [no CI]")
+            rate = (f"{row.rate:.0f}% [{row.rate_lo:.0f}–{row.rate_hi:.0f}]" if _finite(row.rate_lo)
+                    else f"{row.rate:.0f}%")
+            cells.append(f"{score}  rate {rate}")
         table.add_row(result.theory.dimension(dim).name, *cells)
     return table
 

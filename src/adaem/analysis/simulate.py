@@ -10,7 +10,12 @@ treating questions (or models) as independent gets wrong. The generator plants e
         + u[topic(q), v]        topic_sd        shared by every model (what makes a topic "about" a value)
         + e[q, v]               question_sd     the question's own pull, shared by every model
         + w[topic(q), m, v]     interaction_sd  the model's own reaction to the topic (clusters contrasts)
+        + f[topic(q), family(m), v]   family_topic_sd     a family's shared reaction to the topic
+        + g[q, family(m), v]          family_question_sd  and to the question (members alike on these questions
+                                                          without alike profiles: issue 36)
         + planted effects (by category, region, language)
+
+Topics hold `per_topic` questions, or a uniform 3–10 (`sizes`) as generated benchmarks do after the gates.
 
 and 0/1 labels are drawn from it, a share `missing` left out at random (the judge gave no label). A model's
 true expression rate is E[σ(μ + s·Z)] over that question-level randomness (s² = the three variances summed),
@@ -40,15 +45,32 @@ class Shape:
     regions: int = 3
     region_share: float = 0.6  # share of questions about some region (the rest: none)
     home_share: float = 0.75  # of those, the share about their topic's home region
+    sizes: tuple[int, int] | None = None  # topics of a uniform lo..hi questions (None: per_topic each)
+    family_topic_sd: float = 0.0
+    family_question_sd: float = 0.0
 
     @property
     def questions(self) -> int:
-        return self.topics * self.per_topic
+        """The number of questions (the expected number when topic sizes vary)."""
+        return self.topics * (self.per_topic if self.sizes is None else (self.sizes[0] + self.sizes[1]) // 2)
 
     @property
     def sd(self) -> float:
         """The standard deviation of the question-level logit noise around a model's profile."""
-        return float(np.sqrt(self.topic_sd**2 + self.question_sd**2 + self.interaction_sd**2))
+        return float(np.sqrt(self.topic_sd**2 + self.question_sd**2 + self.interaction_sd**2
+                             + self.family_topic_sd**2 + self.family_question_sd**2))
+
+    def with_icc(self, icc: float) -> Shape:
+        """The topic effect that makes `icc` the latent intra-topic correlation of a model's answers: topic variance
+        over all the logit variance, the logistic's π²/3 included."""
+        rest = self.sd**2 - self.topic_sd**2 + np.pi**2 / 3
+        return replace(self, topic_sd=float(np.sqrt(icc * rest / (1 - icc))))
+
+    def topic_of_questions(self, rng: np.random.Generator) -> np.ndarray:
+        """Each question's topic (0..topics − 1, in order)."""
+        if self.sizes is None:
+            return np.repeat(np.arange(self.topics), self.per_topic)
+        return np.repeat(np.arange(self.topics), rng.integers(self.sizes[0], self.sizes[1] + 1, self.topics))
 
     def without_topics(self) -> Shape:
         """The same benchmark with independent questions (one per topic): what a test over questions assumes."""
@@ -98,23 +120,39 @@ def model_profiles(rng: np.random.Generator, families: list[int], values: int, *
     return base + fam[np.asarray(families)] + rng.normal(0, model_sd, (len(families), values))
 
 
+def _logits(shape: Shape, mu: np.ndarray, rng: np.random.Generator, families: list[int] | None
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """(question-level logits: questions × models × values, each question's topic)."""
+    n_m, n_v = mu.shape
+    t = shape.topics
+    topic = shape.topic_of_questions(rng)
+    n = len(topic)
+    logit = (mu[None] + rng.normal(0, shape.topic_sd, (t, 1, n_v))[topic]
+             + rng.normal(0, shape.question_sd, (n, 1, n_v))
+             + rng.normal(0, shape.interaction_sd, (t, n_m, n_v))[topic])
+    if shape.family_topic_sd or shape.family_question_sd:
+        fam = np.asarray(families if families is not None else range(n_m))
+        n_f = int(fam.max()) + 1
+        logit += rng.normal(0, shape.family_topic_sd, (t, n_f, n_v))[topic][:, fam]
+        logit += rng.normal(0, shape.family_question_sd, (n, n_f, n_v))[:, fam]
+    return logit, topic
+
+
 def draw(shape: Shape, mu: np.ndarray, rng: np.random.Generator, *, category_effect: np.ndarray | None = None,
-         region_effect: np.ndarray | None = None) -> Sample:
+         region_effect: np.ndarray | None = None, families: list[int] | None = None) -> Sample:
     """One benchmark's labels for models with logit profiles `mu` (models × values). category_effect:
     categories × models × values added to the logit of a category's questions; region_effect: regions × models ×
-    values, added on the questions about that region."""
+    values, added on the questions about that region; `families` (each model's) for the shape's family × topic
+    and family × question effects (default: every model its own family)."""
+    logit, topic = _logits(shape, mu, rng, families)
+    t, n = shape.topics, len(topic)
     n_m, n_v = mu.shape
-    t, k = shape.topics, shape.per_topic
-    topic = np.repeat(np.arange(t), k)
-    logit = (mu[None] + rng.normal(0, shape.topic_sd, (t, 1, n_v))[topic]
-             + rng.normal(0, shape.question_sd, (t * k, 1, n_v))
-             + rng.normal(0, shape.interaction_sd, (t, n_m, n_v))[topic])
     cats = rng.permutation(np.arange(t) % shape.categories)[topic]  # balanced categories, set per topic
     if category_effect is not None:
         logit += category_effect[cats]
     home = rng.integers(0, shape.regions, t)[topic]
-    about = rng.random(t * k) < shape.region_share
-    region_i = np.where(rng.random(t * k) < shape.home_share, home, rng.integers(0, shape.regions, t * k))
+    about = rng.random(n) < shape.region_share
+    region_i = np.where(rng.random(n) < shape.home_share, home, rng.integers(0, shape.regions, n))
     region_i = np.where(about, region_i, -1)
     if region_effect is not None:
         logit += np.where((region_i >= 0)[:, None, None], region_effect[np.maximum(region_i, 0)], 0.0)
@@ -132,18 +170,14 @@ def draw_languages(shape: Shape, mu: np.ndarray, rng: np.random.Generator, *, sh
     The question-level effects are the same in both languages (a question and its translation pull alike); the
     answers are drawn independently; `shift` (models × values, logit) moves the second language. A share
     `untranslated` of the questions has no translation (NaN in the second language: a flagged translation)."""
-    n_m, n_v = mu.shape
-    t, k = shape.topics, shape.per_topic
-    topic = np.repeat(np.arange(t), k)
-    logit = (mu[None] + rng.normal(0, shape.topic_sd, (t, 1, n_v))[topic]
-             + rng.normal(0, shape.question_sd, (t * k, 1, n_v))
-             + rng.normal(0, shape.interaction_sd, (t, n_m, n_v))[topic])
+    logit, topic = _logits(shape, mu, rng, None)
+    t = shape.topics
     other = logit + (shift if shift is not None else 0.0)
     en = (rng.random(logit.shape) < 1 / (1 + np.exp(-logit))).astype(float)
     xx = (rng.random(other.shape) < 1 / (1 + np.exp(-other))).astype(float)
     for arr in (en, xx):
         arr[rng.random(arr.shape) < shape.missing] = np.nan
-    xx[rng.random(t * k) < untranslated] = np.nan
+    xx[rng.random(len(topic)) < untranslated] = np.nan
     return en, xx, np.array([f"t{i}" for i in topic], dtype=object)
 
 

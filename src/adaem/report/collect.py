@@ -244,6 +244,8 @@ def _collect_evaluate(path: Path, config, theory, data: RunData) -> None:
         data.info.append(str(exc))
     if scores_file.exists() and data.status == "finished":
         rows = saved["scores"]
+        if saved.get("ci_note"):
+            data.info.append(f"score intervals: {saved['ci_note']}")
     else:  # an interrupted run: score what was answered, without bootstrap CIs
         labels = run.labels()
         answered = ~np.isnan(labels).all(axis=(1, 2))
@@ -356,6 +358,8 @@ def _profiles_from_cells(data: RunData, config, dims: list[str]) -> None:
     data.scores = [{"model": m, "dim": d, **{k: _r(getattr(table, k)[i, j], 2) for k in
                     ("score", "score_lo", "score_hi", "rate", "rate_lo", "rate_hi")}}
                    for i, m in enumerate(data.models) for j, d in enumerate(dims)]
+    if table.note:
+        data.info.append(f"score intervals: {table.note}")
 
 
 def _disagreement(cells: dict[str, list[Any]], threshold: float) -> float | None:

@@ -203,9 +203,13 @@ function profiles(run) {
       {key: "rank", label: "#", render: (r) => String(rows.indexOf(r) + 1)},
       {key: "model", label: "model"},
       {key: "score", label: "score", num: true, digits: 1},
-      {key: "ci", label: "score CI", render: (r) => el("span", {}, ciBar(r.score_lo, r.score, r.score_hi, 140), ` ${fmt(r.score_lo, 0)}–${fmt(r.score_hi, 0)}`)},
+      {key: "ci", label: "score CI", render: (r) => r.score_lo === null || r.score_lo === undefined
+        ? el("span", {class: "muted", title: "too few topics or questions for an interval (see the notes above)"}, "no interval")
+        : el("span", {}, ciBar(r.score_lo, r.score, r.score_hi, 140), ` ${fmt(r.score_lo, 0)}–${fmt(r.score_hi, 0)}`)},
       {key: "rate", label: "expression rate %", num: true, digits: 1},
-      {key: "rci", label: "rate CI", render: (r) => el("span", {}, ciBar(r.rate_lo, r.rate, r.rate_hi, 140), ` ${fmt(r.rate_lo, 0)}–${fmt(r.rate_hi, 0)}`)},
+      {key: "rci", label: "rate CI", render: (r) => r.rate_lo === null || r.rate_lo === undefined
+        ? el("span", {class: "muted"}, "no interval")
+        : el("span", {}, ciBar(r.rate_lo, r.rate, r.rate_hi, 140), ` ${fmt(r.rate_lo, 0)}–${fmt(r.rate_hi, 0)}`)},
     ], rows));
   };
   select.addEventListener("change", drawBoard);
