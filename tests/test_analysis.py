@@ -10,9 +10,10 @@ from conftest import run_cli
 
 from adaem.analysis.compare import bootstrap_mean_ci, compare_means, compare_sets, retest_reliability
 from adaem.analysis.priming import BASELINE, paired_effect, priming, priming_effects
+from adaem.analysis.psychometrics import cronbach_alpha
 from adaem.analysis.reliability import (
     coefficient_of_variation,
-    cronbach_alpha,
+    fold_of,
     fold_scores,
     profile_agreement,
     reliability,

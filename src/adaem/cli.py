@@ -334,7 +334,8 @@ def compare(
     if result.retest:
         r = result.retest
         out.print(f"test–retest over {r['questions']} questions × {r['draws']} draws: ICC1 {r['icc1']:.2f} "
-                  f"[{r['icc1_lo']:.2f}, {r['icc1_hi']:.2f}] (share of one draw's S that is the question's), "
+                  f"[{r['icc1_lo']:.2f}, {r['icc1_hi']:.2f}] over {r.get('ci_unit', 'questions')} (share of one "
+                  f"draw's S that is the question's), "
                   f"ICC1k {r['icc1k']:.2f} (reliability of the mean over the draws)")
     out.print(f"files: {run_dir}/compare_summary.csv, compare_scores.csv, compare_draws.csv, compare.png")
     _print_usage(run_dir)
@@ -354,13 +355,19 @@ def reliability(
 
     result = run_reliability(run, folds, against=against, out=out_dir or run / "analysis", seed=seed)
     s = result.summary
-    out.print(f"{s['questions']} questions, {len(s['models'])} models, {folds} folds: Cronbach's α = "
-              f"{s['cronbach_alpha']:.4f} [{s['alpha_ci'][0]:.3f}, {s['alpha_ci'][1]:.3f}], mean CV = {s['mean_cv']:.4f}")
+    out.print(f"{s['questions']} questions, {len(s['models'])} models, {folds} folds of {s['folds_hold']}: Cronbach's "
+              f"α = {s['cronbach_alpha']:.4f} [{s['alpha_ci'][0]:.3f}, {s['alpha_ci'][1]:.3f}] (interval over "
+              f"{s['ci_unit']}), mean CV = {s['mean_cv']:.4f}")
     if "against" in s:
         a = s["against"]
-        out.print(f"against {a['run']} ({a['pairs']} model·value scores): ICC(2,1) = {a['icc2']:.3f}, ICC(3,1) = "
-                  f"{a['icc3']:.3f}, Pearson r = {a['pearson_r']:.3f} (p={a['pearson_p']:.3g}), Spearman ρ = "
-                  f"{a['spearman_rho']:.3f} (p={a['spearman_p']:.3g})")
+
+        def ci(k: str) -> str:
+            lo, hi = a[f"{k}_ci"]
+            return f"{a[k]:.3f} [{lo:.3f}, {hi:.3f}]"
+
+        out.print(f"against {a['run']} ({a['pairs']} model·value scores; intervals over {a['ci_unit']}): ICC(2,1) = "
+                  f"{ci('icc2')}, ICC(3,1) = {ci('icc3')}, Pearson r = {ci('pearson_r')}, Spearman ρ = "
+                  f"{ci('spearman_rho')}")
     where = out_dir or run / "analysis"
     out.print(f"files: {where}/reliability.json, reliability_folds.csv, reliability_folds.png"
               + (", reliability_agreement.png" if "against" in s else ""))

@@ -104,18 +104,29 @@ class Comparison:
     left: int = 0
 
 
-def retest_reliability(draws: Any) -> dict[str, float] | None:
+def retest_reliability(draws: Any, confidence: float = 0.95) -> dict[str, Any] | None:
     """One-way random-effects ICC of S over (question × draw): ICC1 is the share of one draw's variance that
-    belongs to the question, ICC1k the reliability of the mean over k draws. None when fewer than 3 questions
-    were scored on every draw, or there is only one draw."""
-    from .psychometrics import icc
+    belongs to the question, ICC1k the reliability of the mean over k draws. Its interval is over the questions'
+    topics when `draws` has a `topic` column with some (`psychometrics.icc1_interval`: a jackknife over topics;
+    the F interval took the questions as independent and covered 0.88), else over questions; `ci_unit` says
+    which. None when fewer than 3 questions were scored on every draw, or there is only one draw."""
+    import pandas as pd
+
+    from ..resampling import clusters_of
+    from .psychometrics import icc, icc1_interval
 
     wide = draws.pivot_table(index="question", columns="draw", values="score").dropna()
     if wide.shape[1] < 2 or wide.shape[0] < 3:
         return None
-    r = icc(wide.to_numpy(float))
+    topic_of = (draws.dropna(subset=["topic"]).groupby("question")["topic"].first()
+                if "topic" in draws.columns else pd.Series(dtype=object))
+    topics = [topic_of.get(q) for q in wide.index]
+    topics_or_none = topics if any(t is not None for t in topics) else None
+    x = wide.to_numpy(float)
+    r = icc(x)
+    lo, hi = icc1_interval(x, topics_or_none, confidence)
     return {"questions": int(wide.shape[0]), "draws": int(wide.shape[1]), "icc1": r.icc1,
-            "icc1_lo": r.icc1_lo, "icc1_hi": r.icc1_hi, "icc1k": r.icc1k}
+            "icc1_lo": lo, "icc1_hi": hi, "icc1k": r.icc1k, "ci_unit": clusters_of(topics_or_none, len(x)).describe()}
 
 
 def _key(name: str, qid: str, draw: int) -> str:
@@ -227,11 +238,16 @@ def summarize_comparison(run_dir: Path, names: list[str], models: list[str], con
                                "ci_unit": clusters_of(topics, len(s)).describe()}
         if name != names[0] and len(s) >= 2 and len(first) >= 2:
             row.update({f"vs_{names[0]}_{k}": v for k, v in compare_means(first, s, first_topics, topics).items()})
-        own = retest_reliability(long[long.set == name].assign(question=lambda d: d.question_id)) if draws > 1 else None
-        row.update({"retest_icc1": own["icc1"], "retest_icc1k": own["icc1k"]} if own else {})
+        own = (retest_reliability(long[long.set == name].assign(question=lambda d: d.question_id), confidence)
+               if draws > 1 else None)
+        row.update({"retest_icc1": own["icc1"], "retest_icc1_lo": own["icc1_lo"], "retest_icc1_hi": own["icc1_hi"],
+                    "retest_icc1k": own["icc1k"]} if own else {})
         summary_rows.append(row)
     summary = pd.DataFrame(summary_rows)
-    retest = retest_reliability(long.assign(question=long.set + "|" + long.question_id)) if draws > 1 else None
+    retest = (retest_reliability(long.assign(question=long.set + "|" + long.question_id,
+                                             topic=[None if pd.isna(t) else f"{s}|{t}" for s, t in
+                                                    zip(long.set, long.topic, strict=True)]), confidence)
+              if draws > 1 else None)
     scores.to_csv(run_dir / "compare_scores.csv", index=False)
     long.to_csv(run_dir / "compare_draws.csv", index=False)
     summary.to_csv(run_dir / "compare_summary.csv", index=False)

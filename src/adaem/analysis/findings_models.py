@@ -26,10 +26,8 @@ from ..errors import ConfigError
 from ..resampling import (
     CORRECTION_NAMES,
     Correction,
-    cluster_counts,
     contrast_test,
     expression_rates,
-    percentile_ci,
     t_p,
     t_quantile,
 )
@@ -306,7 +304,7 @@ def group_difference(labels: Labels, meta: Metadata, key: str = "kind", groups: 
 class SizeTrend:
     """Per family and value: slope of expression rate against log2(size_b), with Bonferroni-adjusted CIs."""
 
-    table: pd.DataFrame  # family, value, models, slope, se, df, ci_lo, ci_hi (adjusted), boot_lo, boot_hi, p, p_adj, significant
+    table: pd.DataFrame  # family, value, models, slope, se, df, ci_lo, ci_hi (adjusted), marginal_lo, marginal_hi, p, p_adj, significant
     level: float  # confidence level of ci_lo / ci_hi: 1 − alpha / tests
     tests: int
     claim: str | None
@@ -341,9 +339,11 @@ def size_trend(labels: Labels, meta: Metadata, *, family: str | None = None, fam
     count: change in rate per doubling of size.
 
     Significance: a t-test of the slope with the delta-method SE over topics (`contrast_test`: answers to one
-    topic stay together; df = topics − 1), Bonferroni over the m family × value slopes when made alone (the
-    interval ci_lo / ci_hi is at level 1 − alpha/m). boot_lo / boot_hi is the marginal 1 − alpha percentile
-    interval of a bootstrap over topics (the same draws for every model), for display. This is conditional on
+    topic stay together; CR2 SE, Bell–McCaffrey df), Bonferroni over the m family × value slopes when made alone
+    (the interval ci_lo / ci_hi is at level 1 − alpha/m); marginal_lo / marginal_hi is the same t interval at
+    1 − alpha, for one slope read alone. (A percentile bootstrap over topics stood there until issue 36: it
+    covered 0.925–0.928.) `resamples` and `seed` are unused (kept so calls that pass them work). This is
+    conditional on
     the models: with three or four models in a family, any difference between them that happens to be monotone
     in size reads as a trend; the claim is that these models' rates change with size, not that size is the
     cause (`amplification` asks the question about kinds of model)."""
@@ -361,13 +361,13 @@ def size_trend(labels: Labels, meta: Metadata, *, family: str | None = None, fam
             continue
         families.setdefault(fam, []).append((i, size_f))
     usable = {f: ms for f, ms in families.items() if len(ms) >= min_models and len({s for _, s in ms}) >= 2}
-    columns = ["family", "value", "models", "slope", "se", "df", "ci_lo", "ci_hi", "boot_lo", "boot_hi", "p", "p_adj",
-               "significant"]
+    columns = ["family", "value", "models", "slope", "se", "df", "ci_lo", "ci_hi", "marginal_lo", "marginal_hi", "p",
+               "p_adj", "significant"]
     if not usable:
         why = (f"no family has {min_models} models with a known {size_key} of at least two sizes "
                f"(found {({f: len(ms) for f, ms in families.items()})})")
         return SizeTrend(pd.DataFrame(columns=columns), 1 - alpha, 0, None, why, clusters.describe())
-    boot = expression_rates(cube.x, cluster_counts(clusters, resamples, seed))
+    del resamples, seed
     m = len(usable) * len(cube.values)
     level = 1 - alpha / m
     rows = []
@@ -377,12 +377,12 @@ def size_trend(labels: Labels, meta: Metadata, *, family: str | None = None, fam
         weights = (logs - logs.mean()) / ((logs - logs.mean()) ** 2).sum()
         slope, se, df = contrast_test(cube.x[:, idx], weights, clusters)
         p = t_p(slope, se, df)
-        z = t_quantile(level, df)
-        boot_lo, boot_hi = percentile_ci(np.einsum("m,bmv->bv", weights, boot[:, idx]), 1 - alpha)
+        z, z1 = t_quantile(level, df), t_quantile(1 - alpha, df)
         for v, value in enumerate(cube.values):
             rows.append({"family": fam, "value": value, "models": [cube.models[i] for i in idx],
                          "slope": slope[v], "se": se[v], "df": df[v], "ci_lo": slope[v] - z[v] * se[v],
-                         "ci_hi": slope[v] + z[v] * se[v], "boot_lo": boot_lo[v], "boot_hi": boot_hi[v], "p": p[v],
+                         "ci_hi": slope[v] + z[v] * se[v], "marginal_lo": slope[v] - z1[v] * se[v],
+                         "marginal_hi": slope[v] + z1[v] * se[v], "p": p[v],
                          "p_adj": np.nan, "significant": False})
     result = SizeTrend(pd.DataFrame(rows, columns=columns), level, m, None, None, clusters.describe())
     conclude_alone(result, alpha, "bonferroni")
