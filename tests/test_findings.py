@@ -115,17 +115,17 @@ def test_tidy_labels_and_cube_from_answer_records():
         label_cube(pd.concat([tidy, tidy]))
 
 
-def test_bootstrap_rates_are_score_tables_rate_intervals():
+def test_score_tables_rate_intervals_are_resamplings():
     from adaem.rating import score_table
+    from adaem.resampling import rate_interval
 
     rng = np.random.default_rng(3)
     labels = (rng.random((40, 3, 2)) < 0.4).astype(float)
     labels[rng.random(labels.shape) < 0.1] = np.nan
     table = score_table(labels, ["a", "b", "c"], ["x", "y"], bootstrap=30, seed=5)
-    boot = expression_rates(labels, bootstrap_counts(40, 30, 5)) * 100
-    lo, hi = np.nanpercentile(boot, [2.5, 97.5], axis=0)
-    assert np.allclose(lo, table.rate_lo) and np.allclose(hi, table.rate_hi)
-    assert np.allclose(expression_rates(labels) * 100, table.rate)
+    rate, lo, hi = rate_interval(labels)
+    assert np.allclose(lo * 100, table.rate_lo) and np.allclose(hi * 100, table.rate_hi)
+    assert np.allclose(expression_rates(labels) * 100, table.rate) and np.allclose(rate * 100, table.rate)
 
 
 def test_contrast_se_is_the_t_test_of_per_question_contrasts():
@@ -158,7 +158,8 @@ def test_adjust_pvalues_holm_and_bh():
 
 def test_families_cluster(planted):
     result = profile_similarity(planted, metadata(), permutations=2000, resamples=100)
-    assert result.claim and result.claim.startswith("family members are closer than other pairs: mean r")
+    assert result.claim and result.claim.startswith("family members are closer than other pairs on questions like "
+                                                    "these: mean r across disjoint halves of the questions")
     assert result.p < 0.01 and result.within_r > result.between_r  # (its intervals missed coverage: removed)
     order = [m for m in result.order if m not in ("m12", "m13")]  # the clustering puts each family together
     assert {frozenset(order[k:k + 4]) for k in (0, 4, 8)} == {frozenset(f"m{i}" for i in range(f, f + 4))

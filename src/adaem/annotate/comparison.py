@@ -3,9 +3,8 @@
 A study is N pairs (a baseline question and a generated one, matched by topic where possible); each question's
 score on a metric is the mean of its raters' ratings. Per metric:
 
-- each set's mean over its questions, with a percentile bootstrap CI that resamples question pairs (each
-  question drawn with its pair, so the gain's CI keeps the pairing), and the relative gain (generated −
-  baseline) / baseline with its CI from the same resamples;
+- each set's mean over its questions with a t interval, and the relative gain (generated − baseline) /
+  baseline with a t interval on the log of the ratio, each pair a unit (so it keeps the pairing);
 - a paired sign-flip permutation test of the mean within-pair difference (two-sided): under the null the two
   questions of a pair are exchangeable, so each difference is as likely negated. Exact over all 2^n sign
   vectors for n ≤ 12 pairs, else `permutations` random ones, p = (1 + #{|mean| ≥ observed}) / (1 + B). Ties
@@ -64,16 +63,15 @@ class SetComparison:
     generated_items: int
 
 
-def _masked_means(values: np.ndarray, draws: np.ndarray) -> np.ndarray:
-    here = ~np.isnan(values)
-    sums = np.where(here, values, 0.0)[draws].sum(1)
-    counts = here[draws].sum(1)
-    return np.divide(sums, counts, out=np.full(len(draws), np.nan), where=counts > 0)
-
-
 def compare_sets(baseline: np.ndarray, generated: np.ndarray, *, resamples: int = 2000, permutations: int = 10_000,
                  confidence: float = 0.95, seed: int = 0) -> SetComparison:
-    """`baseline[p]` and `generated[p]`: the mean rating of pair p's two questions (NaN if unrated)."""
+    """`baseline[p]` and `generated[p]`: the mean rating of pair p's two questions (NaN if unrated). The set means'
+    intervals are t intervals (n − 1 df, `resampling.mean_interval`), the gain's is t on the log of the ratio
+    with each pair as a unit (`resampling.ratio_interval`): with 12 pairs the percentile bootstrap over pairs
+    covered 0.91 (issue 36), these 0.94–0.96. `resamples` is unused (kept so calls that pass it work)."""
+    from ..resampling import mean_interval, ratio_interval
+
+    del resamples
     b, g = np.asarray(baseline, float), np.asarray(generated, float)
     rated_b, rated_g = ~np.isnan(b), ~np.isnan(g)
     mean_b = float(b[rated_b].mean()) if rated_b.any() else float("nan")
@@ -81,18 +79,9 @@ def compare_sets(baseline: np.ndarray, generated: np.ndarray, *, resamples: int 
     both = rated_b & rated_g
     nan2 = (float("nan"), float("nan"))
     ci_b = ci_g = ci_gain = nan2
-    if len(b) >= 2 and resamples > 0:
-        draws = np.random.default_rng(seed).integers(0, len(b), (resamples, len(b)))
-        boot_b, boot_g = _masked_means(b, draws), _masked_means(g, draws)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            boot_gain = (boot_g - boot_b) / boot_b
-        q = [(1 - confidence) / 2 * 100, (1 + confidence) / 2 * 100]
-
-        def ci(x: np.ndarray) -> tuple[float, float]:
-            x = x[np.isfinite(x)]
-            return (float(np.percentile(x, q[0])), float(np.percentile(x, q[1]))) if len(x) else nan2
-
-        ci_b, ci_g, ci_gain = ci(boot_b), ci(boot_g), ci(boot_gain)
+    if len(b) >= 2:
+        ci_b, ci_g = mean_interval(b, level=confidence)[1:], mean_interval(g, level=confidence)[1:]
+        ci_gain = ratio_interval(g, b, confidence)[1:]
     gain = (mean_g - mean_b) / mean_b if mean_b else float("nan")
     diffs = g[both] - b[both]
     return SetComparison(

@@ -15,8 +15,8 @@ from .study import Study
 
 METHODS = (
     "Each question's score is the mean of its raters' ratings; a set's mean is over its questions, its 95% CI a "
-    "percentile bootstrap over question pairs ({resamples} resamples); gain = (generated − baseline) / baseline, "
-    "CI from the same resamples.",
+    "t interval; gain = (generated − baseline) / baseline, its CI t on the log of the ratio with each question "
+    "pair a unit.",
     "Paired test: sign-flip permutation test of the mean within-pair difference, two-sided ({permutations} "
     "random sign vectors; exact for ≤ 12 pairs).",
     "Agreement over every rated question of both sets: Cohen's κ {weights}-weighted, averaged over rater pairs; "
