@@ -157,8 +157,8 @@ def compare_table(result: Any, run_dir: Path) -> Table:
 
 
 def judge_check_table(result: Any, run_dir: Path) -> Table:
-    table = Table(title=f"Judge {result.judge}: held-out figures with 95% bootstrap intervals over texts (macro over "
-                        f"values; kept = correction saved) — {run_dir}")
+    table = Table(title=f"Judge {result.judge}: held-out figures with 95% intervals over texts (macro over values; "
+                        f"ECE has none: it is biased upwards; kept = correction saved) — {run_dir}")
     for col in ("variant", "condition", "P", "R", "F1", "top-1", "top-3", "gold rank", "ECE", "missing", "kept"):
         table.add_column(col, justify="left" if col in ("variant", "condition") else "right",
                          no_wrap=col in ("variant", "condition"), overflow="fold")
@@ -166,7 +166,7 @@ def judge_check_table(result: Any, run_dir: Path) -> Table:
     def cell(r: dict[str, Any], m: str, fmt: str = "{:.3f}") -> str:
         lo, hi = r.get(f"{m}_lo"), r.get(f"{m}_hi")
         value = fmt.format(r[m])
-        return value if lo is None else f"{value} [{lo:.2f}–{hi:.2f}]"
+        return f"{value} [{lo:.2f}–{hi:.2f}]" if _finite(lo) and _finite(hi) else value
 
     for r in result.summary.to_dict("records"):
         table.add_row(r["variant"], r["condition"], *(cell(r, k) for k in ("macro_precision", "macro_recall",

@@ -5,7 +5,7 @@ file: `text` + gold value ids) under each variant asked for (theory file × prot
 definitions, few-shot examples and prompts can be compared), plus three content-free texts. The texts are split in
 half by a seeded shuffle: corrections are learned on the training half, and every figure is measured on the
 held-out half, raw and corrected (contextual calibration, one global threshold, per-value thresholds, contextual +
-thresholds), each with a bootstrap interval over texts. A correction is kept only if it raises held-out macro F1
+thresholds), each with an interval over texts. A correction is kept only if it raises held-out macro F1
 without worsening the ranking of a text's values beyond the raw figures' intervals; what is kept goes to
 `calibration-<variant>.json` for `evaluation.calibration`, with its figures. With `--calibration FILE`, a saved
 calibration is applied unchanged to every text of another set (external validation: nothing is learned); with
@@ -137,7 +137,7 @@ class Variant:
 @dataclass
 class JudgeCheck:
     """What a judge-check measured, per variant and correction, on the held-out half (or, with an external
-    calibration, on every text), each figure with a bootstrap interval over texts."""
+    calibration, on every text), each figure with an interval over texts (`judge_metrics.bootstrap_intervals`)."""
 
     judge: str
     summary: Any  # DataFrame: variant, condition, macro P/R/F1, top1, top3, mean_rank, ece (+ _lo/_hi), kept
@@ -439,8 +439,8 @@ def _page(judge: str, summary: Any, per_value: Any, ids: list[str], held_out: in
     values = pd.concat(rows)[["variant", "condition", "value", "precision", "recall", "f1", "support", "threshold"]]
     shown = summary.copy()
     for m in METRICS:
-        shown[m] = [f"{v:.3f} [{lo:.3f}, {hi:.3f}]" for v, lo, hi in zip(shown[m], shown[f"{m}_lo"], shown[f"{m}_hi"],
-                                                                         strict=True)]
+        shown[m] = [f"{v:.3f} [{lo:.3f}, {hi:.3f}]" if np.isfinite(lo) and np.isfinite(hi) else f"{v:.3f}"
+                    for v, lo, hi in zip(shown[m], shown[f"{m}_lo"], shown[f"{m}_hi"], strict=True)]
     shown = shown.drop(columns=[f"{m}_{e}" for m in METRICS for e in ("lo", "hi")])
     how = (f"A saved calibration applied unchanged to all {held_out} texts (nothing learned on them)." if external else
            f"Every figure is on the held-out half ({held_out} texts); corrections were learned on the other half. A "
@@ -451,7 +451,7 @@ def _page(judge: str, summary: Any, per_value: Any, ids: list[str], held_out: in
 <style>body{{font-family:sans-serif;max-width:1200px;margin:2em auto}}table{{border-collapse:collapse;margin:1em 0}}
 td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}</style>
 <h1>Judge check: {html.escape(judge)}</h1>
-<p>{html.escape(how)} Intervals: 95% bootstrap over texts.</p>
+<p>{html.escape(how)} Intervals: 95% over texts (BCa bootstrap for precision, recall and F1; logit t for top-1, top-3 and the rank); ECE has none (it is biased upwards).</p>
 <h2>Summary</h2>{table(shown)}
 <h2>Per value (kept condition)</h2>{table(values)}{agree}
 <h2>Reliability</h2><img src="judge_check.png" alt="reliability diagrams">

@@ -1,5 +1,5 @@
 """How good a value judge is, as numbers (pure): per-value precision/recall/F1, ranking of a text's gold value,
-calibration error, the corrections judge-check learns, bootstrap intervals over texts, and agreement between judges.
+calibration error, the corrections judge-check learns, intervals over texts, and agreement between judges.
 
 Arrays are texts × values: `gold` booleans, `prob` the judge's P(yes) (NaN where it gave no label).
 """
@@ -88,21 +88,60 @@ def summarize(gold: np.ndarray, prob: np.ndarray, threshold: float) -> dict[str,
             "reliability": bins, "per_value": per_value, "missing": int(np.isnan(prob).sum())}
 
 
+def _single_ranks(gold: np.ndarray, prob: np.ndarray) -> np.ndarray:
+    """The gold value's rank for each text with exactly one gold value (as `rank_metrics` counts it)."""
+    single = gold.sum(axis=1) == 1
+    p = np.nan_to_num(prob[single], nan=-1.0)
+    g = gold[single].argmax(axis=1)
+    return (p >= p[np.arange(len(g)), g][:, None]).sum(axis=1).astype(float)
+
+
+def _macro_prf(gold: np.ndarray, pred: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Macro precision, recall and F1 (as `summarize`) with each text counted `counts` times: resamples × 3."""
+    g, p = gold.astype(float), pred.astype(float)
+    tp, n_pred, n_gold = counts @ (g * p), counts @ p, counts @ g
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(n_pred > 0, tp / n_pred, 0.0)
+        recall = np.where(n_gold > 0, tp / n_gold, 0.0)
+        f1 = np.where(n_gold + n_pred > 0, 2 * tp / (n_gold + n_pred), 0.0)
+    return np.stack([precision.mean(axis=1), recall.mean(axis=1), f1.mean(axis=1)], axis=1)
+
+
 def bootstrap_intervals(gold: np.ndarray, prob: np.ndarray, threshold: float, resamples: int = 1000,
                         confidence: float = 0.95, seed: int = 0) -> dict[str, tuple[float, float]]:
-    """Percentile intervals of every summary metric over texts resampled with replacement (texts are the unit:
-    each is labelled on its own)."""
-    rng = np.random.default_rng(seed)
+    """Intervals of the summary metrics over texts (texts are the unit: each is labelled on its own).
+
+    Macro precision, recall and F1 (ratios of sums over few positives per value, skewed): BCa bootstrap
+    (`resampling.bca_interval`); top-1 and top-3 (shares of the single-value texts) and the gold value's mean
+    rank (a mean bounded by 1 and the number of values): t on the logit scale (`resampling.rate_interval`, the
+    rank mapped onto [0, 1]). Measured (`analysis/validity.py`, 63 and 125 texts): the percentile bootstrap that
+    stood here covered macro F1 0.89–0.91, top-1 0.92–0.94 and the mean rank 0.89. ECE has no interval: it is
+    biased upwards (a calibrated judge's sample ECE is above 0), so an interval around it misses small true
+    errors (NaN here)."""
+    from ..resampling import bca_interval, rate_interval
+
+    nan2 = (float("nan"), float("nan"))
+    out: dict[str, tuple[float, float]] = {m: nan2 for m in METRICS}
     n = len(gold)
-    draws: dict[str, list[float]] = {m: [] for m in METRICS}
-    for _ in range(resamples if n else 0):
-        rows = rng.integers(0, n, n)
-        s = summarize(gold[rows], prob[rows], threshold)
-        for m in METRICS:
-            draws[m].append(s[m])
-    lo, hi = (1 - confidence) / 2 * 100, (1 + confidence) / 2 * 100
-    return {m: (float(np.nanpercentile(v, lo)), float(np.nanpercentile(v, hi))) if v and not np.isnan(v).all()
-            else (float("nan"), float("nan")) for m, v in draws.items()}
+    if n < 2:
+        return out
+    ratio = ("macro_precision", "macro_recall", "macro_f1")
+    pred = np.nan_to_num(prob, nan=0.0) >= threshold
+    if resamples:
+        rows = np.random.default_rng(seed).integers(0, n, (resamples, n))
+        counts = np.zeros((resamples, n))
+        np.add.at(counts, (np.repeat(np.arange(resamples), n), rows.ravel()), 1.0)
+        lo, hi = bca_interval(_macro_prf(gold, pred, np.ones((1, n)))[0], _macro_prf(gold, pred, counts),
+                              _macro_prf(gold, pred, 1.0 - np.eye(n)), confidence)
+        out.update({m: (float(lo[k]), float(hi[k])) for k, m in enumerate(ratio)})
+    ranks = _single_ranks(gold, prob)
+    if len(ranks) >= 2:
+        v = gold.shape[1]
+        shares = np.stack([ranks == 1, ranks <= 3, (ranks - 1) / max(v - 1, 1)], axis=1).astype(float)
+        _, lo, hi = rate_interval(shares, level=confidence)
+        out.update(top1=(float(lo[0]), float(hi[0])), top3=(float(lo[1]), float(hi[1])),
+                   mean_rank=(float(1 + lo[2] * (v - 1)), float(1 + hi[2] * (v - 1))))
+    return out
 
 
 def choose_correction(results: dict[str, dict[str, Any]], raw_intervals: dict[str, tuple[float, float]]) -> str:

@@ -26,6 +26,7 @@ from ..resampling import (
     bell_mccaffrey_df,
     cluster_leverage,
     clusters_of,
+    jackknife_groups,
     jackknife_interval,
 )
 from .psychometrics import icc
@@ -82,15 +83,6 @@ def fold_scores(labels: np.ndarray, models: list[str], dims: list[str], folds: i
     fold = fold_of(labels.shape[0], folds, seed, clusters_of(topics, labels.shape[0]))
     return subset_scores(labels, [np.flatnonzero(fold == k) for k in range(folds)], models, dims, system=system,
                          threshold=threshold)
-
-
-def jackknife_groups(clusters: Clusters, most: int = 50, seed: int = 0) -> np.ndarray:
-    """Each question's jackknife group: its topic, or with more than `most` topics one of `most` seeded groups of
-    whole topics (a grouped jackknife: the same variance estimate, at most `most` rescorings)."""
-    if clusters.count <= most:
-        return clusters.codes
-    group_of_topic = np.random.default_rng(seed).permutation(clusters.count) % most
-    return group_of_topic[clusters.codes]
 
 
 def _group_df(groups: np.ndarray) -> float:

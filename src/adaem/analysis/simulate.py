@@ -181,12 +181,55 @@ def draw_languages(shape: Shape, mu: np.ndarray, rng: np.random.Generator, *, sh
     return en, xx, np.array([f"t{i}" for i in topic], dtype=object)
 
 
-def clustered_scores(rng: np.random.Generator, topics: int, per_topic: int, *, mean: float = 0.0,
+def clustered_scores(rng: np.random.Generator, topics: int, per_topic: int | tuple[int, int], *, mean: float = 0.0,
                      topic_sd: float = 1.0, question_sd: float = 1.5) -> tuple[np.ndarray, np.ndarray]:
-    """Per-question scores (informativeness S, say) of a topic-clustered set: (scores, topics)."""
-    topic = np.repeat(np.arange(topics), per_topic)
-    s = mean + rng.normal(0, topic_sd, topics)[topic] + rng.normal(0, question_sd, topics * per_topic)
+    """Per-question scores (informativeness S, say) of a topic-clustered set: (scores, topics). per_topic: a
+    number, or (lo, hi) for topics of a uniform lo..hi questions."""
+    sizes = (np.full(topics, per_topic) if isinstance(per_topic, int)
+             else rng.integers(per_topic[0], per_topic[1] + 1, topics))
+    topic = np.repeat(np.arange(topics), sizes)
+    s = mean + rng.normal(0, topic_sd, topics)[topic] + rng.normal(0, question_sd, len(topic))
     return s, np.array([f"t{i}" for i in topic], dtype=object)
 
 
-__all__ = ["Sample", "Shape", "clustered_scores", "draw", "draw_languages", "expected_rate", "model_profiles"]
+def retest_scores(rng: np.random.Generator, topics: int, sizes: tuple[int, int], draws: int, *, icc: float = 0.5,
+                  topic_share: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    """S of each question on `draws` independent sets of answers (questions × draws) and each question's topic:
+    the question's own S (variance `icc`, a share `topic_share` of it the topic's) plus each draw's noise
+    (variance 1 − icc), so the true ICC(1) of one draw is `icc`. sizes (1, 1): independent questions."""
+    size = rng.integers(sizes[0], sizes[1] + 1, topics)
+    topic = np.repeat(np.arange(topics), size)
+    own = (rng.normal(0, np.sqrt(icc * topic_share), topics)[topic]
+           + rng.normal(0, np.sqrt(icc * (1 - topic_share)), len(topic)))
+    x = own[:, None] + rng.normal(0, np.sqrt(1 - icc), (len(topic), draws))
+    return x, np.array([f"t{i}" for i in topic], dtype=object)
+
+
+def judged_texts(rng: np.random.Generator, texts: int, values: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """A labelled set and a judge's P(yes): (gold texts × values booleans, prob). Most texts express one value
+    (5% none, 15% two), as the shipped sets do; the judge is noisy (logit sd 1.2) and more lenient on some
+    values than others, so its per-value precision and recall differ."""
+    k = rng.choice([0, 1, 2], texts, p=[0.05, 0.8, 0.15])
+    order = np.argsort(rng.random((texts, values)), axis=1)
+    gold = np.zeros((texts, values), bool)
+    for j in range(2):
+        rows = np.flatnonzero(k > j)
+        gold[rows, order[rows, j]] = True
+    z = np.where(gold, 1.0, -1.5) + np.linspace(-0.8, 0.8, values) + rng.normal(0, 1.2, (texts, values))
+    return gold, 1 / (1 + np.exp(-z))
+
+
+def rated_pairs(rng: np.random.Generator, pairs: int, *, raters: int = 3, shift: float = 0.0, pair_share: float = 0.5,
+                noise: float = 0.6) -> tuple[np.ndarray, np.ndarray]:
+    """A human study: per pair of questions (a baseline and a generated one matched by topic), each question's mean
+    rating on a 1–3 scale over `raters` raters: (baseline, generated). The pair shares a share `pair_share` of
+    the questions' latent quality (matched topics); `shift` moves the generated questions."""
+    shared = rng.normal(0, 0.8, pairs)
+    latent = [np.sqrt(pair_share) * shared + np.sqrt(1 - pair_share) * rng.normal(0, 0.8, pairs) + d
+              for d in (0.0, shift)]
+    return tuple(np.clip(np.round(2 + lat[:, None] + rng.normal(0, noise, (pairs, raters))), 1, 3).mean(axis=1)
+                 for lat in latent)  # type: ignore[return-value]
+
+
+__all__ = ["Sample", "Shape", "clustered_scores", "draw", "draw_languages", "expected_rate", "judged_texts",
+           "model_profiles", "rated_pairs", "retest_scores"]

@@ -162,7 +162,8 @@ function judgePanel(j) {
     const f = (m, d = 2) => `${fmt(q[m], d)}${q[m + "_ci"] ? ` [${fmt(q[m + "_ci"][0], d)}–${fmt(q[m + "_ci"][1], d)}]` : ""}`;
     box.append(el("div", {}, `measured on ${q.texts} held-out labelled texts${q.labels ? ` (${q.labels})` : ""}: ` +
       `macro F1 ${f("macro_f1")}, precision ${f("macro_precision")}, recall ${f("macro_recall")}, ` +
-      `gold value first ${f("top1")}, calibration error ${f("ece")} (95% intervals over texts)`));
+      `gold value first ${f("top1")} (95% intervals over texts), calibration error ${fmt(q.ece, 2)} (no interval: ` +
+      `it is biased upwards)`));
   } else {
     box.append(el("div", {}, j.note || "this judge is unvalidated"));
   }
