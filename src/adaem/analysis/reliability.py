@@ -4,8 +4,10 @@ variation across folds, and ICC / Pearson / Spearman between two benchmarks' pro
 α and the ICCs come from `psychometrics` (numpy/scipy, checked against published values), correlations from scipy.
 The "subjects" of α are the (model, dimension) scores and its "items" are the folds: α is high when every fold
 of questions ranks the models' values the same way, i.e. when the benchmark measures something stable. Folds
-hold whole topics when the benchmark has them, and every interval is a jackknife over topics: the subjects are
+hold whole topics when the benchmark has them, and every interval is over topics: the subjects are
 these models' values, fixed; the claim is about other questions like these (issue 36).
+Intervals are normal on a variance-stabilising scale with the SD of a bootstrap over topics: TrueSkill's
+sequential updates make the jackknife (and the bootstrap's percentiles) unreliable here.
 """
 
 from __future__ import annotations
@@ -21,14 +23,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..rating import RatingSystem, beta_of, rate_resamples, score_table, scores_from_moments
-from ..resampling import (
-    Clusters,
-    bell_mccaffrey_df,
-    cluster_leverage,
-    clusters_of,
-    jackknife_groups,
-    jackknife_interval,
-)
+from ..resampling import Clusters, clusters_of
 from .psychometrics import icc
 
 
@@ -85,12 +80,6 @@ def fold_scores(labels: np.ndarray, models: list[str], dims: list[str], folds: i
                          threshold=threshold)
 
 
-def _group_df(groups: np.ndarray) -> float:
-    count = int(groups.max()) + 1
-    return float(bell_mccaffrey_df(cluster_leverage(Clusters(groups, count, "topic"),
-                                                    np.ones((len(groups), 1), bool)))[0])
-
-
 def _alpha(per_fold: np.ndarray) -> float:
     """Cronbach's α of folds × models × dims scores, subjects = (model, dim), items = folds (NaN if undefined)."""
     items = per_fold.reshape(len(per_fold), -1).T
@@ -99,23 +88,57 @@ def _alpha(per_fold: np.ndarray) -> float:
     return float(k / (k - 1) * (1 - items.var(axis=0, ddof=1).sum() / total)) if total > 0 else float("nan")
 
 
+def topic_resamples(clusters: Clusters, resamples: int, seed: int = 0) -> list[np.ndarray]:
+    """Bootstrap resamples of whole topics: for each, the questions drawn (a topic drawn twice gives its
+    questions twice), in draw order."""
+    members = [np.flatnonzero(clusters.codes == g) for g in range(clusters.count)]
+    draws = np.random.default_rng(seed).integers(0, clusters.count, (resamples, clusters.count))
+    return [np.concatenate([members[g] for g in row]) for row in draws]
+
+
+def _normal_interval(estimate: np.ndarray, boot: np.ndarray, level: float, forward: Any, inverse: Any
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """estimate ± z · SD of the bootstrap values (resamples × ...), on the scale `forward`, mapped back."""
+    from scipy.stats import norm
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z, zb = forward(np.asarray(estimate, float)), forward(np.asarray(boot, float))
+        ok = np.isfinite(zb)
+        count = ok.sum(axis=0)
+        mean = np.where(ok, zb, 0.0).sum(axis=0) / count
+        sd = np.sqrt(np.where(ok, (zb - mean) ** 2, 0.0).sum(axis=0) / (count - 1))
+        sd = np.where(count > 2, sd, np.nan)
+        half = float(norm.ppf((1 + level) / 2)) * sd
+        lo, hi = inverse(z - half), inverse(z + half)
+    return np.minimum(lo, hi), np.maximum(lo, hi)
+
+
 def alpha_interval(labels: np.ndarray, fold: np.ndarray, clusters: Clusters, models: list[str], dims: list[str], *,
                    system: RatingSystem = "trueskill", threshold: float = 0.5, confidence: float = 0.95,
-                   seed: int = 0) -> tuple[float, float]:
-    """Cronbach's α's interval over the questions' topics (questions without topics): a delete-one-topic
-    jackknife (`jackknife_groups`) of α on Feldt's scale ln(1 − α), Bell–McCaffrey df. The subjects (model,
-    value) are fixed; what varies is which questions were asked, so it says how consistent these models' scores
-    would be on other questions like these. Feldt's F interval takes the subjects as a random sample and the
-    questions as fixed, the other way round (issue 36: it covered 0.33 in the validity suite)."""
-    groups = jackknife_groups(clusters, seed=seed)
-    count = int(groups.max()) + 1
+                   resamples: int = 200, seed: int = 0) -> tuple[float, float]:
+    """Cronbach's α's interval over the questions' topics (questions without topics): α ± z · SD on Feldt's scale
+    ln(1 − α), the SD over a bootstrap of whole topics (each resample split into folds again, a topic drawn
+    twice kept in one fold). The subjects (model, value) are fixed; what varies is which questions were asked,
+    so it says how consistent these models' scores would be on other questions like these.
+
+    Chosen by simulation (`analysis/validity.py`; 30 topics of 3–10 questions): Feldt's F interval takes the
+    subjects as a random sample and the questions as fixed, the other way round; a jackknife over topics
+    overstated α's spread (coverage 1.00: TrueSkill's sequential updates move with any one topic removed); the
+    percentile of the bootstrap is off-centre (copies of a topic in one fold lower α: 0.41)."""
+    from ..resampling import TRANSFORMS
+
     folds = int(fold.max()) + 1
-    subsets = [np.flatnonzero((fold == k) & (groups != g)) for g in range(count) for k in range(folds)]
+    if clusters.count < 3:
+        return float("nan"), float("nan")
+    subsets: list[np.ndarray] = []
+    for b, rows in enumerate(topic_resamples(clusters, resamples, seed)):
+        again = fold_of(len(rows), folds, seed + b, clusters_of(clusters.codes[rows], len(rows)))
+        subsets += [rows[again == k] for k in range(folds)]
     scores = subset_scores(labels, subsets, models, dims, system=system, threshold=threshold)
-    replicates = np.array([_alpha(scores[g * folds:(g + 1) * folds]) for g in range(count)])
-    lo, hi = jackknife_interval(_alpha(subset_scores(labels, [np.flatnonzero(fold == k) for k in range(folds)],
-                                                     models, dims, system=system, threshold=threshold)),
-                                replicates, confidence, transform="log1m", df=_group_df(groups))
+    boot = np.array([_alpha(scores[b * folds:(b + 1) * folds]) for b in range(resamples)])
+    estimate = _alpha(subset_scores(labels, [np.flatnonzero(fold == k) for k in range(folds)], models, dims,
+                                    system=system, threshold=threshold))
+    lo, hi = _normal_interval(np.array(estimate), boot, confidence, *TRANSFORMS["log1m"])
     return float(lo), float(hi)
 
 
@@ -152,28 +175,27 @@ def profile_agreement(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
 def agreement_intervals(labels_a: np.ndarray, topics_a: Sequence[object] | np.ndarray | None, labels_b: np.ndarray,
                         topics_b: Sequence[object] | np.ndarray | None, models: list[str], dims: list[str], *,
                         system: RatingSystem = "trueskill", threshold: float = 0.5, confidence: float = 0.95,
-                        seed: int = 0) -> dict[str, tuple[float, float]]:
-    """Intervals of `profile_agreement`'s four figures over both benchmarks' topics: each run's questions
-    jackknifed by topic (`jackknife_groups`) with the other held, the two samples' variances added (Fisher's
-    z scale). The (model, value) subjects are fixed: the claim is how alike two benchmarks like these would
-    profile these models. (scipy's p-values of r and ρ, shown until issue 36, took the 10 × models scores as
-    independent draws; they are not reported.)"""
+                        resamples: int = 200, seed: int = 0) -> dict[str, tuple[float, float]]:
+    """Intervals of `profile_agreement`'s four figures over both benchmarks' topics: each estimate ± z · SD on
+    Fisher's z scale, the SD over bootstraps of whole topics of each run (independently). The (model, value)
+    subjects are fixed: the claim is how alike two benchmarks like these would profile these models. (scipy's
+    p-values of r and ρ, shown until issue 36, took the 10 × models scores as independent draws; they are not
+    reported.)"""
+    from ..resampling import TRANSFORMS
+
     full_a = subset_scores(labels_a, [np.arange(len(labels_a))], models, dims, system=system, threshold=threshold)[0]
     full_b = subset_scores(labels_b, [np.arange(len(labels_b))], models, dims, system=system, threshold=threshold)[0]
     estimate = profile_agreement(full_a, full_b)
-    samples, dfs = [], []
-    for labels, topics, other, first in ((labels_a, topics_a, full_b, True), (labels_b, topics_b, full_a, False)):
-        groups = jackknife_groups(clusters_of(topics, len(labels)), seed=seed)
-        count = int(groups.max()) + 1
-        if count < 3:
-            return {k: (float("nan"), float("nan")) for k in AGREEMENT}
-        reps = subset_scores(labels, [np.flatnonzero(groups != g) for g in range(count)], models, dims,
-                             system=system, threshold=threshold)
-        stats = [profile_agreement(r, other) if first else profile_agreement(other, r) for r in reps]
-        samples.append(np.array([[st[k] for k in AGREEMENT] for st in stats]))
-        dfs.append(_group_df(groups))
-    lo, hi = jackknife_interval(np.array([estimate[k] for k in AGREEMENT]), samples, confidence, transform="atanh",
-                                df=dfs)
+    ca, cb = clusters_of(topics_a, len(labels_a)), clusters_of(topics_b, len(labels_b))
+    if ca.count < 3 or cb.count < 3:
+        return {k: (float("nan"), float("nan")) for k in AGREEMENT}
+    boot_a = subset_scores(labels_a, topic_resamples(ca, resamples, seed), models, dims, system=system,
+                           threshold=threshold)
+    boot_b = subset_scores(labels_b, topic_resamples(cb, resamples, seed + 1), models, dims, system=system,
+                           threshold=threshold)
+    boot = np.array([[st[k] for k in AGREEMENT] for st in (profile_agreement(x, y) for x, y in
+                                                          zip(boot_a, boot_b, strict=True))])
+    lo, hi = _normal_interval(np.array([estimate[k] for k in AGREEMENT]), boot, confidence, *TRANSFORMS["atanh"])
     return {k: (float(lo[i]), float(hi[i])) for i, k in enumerate(AGREEMENT)}
 
 

@@ -205,10 +205,15 @@ def retest_scores(rng: np.random.Generator, topics: int, sizes: tuple[int, int],
     return x, np.array([f"t{i}" for i in topic], dtype=object)
 
 
-def judged_texts(rng: np.random.Generator, texts: int, values: int = 10) -> tuple[np.ndarray, np.ndarray]:
+def judged_texts(rng: np.random.Generator, texts: int, values: int = 10, *, calibrated: bool = False
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """A labelled set and a judge's P(yes): (gold texts × values booleans, prob). Most texts express one value
     (5% none, 15% two), as the shipped sets do; the judge is noisy (logit sd 1.2) and more lenient on some
-    values than others, so its per-value precision and recall differ."""
+    values than others, so its per-value precision and recall differ. `calibrated`: the gold labels are drawn
+    from the judge's P(yes) instead (a perfectly calibrated judge: population ECE 0)."""
+    if calibrated:
+        prob = 1 / (1 + np.exp(-rng.normal(-1.5, 1.5, (texts, values))))
+        return rng.random((texts, values)) < prob, prob
     k = rng.choice([0, 1, 2], texts, p=[0.05, 0.8, 0.15])
     order = np.argsort(rng.random((texts, values)), axis=1)
     gold = np.zeros((texts, values), bool)

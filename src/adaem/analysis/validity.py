@@ -659,13 +659,13 @@ def check_reliability(sims: int, seed: int = 0) -> list[Measured]:
         for k in AGREEMENT:
             agree[k].add(_covers(*intervals[k], truth[k]))
     d = f"6 models × 10 values, {describe(shape)}"
-    rows = [alpha_t.row("reliability: Cronbach's α 95% CI (jackknife over topics)", "coverage",
+    rows = [alpha_t.row("reliability: Cronbach's α 95% CI (over topics)", "coverage",
                         d + f", 5 folds of whole topics; true α {true_alpha:.2f}"),
             feldt_t.row("reliability: Cronbach's α, Feldt's F interval (no longer shown)", "coverage",
                         d + ", 5 folds of whole topics")]
     names = {"icc2": "ICC(2,1)", "icc3": "ICC(3,1)", "pearson_r": "Pearson r", "spearman_rho": "Spearman ρ"}
     for k in AGREEMENT:
-        rows.append(agree[k].row(f"reliability --against: {names[k]} 95% CI (jackknife over both runs' topics)",
+        rows.append(agree[k].row(f"reliability --against: {names[k]} 95% CI (over both runs' topics)",
                                  "coverage", d + f", two benchmarks; true value {truth[k]:.2f}"))
     return rows
 
@@ -676,21 +676,35 @@ def check_reliability(sims: int, seed: int = 0) -> list[Measured]:
 @check("judge", fast=15)
 def check_judge(sims: int, seed: int = 0) -> list[Measured]:
     """judge-check's held-out figures with their intervals over texts, against the judge's figures on 200,000
-    texts (the population), for the held-out halves of the shipped sets (63 MFT texts, 125 Schwartz texts)."""
-    from .judge_metrics import METRICS, bootstrap_intervals, summarize
+    texts (the population), for the held-out halves of the shipped sets (63 MFT texts, 125 Schwartz texts).
+    ECE is shown without an interval; the percentile bootstrap it had is measured here on a calibrated judge
+    (population ECE 0) and on the noisy one."""
+    from .judge_metrics import METRICS, bootstrap_intervals, calibration_curve, summarize
 
     rows = []
     for k, (texts, values) in enumerate([(125, 10), (63, 6)]):
         g, p = sim.judged_texts(np.random.default_rng(123), 200_000, values)
         truth = summarize(g, p, 0.5)
-        tallies = {m: Tally() for m in METRICS}
+        tallies = {m: Tally() for m in METRICS if m != "ece"}
         for i in range(sims):
             gold, prob = sim.judged_texts(np.random.default_rng([seed, i, k]), texts, values)
             intervals = bootstrap_intervals(gold, prob, 0.5, resamples=1000, seed=i)
-            for m in METRICS:
+            for m in tallies:
                 tallies[m].add(_covers(*intervals[m], truth[m]))
         d = f"{texts} held-out texts, {values} values, a noisy judge"
-        rows += [tallies[m].row(f"judge-check: {m} 95% CI", "coverage", d) for m in METRICS]
+        rows += [tallies[m].row(f"judge-check: {m} 95% CI", "coverage", d) for m in tallies]
+    for k, calibrated in enumerate((True, False)):
+        g, p = sim.judged_texts(np.random.default_rng(124), 200_000, 10, calibrated=calibrated)
+        truth_ece = calibration_curve(g, p)[0]
+        tally = Tally()
+        for i in range(sims):
+            rng = np.random.default_rng([seed, i, 7, k])
+            gold, prob = sim.judged_texts(rng, 125, 10, calibrated=calibrated)
+            boot = [calibration_curve(gold[r], prob[r])[0] for r in rng.integers(0, 125, (300, 125))]
+            tally.add(_covers(*np.percentile(boot, [2.5, 97.5]), truth_ece))
+        rows.append(tally.row("judge-check: ECE percentile 95% CI (removed: ECE is shown without one)", "coverage",
+                              f"125 texts, 10 values, {'a calibrated' if calibrated else 'the noisy'} judge "
+                              f"(true ECE {truth_ece:.2f})"))
     return rows
 
 
