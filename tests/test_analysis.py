@@ -233,6 +233,31 @@ def test_compare_draws_average_and_measure_retest(tmp_path, two_sets):
     assert three.retest["questions"] == 7 and three.retest["draws"] == 3 and three.retest["icc1"] <= 1
 
 
+def test_retest_interval_is_over_topics_when_questions_have_them():
+    """Issue 36.1: the F interval took questions as independent (coverage 0.88 with 30 topics); with topics the
+    interval is a jackknife over them, and it says so."""
+    from adaem.analysis import simulate as sim
+
+    x, topics = sim.retest_scores(np.random.default_rng(0), 30, (3, 10), 2, icc=0.5)
+    long = pd.DataFrame({"question": np.repeat(np.arange(len(x)), 2), "draw": np.tile([0, 1], len(x)),
+                         "score": x.ravel(), "topic": np.repeat(topics, 2)})
+    r = retest_reliability(long)
+    assert r["ci_unit"].startswith("topics (30 topics") and r["icc1_lo"] < r["icc1"] < r["icc1_hi"]
+    alone = retest_reliability(long.drop(columns="topic"))
+    assert "no topics" in alone["ci_unit"] and alone["icc1"] == r["icc1"]
+
+
+def test_folds_hold_whole_topics_of_about_equal_size():
+    from adaem.resampling import clusters_of
+
+    topics = np.repeat(np.arange(12), [3, 10, 4, 9, 5, 8, 6, 7, 3, 10, 4, 9])
+    fold = fold_of(len(topics), 4, 0, clusters_of(topics, len(topics)))
+    assert all(len(set(fold[topics == t])) == 1 for t in range(12))
+    assert np.bincount(fold).max() - np.bincount(fold).min() <= 10
+    with pytest.raises(ConfigError, match="larger than the 12 topics"):
+        fold_of(len(topics), 13, 0, clusters_of(topics, len(topics)))
+
+
 def test_retest_reliability_by_hand():
     """ICC(1,1) = (MSB − MSW) / (MSB + (k−1)·MSW) on a table with a known answer; noise-free draws give 1."""
     rows = [[1.0, 1.2], [2.0, 1.6], [3.0, 3.4], [4.0, 3.9]]
@@ -270,6 +295,10 @@ def test_reliability_of_an_evaluate_run_and_against_another(tmp_path):
              tmp_path / "e2")
     result = reliability(tmp_path / "e1", folds=2, against=tmp_path / "e2", out=tmp_path / "rel")
     assert result.summary["folds"] == 2 and -1 <= result.summary["cronbach_alpha"] <= 1
+    assert len(result.summary["alpha_ci"]) == 2 and "no topics" in result.summary["ci_unit"]
+    against = result.summary["against"]
+    assert all(len(against[f"{k}_ci"]) == 2 for k in ("icc2", "icc3", "pearson_r", "spearman_rho"))
+    assert "pearson_p" not in against  # took the model·value scores as independent: not reported
     assert len(result.folds) == 30 and {"fold_1", "fold_2", "cv"} <= set(result.folds.columns)
     assert result.summary["against"]["pairs"] == 30
     for name in ("reliability.json", "reliability_folds.csv", "reliability_folds.png", "reliability_agreement.png"):

@@ -16,7 +16,6 @@ import pytest
 from adaem.analysis.findings import (
     LabelCube,
     adjust_pvalues,
-    bootstrap_counts,
     category_profiles,
     expression_rates,
     group_difference,

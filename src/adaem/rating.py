@@ -11,7 +11,6 @@ intervals over topics (`score_table`).
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import json
 import warnings
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 

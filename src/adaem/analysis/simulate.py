@@ -171,7 +171,6 @@ def draw_languages(shape: Shape, mu: np.ndarray, rng: np.random.Generator, *, sh
     answers are drawn independently; `shift` (models × values, logit) moves the second language. A share
     `untranslated` of the questions has no translation (NaN in the second language: a flagged translation)."""
     logit, topic = _logits(shape, mu, rng, None)
-    t = shape.topics
     other = logit + (shift if shift is not None else 0.0)
     en = (rng.random(logit.shape) < 1 / (1 + np.exp(-logit))).astype(float)
     xx = (rng.random(other.shape) < 1 / (1 + np.exp(-other))).astype(float)
@@ -233,7 +232,7 @@ def rated_pairs(rng: np.random.Generator, pairs: int, *, raters: int = 3, shift:
     latent = [np.sqrt(pair_share) * shared + np.sqrt(1 - pair_share) * rng.normal(0, 0.8, pairs) + d
               for d in (0.0, shift)]
     return tuple(np.clip(np.round(2 + lat[:, None] + rng.normal(0, noise, (pairs, raters))), 1, 3).mean(axis=1)
-                 for lat in latent)  # type: ignore[return-value]
+                 for lat in latent)
 
 
 __all__ = ["Sample", "Shape", "clustered_scores", "draw", "draw_languages", "expected_rate", "judged_texts",

@@ -622,10 +622,9 @@ def check_reliability(sims: int, seed: int = 0) -> list[Measured]:
     The subjects (model, value) are fixed and the questions random, so the true value of each is its formula at
     the expected mean squares over question draws (estimated over the simulations). Feldt's F interval of α,
     shown until issue 36, is measured beside it."""
+    from ..resampling import clusters_of
     from .psychometrics import cronbach_alpha
     from .reliability import AGREEMENT, _alpha, agreement_intervals, alpha_interval, fold_of, subset_scores
-
-    from ..resampling import clusters_of
 
     shape = T30
     families = [0, 0, 1, 1, 2, 2]
@@ -701,7 +700,8 @@ def check_judge(sims: int, seed: int = 0) -> list[Measured]:
             rng = np.random.default_rng([seed, i, 7, k])
             gold, prob = sim.judged_texts(rng, 125, 10, calibrated=calibrated)
             boot = [calibration_curve(gold[r], prob[r])[0] for r in rng.integers(0, 125, (300, 125))]
-            tally.add(_covers(*np.percentile(boot, [2.5, 97.5]), truth_ece))
+            lo, hi = np.percentile(boot, [2.5, 97.5])
+            tally.add(_covers(lo, hi, truth_ece))
         rows.append(tally.row("judge-check: ECE percentile 95% CI (removed: ECE is shown without one)", "coverage",
                               f"125 texts, 10 values, {'a calibrated' if calibrated else 'the noisy'} judge "
                               f"(true ECE {truth_ece:.2f})"))
