@@ -350,3 +350,21 @@ def test_newer_models_and_amplification_within_families():
     assert flat.claim is None and "not shown that larger models stand further" in (flat.not_shown or "")
     with pytest.raises(Exception, match="at least 3 models"):
         amplification(cube, {m: {"family": "A"} for m in meta}, permutations=100)
+
+
+def test_family_members_alike_on_these_questions_only_are_not_shown_closer():
+    """Issue 36.2: members of a family that react alike to particular topics and questions, with identical
+    profiles over questions in general: r on these questions puts them together, the claim (r across disjoint
+    halves of the topics, and a jackknife over topics beside the permutation) does not."""
+    from adaem.analysis import simulate as sim
+
+    families = [0] * 4 + [1] * 4 + [2] * 4
+    meta = {f"m{k}": {"family": str(f)} for k, f in enumerate(families)}
+    shape = sim.Shape(topics=30, sizes=(3, 10), family_topic_sd=0.6, family_question_sd=1.0)
+    rng = np.random.default_rng(0)
+    mu = sim.model_profiles(rng, families, shape.values, family_sd=0.0, model_sd=0.0)
+    result = profile_similarity(sim.draw(shape, mu, rng, families=families).cube(), meta, permutations=500)
+    r = result.correlation.to_numpy()
+    same = np.equal.outer(families, families) & ~np.eye(12, dtype=bool)
+    assert r[same].mean() > r[~np.equal.outer(families, families)].mean() + 0.2  # alike on these questions
+    assert result.p == max(result.p_models, result.p_topics) and result.p > 0.05 and result.claim is None
