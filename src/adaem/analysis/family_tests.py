@@ -6,6 +6,7 @@ models as if each were its own draw. The interval inverts the same permutation t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +30,8 @@ class FamilyTest:
     arrangements: int  # distinct arrangements of the labels
     exact: bool
     cannot: str | None  # why the design cannot separate x from the family (None when it can)
+    p_models: np.ndarray | None = None  # the permutation's p, when p also asks the topics (`replicates`)
+    p_topics: np.ndarray | None = None  # the estimate against 0, SE by a jackknife over topics
 
 
 def families_of(models: list[str], meta: Metadata | None, key: str) -> np.ndarray:
@@ -72,8 +75,20 @@ def _invert(y: np.ndarray, x: np.ndarray, c: np.ndarray, null_c: np.ndarray, exa
     return lo, hi
 
 
+def _jackknife_p(estimate: np.ndarray, replicates: np.ndarray) -> np.ndarray:
+    """Two-sided t p of each estimate against 0, its SE from delete-one-group jackknife replicates (G × ...)."""
+    from scipy.stats import t
+
+    g = len(replicates)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        se = np.sqrt((g - 1) / g * np.sum((replicates - replicates.mean(axis=0)) ** 2, axis=0))
+        p = 2 * t.sf(np.abs(estimate) / se, g - 1)
+    return np.where(se > 0, p, np.where(estimate == 0, 1.0, 0.0))
+
+
 def family_test(y: np.ndarray, x: np.ndarray, families: np.ndarray, *, alpha: float = 0.05,
-                permutations: int = 10_000, seed: int = 0, what: str = "the groups") -> FamilyTest:
+                permutations: int = 10_000, seed: int = 0, what: str = "the groups",
+                replicates: np.ndarray | None = None) -> FamilyTest:
     """Does outcome y (units × outcomes) depend on covariate x (a 0/1 group or a number) across models?
 
     Under the null the covariate is exchangeable among models of one family (within design) or among families
@@ -82,29 +97,37 @@ def family_test(y: np.ndarray, x: np.ndarray, families: np.ndarray, *, alpha: fl
     mean of within-family differences. Between: families are the units (their mean x and mean y), x permuted
     over them. The within design is used when it can reach p ≤ alpha, else the between design when that can,
     else the one that gets closer. When no family mixes values of x and the families are too few, the design
-    cannot separate x from the family: `cannot` says so. The interval inverts the same test."""
+    cannot separate x from the family: `cannot` says so. The interval inverts the same test.
+
+    `replicates` (G × units × outcomes: y with each group of topics left out, `jackknife_groups`) makes the claim
+    hold over questions too (SPEC §9): p is then the larger of the permutation's p and a t p of the same estimate
+    against 0 with its SE from the jackknife over topics (an intersection–union test). The permutation holds the
+    questions fixed, so a kind of model that reacts alike to these particular topics would read as a difference;
+    the jackknife sees that noise. The interval still inverts the permutation test (on these questions)."""
     y = np.asarray(y, float)
     x = np.asarray(x, float)
     rng = np.random.default_rng(seed)
     fam = np.asarray(families, dtype=object)
     names = list(dict.fromkeys(fam.tolist()))
     mixed = [f for f in names if len(set(x[fam == f].tolist())) > 1]
-    candidates: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = []
+    candidates: list[tuple[str, Callable[[np.ndarray], np.ndarray], np.ndarray, np.ndarray]] = []
     if mixed:
         keep = np.isin(fam, mixed)
         n_fam = len(mixed)
         candidates.append((f"labels permuted within the {n_fam} famil{'y' if n_fam == 1 else 'ies'} that hold "
-                           f"several {what} ({int(keep.sum())} models)", y[keep], x[keep], fam[keep]))
+                           f"several {what} ({int(keep.sum())} models)", lambda v: v[..., keep, :], x[keep],
+                           fam[keep]))
     if len(names) >= 2:
-        fy = np.stack([np.nanmean(y[fam == f], axis=0) for f in names])
         fx = np.array([x[fam == f].mean() for f in names])
         singletons = all(str(f).startswith("model=") for f in names)
         unit = f"{len(names)} models as units" if singletons else f"{len(names)} families as units"
-        candidates.append((unit, fy, fx, np.zeros(len(names))))
+        candidates.append((unit, lambda v: np.stack([np.nanmean(v[..., fam == f, :], axis=-2) for f in names],
+                                                    axis=-2), fx, np.zeros(len(names))))
     tried: list[FamilyTest] = []
-    for design, yy, xx, strata in candidates:
+    for design, units, xx, strata in candidates:
         if len(set(xx.tolist())) < 2:
             continue
+        yy = units(y)
         c, null_c, exact, count = _statistic_rows(xx, strata, permutations, rng)
         s2 = float(c @ c)
         complete = np.isfinite(yy).all(axis=0)
@@ -115,6 +138,10 @@ def family_test(y: np.ndarray, x: np.ndarray, families: np.ndarray, *, alpha: fl
         lo, hi = _invert(np.nan_to_num(yy), xx, c, null_c, exact, 1 - alpha)
         result = FamilyTest(design, est, p, np.where(complete, lo, np.nan), np.where(complete, hi, np.nan),
                             smallest, count, exact, None)
+        if replicates is not None and len(replicates) >= 3:
+            reps = np.einsum("u,guo->go", c, np.nan_to_num(units(np.asarray(replicates, float)))) / s2
+            result.p_models, result.p_topics = p, _jackknife_p(np.nan_to_num(est), reps)
+            result.p = np.where(np.isfinite(p), np.maximum(p, result.p_topics), np.nan)
         if smallest <= alpha:
             return result
         tried.append(result)

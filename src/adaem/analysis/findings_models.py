@@ -270,6 +270,21 @@ def profile_similarity(labels: Labels, meta: Metadata | None = None, *, key: str
     return result
 
 
+def topic_replicate_rates(x: np.ndarray, clusters: Clusters, seed: int = 0) -> np.ndarray | None:
+    """G × models × values: the expression rates with each group of topics left out (`jackknife_groups`), for
+    the jackknife over topics beside a permutation over models; None with fewer than 3 groups."""
+    groups = jackknife_groups(clusters, seed=seed)
+    count = int(groups.max()) + 1 if len(groups) else 0
+    if count < 3:
+        return None
+    here = ~np.isnan(x)
+    sums, n = np.zeros((count, *x.shape[1:])), np.zeros((count, *x.shape[1:]))
+    np.add.at(sums, groups, np.where(here, x, 0.0))
+    np.add.at(n, groups, here.astype(float))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (sums.sum(axis=0) - sums) / (n.sum(axis=0) - n)
+
+
 # -- 2. group differences ---------------------------------------------------------------------------------------
 
 
@@ -369,8 +384,9 @@ def group_difference(labels: Labels, meta: Metadata, key: str = "kind", groups: 
         names = [cube.models[i] for i in idx]
         fam = (np.array([f"model={m}" for m in names], dtype=object) if key == family_key
                else families_of(names, meta, family_key))
+        reps = topic_replicate_rates(x, cube.clusters(), seed)
         ft = family_test(rates, in_a.astype(float), fam, alpha=alpha, permutations=permutations, seed=seed,
-                         what=f"{key}s")
+                         what=f"{key}s", replicates=reps)
         diff, p, lo, hi, design, smallest, cannot = (ft.estimate, ft.p, ft.ci_lo, ft.ci_hi, ft.design, ft.smallest,
                                                      ft.cannot)
     elif unit == "question":
@@ -548,7 +564,7 @@ class ModelTrend:
 
 def _model_trend(name: str, what: str, opposite: str, covariate: str, per: str, outcome: dict[str, float],
                  cov: dict[str, float], meta: Metadata | None, family_key: str, alpha: float, permutations: int,
-                 seed: int, need: str) -> ModelTrend:
+                 seed: int, need: str, replicates: dict[str, np.ndarray] | None = None) -> ModelTrend:
     models = [m for m in outcome if m in cov and np.isfinite(outcome[m])]
     fams = families_of(models, meta, family_key)
     table = pd.DataFrame({"model": models, "family": [meta_value(meta, m, family_key) for m in models],
@@ -559,8 +575,9 @@ def _model_trend(name: str, what: str, opposite: str, covariate: str, per: str, 
     if len(models) < 3 or len({cov[m] for m in models}) < 2:
         raise ConfigError(f"{name} needs at least 3 models with {need} (of two values or more) and a complete "
                           f"profile; found {len(models)}")
+    reps = None if replicates is None else np.stack([replicates[m] for m in models], axis=1)[:, :, None]
     ft = family_test(np.array([[outcome[m]] for m in models]), np.array([cov[m] for m in models]), fams,
-                     alpha=alpha, permutations=permutations, seed=seed, what=f"{covariate}s")
+                     alpha=alpha, permutations=permutations, seed=seed, what=f"{covariate}s", replicates=reps)
     result.estimate, result.p, result.design, result.cannot = float(ft.estimate[0]), float(ft.p[0]), ft.design, ft.cannot
     result.ci = (float(ft.ci_lo[0]), float(ft.ci_hi[0]))
     result.conclude(result.pvalues(), alpha, "one test")
@@ -581,17 +598,22 @@ def safety_preference(labels: Labels, meta: Metadata, safety: list[str], *, key:
     unknown = [v for v in safety if v not in cube.values]
     if not safety or unknown:
         raise ConfigError(f"safety-related values {safety} must be values of the labels ({cube.values})")
-    rates = expression_rates(cube.x)
     s = np.isin(cube.values, safety)
-    outcome = {m: float(np.mean(rates[i, s]) - np.mean(rates[i, ~s])) if (~s).any() else float(np.mean(rates[i, s]))
-               for i, m in enumerate(cube.models)}
+
+    def preference(rates: np.ndarray) -> np.ndarray:  # ... × models × values -> ... × models
+        return rates[..., s].mean(axis=-1) - (rates[..., ~s].mean(axis=-1) if (~s).any() else 0.0)
+
+    outcome = dict(zip(cube.models, map(float, preference(expression_rates(cube.x))), strict=True))
+    reps = topic_replicate_rates(cube.x, cube.clusters(), seed)
+    replicates = None if reps is None else dict(zip(cube.models, preference(reps).T, strict=True))
     gens = {m: float(g) for m in cube.models if (g := meta_value(meta, m, "generation")) is not None}
     use_gen = len(gens) >= 3
     cov = gens if use_gen else {m: y for m in cube.models if (y := release_year(meta_value(meta, m, key))) is not None}
     covariate, per = ("generation", "per generation") if use_gen else ("release year", "per year")
     return _model_trend("safety", "newer models prefer safety-related values (" + ", ".join(safety) + ")",
                         "newer models prefer safety-related values less", covariate, per, outcome, cov, meta,
-                        family_key, alpha, permutations, seed, f"a known {'generation' if use_gen else key}")
+                        family_key, alpha, permutations, seed, f"a known {'generation' if use_gen else key}",
+                        replicates)
 
 
 def amplification(labels: Labels, meta: Metadata, *, size_key: str = "size_b", family_key: str = "family",
@@ -605,8 +627,15 @@ def amplification(labels: Labels, meta: Metadata, *, size_key: str = "size_b", f
     cube = as_cube(labels)
     rates = expression_rates(cube.x)
     complete = np.isfinite(rates).all(axis=1)
-    pool = rates[complete].mean(axis=0) if complete.any() else np.full(rates.shape[1], np.nan)
-    outcome = {m: float(np.sqrt(np.mean((rates[i] - pool) ** 2))) for i, m in enumerate(cube.models) if complete[i]}
+
+    def distance(r: np.ndarray) -> np.ndarray:  # ... × models × values -> ... × models (the complete ones)
+        inside = r[..., complete, :]
+        return np.sqrt(np.mean((inside - inside.mean(axis=-2, keepdims=True)) ** 2, axis=-1))
+
+    kept = [m for m, ok in zip(cube.models, complete, strict=True) if ok]
+    outcome = dict(zip(kept, map(float, distance(rates)), strict=True)) if complete.any() else {}
+    reps = topic_replicate_rates(cube.x, cube.clusters(), seed)
+    replicates = None if reps is None or not complete.any() else dict(zip(kept, distance(reps).T, strict=True))
     cov = {}
     for m in cube.models:
         try:
@@ -617,7 +646,8 @@ def amplification(labels: Labels, meta: Metadata, *, size_key: str = "size_b", f
             cov[m] = float(np.log2(size))
     return _model_trend("amplification", "larger models stand further from the pool's mean profile",
                         "larger models stand closer to the pool's mean profile", "log2 size", "per doubling",
-                        outcome, cov, meta, family_key, alpha, permutations, seed, f"a known {size_key}")
+                        outcome, cov, meta, family_key, alpha, permutations, seed, f"a known {size_key}",
+                        replicates)
 
 
 __all__ = [
