@@ -132,10 +132,15 @@ def alpha_interval(labels: np.ndarray, fold: np.ndarray, clusters: Clusters, mod
         return float("nan"), float("nan")
     subsets: list[np.ndarray] = []
     for b, rows in enumerate(topic_resamples(clusters, resamples, seed)):
-        again = fold_of(len(rows), folds, seed + b, clusters_of(clusters.codes[rows], len(rows)))
+        drawn = clusters_of(clusters.codes[rows].tolist(), len(rows))  # copies of a topic (or question) stay together
+        if drawn.count < folds:
+            continue
+        again = fold_of(len(rows), folds, seed + b, drawn)
         subsets += [rows[again == k] for k in range(folds)]
+    if not subsets:
+        return float("nan"), float("nan")
     scores = subset_scores(labels, subsets, models, dims, system=system, threshold=threshold)
-    boot = np.array([_alpha(scores[b * folds:(b + 1) * folds]) for b in range(resamples)])
+    boot = np.array([_alpha(scores[b * folds:(b + 1) * folds]) for b in range(len(subsets) // folds)])
     estimate = _alpha(subset_scores(labels, [np.flatnonzero(fold == k) for k in range(folds)], models, dims,
                                     system=system, threshold=threshold))
     lo, hi = _normal_interval(np.array(estimate), boot, confidence, *TRANSFORMS["log1m"])
