@@ -80,7 +80,7 @@ def fold_scores(labels: np.ndarray, models: list[str], dims: list[str], folds: i
                          threshold=threshold)
 
 
-def _alpha(per_fold: np.ndarray) -> float:
+def fold_alpha(per_fold: np.ndarray) -> float:
     """Cronbach's α of folds × models × dims scores, subjects = (model, dim), items = folds (NaN if undefined)."""
     items = per_fold.reshape(len(per_fold), -1).T
     k = items.shape[1]
@@ -140,8 +140,8 @@ def alpha_interval(labels: np.ndarray, fold: np.ndarray, clusters: Clusters, mod
     if not subsets:
         return float("nan"), float("nan")
     scores = subset_scores(labels, subsets, models, dims, system=system, threshold=threshold)
-    boot = np.array([_alpha(scores[b * folds:(b + 1) * folds]) for b in range(len(subsets) // folds)])
-    estimate = _alpha(subset_scores(labels, [np.flatnonzero(fold == k) for k in range(folds)], models, dims,
+    boot = np.array([fold_alpha(scores[b * folds:(b + 1) * folds]) for b in range(len(subsets) // folds)])
+    estimate = fold_alpha(subset_scores(labels, [np.flatnonzero(fold == k) for k in range(folds)], models, dims,
                                     system=system, threshold=threshold))
     lo, hi = _normal_interval(np.array(estimate), boot, confidence, *TRANSFORMS["log1m"])
     return float(lo), float(hi)
@@ -231,7 +231,7 @@ def reliability(run_dir: Path | str, folds: int = 5, *, against: Path | str | No
     fold = fold_of(len(labels), folds, seed, clusters)
     per_fold = subset_scores(labels, [np.flatnonzero(fold == k) for k in range(folds)], run.models, dims,
                              system=ev.rating, threshold=ev.threshold)
-    alpha = _alpha(per_fold)
+    alpha = fold_alpha(per_fold)
     lo, hi = alpha_interval(labels, fold, clusters, run.models, dims, system=ev.rating, threshold=ev.threshold,
                             confidence=ev.confidence, seed=seed)
     cv = coefficient_of_variation(per_fold, axis=0)

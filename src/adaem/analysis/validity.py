@@ -627,7 +627,7 @@ def check_reliability(sims: int, seed: int = 0) -> list[Measured]:
     shown until issue 36, is measured beside it."""
     from ..resampling import clusters_of
     from .psychometrics import cronbach_alpha
-    from .reliability import AGREEMENT, _alpha, agreement_intervals, alpha_interval, fold_of, subset_scores
+    from .reliability import AGREEMENT, agreement_intervals, alpha_interval, fold_alpha, fold_of, subset_scores
 
     shape = T30
     families = [0, 0, 1, 1, 2, 2]
@@ -643,7 +643,7 @@ def check_reliability(sims: int, seed: int = 0) -> list[Measured]:
         per_fold = subset_scores(a.x, [np.flatnonzero(fold == k) for k in range(folds)], models, dims)
         items = per_fold.reshape(folds, -1).T
         comp_alpha.append([items.var(axis=0, ddof=1).sum(), items.sum(axis=1).var(ddof=1)])
-        est.append(_alpha(per_fold))
+        est.append(fold_alpha(per_fold))
         lo, hi = alpha_interval(a.x, fold, clusters, models, dims, seed=i)
         feldt.append(cronbach_alpha(items)[1:])
         full_a = subset_scores(a.x, [np.arange(len(a.x))], models, dims)[0]
