@@ -117,8 +117,8 @@ def icc1_interval(ratings: np.ndarray, topics: Sequence[object] | np.ndarray | N
                   confidence: float = 0.95) -> tuple[float, float]:
     """The interval of ICC(1) when the targets (questions) come in topics: a delete-one-topic jackknife on Fisher's
     z with Bell–McCaffrey df (`resampling.jackknife_interval`); without topics, over questions. The F interval of
-    `icc` takes the targets as independent: with 30 topics of 3–10 questions it covered 0.88–0.92, this
-    0.94–0.95 (issue 36; `analysis/validity.py`)."""
+    `icc` takes the targets as independent: with 30 topics of 3–10 questions it covered 0.87–0.92 in
+    the validity suite, this 0.944–0.966 (issue 36; `analysis/validity.py`)."""
     from ..resampling import bell_mccaffrey_df, cluster_leverage, clusters_of, jackknife_interval, jackknife_weights
 
     x = _matrix(ratings, "an ICC")
