@@ -100,7 +100,7 @@ def scores_table(result: Any, run_dir: Path) -> Table:
         for model in result.models:
             row = profile[(profile.model == model) & (profile.dimension == dim)].iloc[0]
             score = (f"{row.score:.0f} [{row.score_lo:.0f}–{row.score_hi:.0f}]" if _finite(row.score_lo)
-                     else f"{row.score:.0f} [no CI]")
+                     else f"{row.score:.0f} (no CI)")
             rate = (f"{row.rate:.0f}% [{row.rate_lo:.0f}–{row.rate_hi:.0f}]" if _finite(row.rate_lo)
                     else f"{row.rate:.0f}%")
             cells.append(f"{score}  rate {rate}")
