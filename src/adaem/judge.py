@@ -23,7 +23,7 @@ from typing import Any, Literal
 from .calibration import calibration_file, load_calibration
 from .errors import OutputParseError
 from .models import GenerateConfig, Model
-from .prompts import render
+from .prompts import has_template, render
 from .theories import Theory
 
 Protocol = Literal["joint", "per-value"]
@@ -84,14 +84,35 @@ def _examples(dim: Any) -> str:
     return "Examples for this value:\n" + "\n".join(lines) + "\n"
 
 
-JudgePrompt = Literal["one-definition", "all-definitions"]
+JudgePrompt = Literal["one-definition", "all-definitions", "listing-4"]
+
+# The word Listings 4 and 7 spell for the theory ("a specific Schwartz value"); Appendix J gives no MFT form.
+PAPER_THEORY_WORD = {"schwartz10": "Schwartz", "mft": "Moral Foundation"}
+
+
+def paper_theory_word(theory: Theory) -> str:
+    return PAPER_THEORY_WORD.get(theory.name, theory.title or theory.name)
+
+
+def listing_definitions(theory: Theory) -> str:
+    """Listing 4's numbered "N. Name - definition" block: the paper's own wording for Schwartz's values, the theory
+    file's definitions in that form for any other theory."""
+    if has_template(f"paper/judge_definitions.{theory.name}"):
+        return render(f"paper/judge_definitions.{theory.name}")
+    return "\n".join(f"{i}. {d.name} - {d.definition[:1].lower()}{d.definition[1:].rstrip('.')}"
+                     for i, d in enumerate(theory.dimensions, 1))
 
 
 def value_prompt(theory: Theory, text: str, dim: Any, prompt: JudgePrompt = "one-definition") -> list[dict[str, str]]:
     """The per-value judge's messages. one-definition: the text, then the value with its own definition (and its
-    few-shot examples, if the theory has any). all-definitions (the paper's Listing 4): every value of the theory
-    with its definition, then the text, then the value asked about. Both end with what differs between a text's
-    values, so a judge that reuses its prompt prefix evaluates the rest once per text."""
+    few-shot examples, if the theory has any). all-definitions (adaem's form of the paper's Listing 4): every value
+    of the theory with its definition, then the text, then the value asked about. listing-4: the paper's Listing 4
+    as printed, with no system prompt. All end with what differs between a text's values, so a judge that reuses
+    its prompt prefix evaluates the rest once per text."""
+    if prompt == "listing-4":
+        return [{"role": "user", "content": render("paper/judge_value", theory=paper_theory_word(theory),
+                                                   definitions=listing_definitions(theory), text=text,
+                                                   value=dim.name)}]
     if prompt == "all-definitions":
         definitions = "\n".join(f"{i}. {d.name} - {d.definition}" for i, d in enumerate(theory.dimensions, 1))
         user = render("judge_value_all", theory=theory.title or theory.name, definitions=definitions, text=text,

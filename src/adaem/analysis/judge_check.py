@@ -161,8 +161,8 @@ def _variants(judges: list[str], theories: list[str], protocols: list[str], prom
         if p not in ("per-value", "joint"):
             raise ConfigError(f"protocol: 'per-value' or 'joint', got {p!r}")
     for p in prompts:
-        if p not in ("one-definition", "all-definitions"):
-            raise ConfigError(f"judge prompt: 'one-definition' or 'all-definitions', got {p!r}")
+        if p not in get_args(JudgePrompt):
+            raise ConfigError(f"judge prompt: one of {', '.join(get_args(JudgePrompt))}, got {p!r}")
     many = len(loaded) > 1
     out: list[Variant] = []
     for judge in judges:

@@ -17,12 +17,13 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
-from ..rating import RatingSystem, score_table
+from ..rating import RatingSystem, WinProbability, score_table
 from .psychometrics import cronbach_alpha, icc
 
 
 def fold_scores(labels: np.ndarray, models: list[str], dims: list[str], folds: int = 5, *, seed: int = 0,
-                system: RatingSystem = "trueskill", threshold: float = 0.5) -> np.ndarray:
+                system: RatingSystem = "trueskill", threshold: float = 0.5,
+                win: WinProbability = "standard") -> np.ndarray:
     """folds × models × dims of scores, each fold scored on its own random share of the questions."""
     n_q = labels.shape[0]
     if folds < 2:
@@ -31,8 +32,8 @@ def fold_scores(labels: np.ndarray, models: list[str], dims: list[str], folds: i
         raise ConfigError(f"--folds {folds} is larger than the {n_q} questions with answers: use at most {n_q}")
     order = np.random.default_rng(seed).permutation(n_q)
     parts = np.array_split(order, folds)
-    return np.stack([score_table(labels[idx], models, dims, system=system, threshold=threshold, bootstrap=0).score
-                     for idx in parts])
+    return np.stack([score_table(labels[idx], models, dims, system=system, threshold=threshold, bootstrap=0,
+                                 win=win).score for idx in parts])
 
 
 def coefficient_of_variation(values: np.ndarray, axis: int = 0) -> np.ndarray:
@@ -84,7 +85,7 @@ def reliability(run_dir: Path | str, folds: int = 5, *, against: Path | str | No
     all_labels = run.labels()
     labels = all_labels[~np.isnan(all_labels).all(axis=(1, 2))]
     dims = run.theory.ids
-    per_fold = fold_scores(labels, run.models, dims, folds, seed=seed, system=ev.rating, threshold=ev.threshold)
+    per_fold = fold_scores(labels, run.models, dims, folds, seed=seed, system=ev.rating, win=ev.win_probability, threshold=ev.threshold)
     items = per_fold.reshape(folds, -1).T  # (model, dim) × folds
     alpha, lo, hi = cronbach_alpha(items, ev.confidence)
     cv = coefficient_of_variation(per_fold, axis=0)
@@ -120,7 +121,7 @@ def _scores(run, labels: np.ndarray, models: list[str]) -> np.ndarray:
     """The run's scores of `models` alone (every question), from its label tensor."""
     ev = run.config.evaluation
     idx = [run.models.index(m) for m in models]
-    return score_table(labels[:, idx], models, run.theory.ids, system=ev.rating, threshold=ev.threshold,
+    return score_table(labels[:, idx], models, run.theory.ids, system=ev.rating, win=ev.win_probability, threshold=ev.threshold,
                        bootstrap=0).score
 
 

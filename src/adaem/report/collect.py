@@ -58,6 +58,7 @@ class RunData:
     language_scores: list[dict[str, Any]] = field(default_factory=list)  # language, model, dim, score, rate
     consistency: list[dict[str, Any]] = field(default_factory=list)  # rows of language_consistency.csv
     judge: dict[str, Any] | None = None  # who labelled an evaluate run, and how good that judge measured
+    analyses: list[dict[str, Any]] = field(default_factory=list)  # title, caption, rows, image (base64 PNG)
 
     def as_json(self) -> dict[str, Any]:
         return self.__dict__
@@ -143,7 +144,50 @@ def collect_run(run_dir: Path | str, *, similarity: bool = True) -> RunData:
         data.stats = _question_stats([q["text"] for q in data.questions], similarity)
     data.facts = {m: facts for m in data.models if (facts := config.facts(m))}
     data.findings = _findings(path)
+    data.analyses = _analyses(path)
     return data
+
+
+def _analyses(path: Path) -> list[dict[str, Any]]:
+    """Analyses an evaluate run holds beside its answers: `adaem subsets` (Appendix K.2) in RUN/subsets."""
+    import base64
+
+    from ..analysis.subsets import read_subsets
+
+    out = []
+    found = read_subsets(path / "subsets")
+    if found is not None:
+        s = found["settings"]
+        image = path / "subsets" / "subsets.png"
+        out.append({"title": "How many questions are enough (Appendix K.2)",
+                    "caption": f"Agreement of random subsets' profiles with the whole benchmark's ({s['questions']} "
+                               f"questions), {s['draws']} subsets per size: mean, spread over subsets (draws_lo–"
+                               f"draws_hi) and a {s['confidence']:.0%} interval over {s['unit']}.",
+                    "rows": [{k: _r(v) for k, v in r.items()} for r in found["rows"]],
+                    "image": base64.b64encode(image.read_bytes()).decode() if image.exists() else None})
+    return out
+
+
+def collect_across(runs: list[RunData]) -> dict[str, Any] | None:
+    """Which of the report's benchmarks tells the models apart (Fig. 8a, Table 15): computed when two or more
+    evaluate runs share a theory and at least two models; None otherwise."""
+    from ..analysis.distinguishability import distinguishability
+
+    evaluated = [r for r in runs if r.kind == "evaluate" and r.theory]
+    if len(evaluated) < 2:
+        return None
+    theory = evaluated[0].theory
+    assert theory is not None
+    same = [r for r in evaluated if r.theory == theory]
+    shared = [m for m in same[0].models if all(m in r.models for r in same[1:])]
+    if len(same) < 2 or len(shared) < 2:
+        return None
+    result = distinguishability([r.path for r in same], names=[r.name for r in same])
+    return {"models": result.models, "values": theory["ids"], "names": theory["names"],
+            "benchmarks": [{k: _r(v) for k, v in row.items()} for row in result.table.to_dict(orient="records")],
+            "tests": [{k: _r(v) for k, v in row.items()} for row in result.tests.to_dict(orient="records")],
+            "profiles": {k: [[_r(x) for x in row] for row in v.tolist()] for k, v in result.profiles.items()},
+            "settings": result.settings}
 
 
 def _collect_study(path: Path) -> RunData:
@@ -250,7 +294,7 @@ def _collect_evaluate(path: Path, config, theory, data: RunData) -> None:
         rows = []
         if answered.sum() >= 1:
             ev = config.evaluation
-            table = score_table(labels[answered], run.models, dims, system=ev.rating, threshold=ev.threshold,
+            table = score_table(labels[answered], run.models, dims, system=ev.rating, win=ev.win_probability, threshold=ev.threshold,
                                 bootstrap=0)
             rows = [{"model": m, "dimension": d, "score": table.score[i, j], "score_lo": None, "score_hi": None,
                      "rate": table.rate[i, j], "rate_lo": None, "rate_hi": None}
@@ -320,7 +364,7 @@ def _collect_languages(path: Path, config, theory, run, languages: list[str], da
                                       dims) for lang in languages}
         rows = []
         for lang, labels in tensors.items():
-            table = score_table(labels, run.models, dims, system=ev.rating, threshold=ev.threshold, bootstrap=0)
+            table = score_table(labels, run.models, dims, system=ev.rating, win=ev.win_probability, threshold=ev.threshold, bootstrap=0)
             rows += [{"language": lang, "model": m, "dimension": d, "score": table.score[i, j],
                       "rate": table.rate[i, j]} for i, m in enumerate(run.models) for j, d in enumerate(dims)]
         per_model, _ = language_consistency(tensors, run.models, dims, threshold=ev.threshold, bootstrap=0,
@@ -351,7 +395,7 @@ def _profiles_from_cells(data: RunData, config, dims: list[str]) -> None:
             if cell and cell[2]:
                 labels[i, j] = [np.nan if v is None else v for v in cell[2]]
     ev = config.evaluation
-    table = score_table(labels, data.models, dims, system=ev.rating, threshold=ev.threshold,
+    table = score_table(labels, data.models, dims, system=ev.rating, win=ev.win_probability, threshold=ev.threshold,
                         bootstrap=min(ev.bootstrap, 100), confidence=ev.confidence)
     data.scores = [{"model": m, "dim": d, **{k: _r(getattr(table, k)[i, j], 2) for k in
                     ("score", "score_lo", "score_hi", "rate", "rate_lo", "rate_hi")}}
