@@ -407,7 +407,7 @@ def test_export_then_import_into_a_fresh_copy_round_trips(study, tmp_path):
     csv_path = tmp_path / "ratings.csv"
     export_csv(study, csv_path)
     lines = csv_path.read_text().splitlines()
-    assert lines[0] == "rater,item_id,pair,set,topic,question,metric,value,at,source" and len(lines) == 1 + 24
+    assert lines[0] == "rater,item_id,pair,set,topic,question,metric,value,at,source,seconds" and len(lines) == 1 + 24
     before = study.ratings()
     with study.conn:
         study.conn.execute("DELETE FROM ratings")
@@ -468,7 +468,7 @@ def test_a_bad_row_after_good_ones_stores_nothing(study, tmp_path):
 # -- results ----------------------------------------------------------------------------------------------
 def test_results_by_hand_on_a_tiny_study(tmp_path):
     s, _ = create_study(_question_file(tmp_path, 2), tmp_path / "s", baseline=_question_file(tmp_path, 2, "B"),
-                        pairs=2, raters=2)
+                        pairs=2, raters=2, min_overlap=2)
     with s:
         items = {(it["pair"], it["set_name"]): it["id"] for it in s.items()}
         ann, bob = s.raters()
@@ -528,7 +528,7 @@ def test_the_command_line_end_to_end(tmp_path):
     assert r.returncode == 0 and "imported 90 ratings" in r.stdout, r.stderr
     r = run_cli("annotate", "results", str(study), "--out", str(tmp_path / "res"))
     assert r.returncode == 0, r.stderr
-    assert "Rationality" in r.stdout and "+200.0%" in r.stdout and "p 0.062 (5 pairs)" in r.stdout
+    assert "Rationality" in r.stdout and "+200.0%" in r.stdout and "p 0.062, Holm 0.188 (5 pairs)" in r.stdout
     assert "Krippendorff" in r.stdout and (tmp_path / "res" / "results.csv").exists()
     bad = tmp_path / "bad.csv"
     bad.write_text("rater,item_id,metric,value\nann,nope,controversy,4\n")
@@ -547,5 +547,6 @@ def test_the_report_shows_a_study(study):
     study.set_rating(ann.id, study.rater_items(ann.id)[0]["id"], "controversy", 2)
     data = collect_run(study.path)
     assert data.kind == "annotate" and data.status == "partial"
-    assert set(data.tables) == {"human evaluation", "inter-rater agreement", "each rater against the rest"}
+    assert set(data.tables) == {"human evaluation", "inter-rater agreement", "every two raters",
+                                "each rater against the rest"}
     assert data.tables["human evaluation"][0]["metric"] == "Rationality"
