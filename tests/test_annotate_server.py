@@ -89,7 +89,7 @@ async def test_a_rating_is_stored_before_the_answer(client, study):
     ann = _rater(study, "ann")
     item = study.rater_items(ann.id)[0]["id"]
     r = await client.post(f"/api/r/{ann.token}/rating", json={"item": item, "metric": "rationality", "value": 3})
-    assert r.status == 200 and (await r.json()) == {"saved": True, "done": 0, "total": 8}
+    assert r.status == 200 and (await r.json()) == {"saved": True, "done": 0, "total": 8, "prior": 0, "version": 1}
     on_disk = sqlite3.connect(study.path / "study.sqlite")
     assert on_disk.execute("SELECT value, source FROM ratings").fetchall() == [(3, "web")]
     for m in ("controversy", "value_elicitation"):

@@ -60,7 +60,8 @@ def create(
     _say(f"study {out_dir}: {summary['described']}; {summary['generated']} against {summary['baseline']}")
     per = summary["per_rater"]
     each = f"{per[0]} questions each" if len(set(per)) == 1 else f"{min(per)}-{max(per)} questions each"
-    extras = "".join(f", {summary[k]} {k} items" for k in ("practice", "checks") if summary[k])
+    extras = "".join(f", {summary[k]} {what}{'s' if summary[k] != 1 else ''}"
+                     for k, what in (("practice", "practice question"), ("checks", "attention check")) if summary[k])
     _say(f"{summary['items']} questions, {len(summary['raters'])} raters ({', '.join(summary['raters'])}), {each}"
          f"{' (attention checks included)' if summary['checks'] else ''}; metrics: {', '.join(summary['metrics'])}"
          f"{extras}; a pair's two questions at least {summary['min_gap']} apart in every order")

@@ -85,7 +85,8 @@ class StudyDesign:
 
     def as_data(self) -> dict[str, Any]:
         return {**self.metrics.as_data(), "instructions": self.instructions,
-                "practice": [asdict(p) for p in self.practice], "checks": [asdict(c) for c in self.checks],
+                "practice": [asdict(p) for p in self.practice],
+                "checks": [{"question": c.question, "expected": c.expected} for c in self.checks],
                 "analysis": dict(self.analysis)}
 
 
@@ -193,7 +194,7 @@ def _extra_items(raw: Any, where: str, metrics: MetricSet, need_expected: bool) 
         at = f"{where}[{i}]"
         allowed = {"question", "expected", "feedback"} if not need_expected else {"question", "expected"}
         if not isinstance(item, dict) or set(item) - allowed:
-            raise ConfigError(f"{at}: expected {', '.join(sorted(allowed))}")
+            raise ConfigError(f"{at}: give {' and '.join(sorted(allowed))} (nothing else)")
         expected_in = item.get("expected") or {}
         if not isinstance(expected_in, dict):
             raise ConfigError(f"{at}.expected: expected a mapping metric key -> rating")
@@ -240,7 +241,7 @@ def load_design(path: Path | str | None = None) -> tuple[StudyDesign, str]:
             raise ConfigError(f"--design {path}: not UTF-8 text") from None
         where = str(path)
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml's when it is there
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark is not None else ""

@@ -463,7 +463,7 @@ def create_study(source: Path | str, out: Path | str, *, baseline: Path | str | 
     try:
         os.close(os.open(out / STUDY_DB, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         conn = _connect(out / STUDY_DB)
-        conn.executescript(_SCHEMA)
+        conn.executescript("BEGIN;" + _SCHEMA + "COMMIT;")  # one commit for the whole schema
         with _Transaction(conn):
             gaps = _fill(conn, made, chosen, names, study_design, secret, min_gap, {
                 "format": str(FORMAT), "created": str(time.time()), "source": str(source),

@@ -11,7 +11,7 @@ function el(tag, attrs, ...children) {
     if (v === null || v === undefined || v === false) continue;
     if (k === "class") node.className = v; else node.setAttribute(k, String(v));
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === null || c === undefined || c === false) continue;
     node.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
@@ -38,7 +38,8 @@ async function main() {
   const done = d.raters.reduce((s, x) => s + x.complete, 0), total = d.raters.reduce((s, x) => s + x.assigned, 0);
   document.getElementById("summary").textContent =
     `${d.items} questions (${d.generated} against ${d.baseline})` +
-    (d.checks ? ` + ${d.checks} attention checks` : "") + (d.practice ? ` + ${d.practice} practice` : "") +
+    (d.checks ? ` + ${d.checks} attention check${d.checks > 1 ? "s" : ""}` : "") +
+    (d.practice ? ` + ${d.practice} practice` : "") +
     ` · ${d.raters.length} raters · ${done} / ${total} rated`;
   const checks = d.checks > 0;
   const heads = ["rater", "questions rated", "progress", "ratings", ...(checks ? ["attention checks"] : []),
@@ -65,7 +66,7 @@ async function main() {
       el("thead", {}, el("tr", {}, heads.map(h => el("th", {scope: "col", class: numeric.has(h) ? "num" : null}, h)))),
       el("tbody", {id: "raters"}, rows)),
     el("p", {}, el("a", {href: `/admin/${encodeURIComponent(TOKEN)}/ratings.csv`}, "Download every rating (CSV)")),
-    el("p", {class: "muted"}, `Analysis plan (frozen at creation): sha256 ${d.plan_sha256}`));
+    el("p", {class: "muted hash"}, `Analysis plan (frozen at creation): sha256 ${d.plan_sha256}`));
 }
 
 main();

@@ -37,7 +37,7 @@ function el(tag, attrs, ...children) {
     else if (k === "class") node.className = v;
     else node.setAttribute(k, String(v));
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === null || c === undefined || c === false) continue;
     node.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
@@ -429,7 +429,7 @@ function update() {
     const fb = built.feedback;
     if (done && fb.hidden) {
       const expected = Object.entries(item.expected || {});
-      fb.replaceChildren(
+      fb.replaceChildren(...[
         el("h3", {}, "Your answer and ours"),
         expected.length ? el("ul", {}, expected.map(([k, v]) => {
           const m = S.metrics.find(x => x.key === k);
@@ -437,7 +437,7 @@ function update() {
           return el("li", {}, `${m ? m.name : k}: you rated ${mine}, we expected ${v}${label(v) ? " " + label(v) : ""}`,
                     mine === v ? " ✓" : "");
         })) : null,
-        md(item.feedback));
+        ...md(item.feedback)].filter(Boolean));
       fb.hidden = false;
     } else if (!done && !fb.hidden) {
       fb.hidden = true;
@@ -494,7 +494,7 @@ async function main() {
     el("kbd", {}, "↑"), " ", el("kbd", {}, "↓"), " change scale · ", el("kbd", {}, "←"), " ", el("kbd", {}, "→"),
     " previous / next question · ", el("kbd", {}, "N"), " next unrated · ", el("kbd", {}, "U"), ", ",
     el("kbd", {}, "Backspace"), " or ", el("kbd", {}, "Ctrl"), "+", el("kbd", {}, "Z"), " undo (or the Undo button)",
-    hasIntro() ? [" · ", el("kbd", {}, "I"), " instructions"] : [],
+    ...(hasIntro() ? [" · ", el("kbd", {}, "I"), " instructions"] : []),
     ". Every rating is saved as soon as you give it: close the page at any time and come back with the same link.");
   document.getElementById("show-instructions").addEventListener("click", showInstructions);
   document.addEventListener("keydown", onKey);
