@@ -112,7 +112,7 @@ function stopClock() {
   const seconds = Math.min(3600, (performance.now() - shown.since) / 1000);
   const id = shown.id;
   shown = null;
-  if (seconds < 0.2) return;
+  if (seconds <= 0.001) return;
   fetch(`${API}/time`, {method: "POST", keepalive: true, cache: "no-store", headers: {"Content-Type": "application/json"},
                         body: JSON.stringify({item: id, seconds})}).catch(() => {});
 }
