@@ -848,6 +848,8 @@ def test_a_designed_study_practice_and_checks_and_the_frozen_plan(tmp_path):
             for it in s.items():
                 for m in ("sense", "heat"):
                     s.set_rating(rater.id, it["id"], m, 3 if it["set_name"] == "generated" else 1)
+        for name in ("study.sqlite", "study.sqlite-wal", "study.sqlite-shm"):  # made under umask 0, still private
+            assert stat.S_IMODE(os.stat(s.path / name).st_mode) == 0o600, name
         results = s.check_results()
         assert {n: (c["passed"], c["answered"]) for n, c in results.items()} == {"ann": (2, 2), "bob": (0, 2),
                                                                                "cy": (1, 2)}
