@@ -285,17 +285,19 @@ judge_check = sync_twin(judge_check_async)
 
 
 
-def annotate_results(study: str | Path, *, resamples: int = 2000, permutations: int = 10_000,
-                     weights: str = "quadratic", confidence: float = 0.95, seed: int = 0) -> AnnotationResults:
-    """The human evaluation of an `adaem annotate` study (no model calls): `.table` (per metric each set's mean and
-    bootstrap CI, the relative gain, a paired permutation test), `.agreement` (Cohen's κ, Fleiss' κ, Krippendorff's
-    α with the questions and raters behind them), `.raters`, `.warnings` (outlier raters)."""
+def annotate_results(study: str | Path, *, resamples: int | None = None, permutations: int | None = None,
+                     weights: str | None = None, confidence: float | None = None, seed: int | None = None,
+                     min_overlap: int | None = None) -> AnnotationResults:
+    """The human evaluation of an `adaem annotate` study (no model calls), as the study's pre-registered analysis
+    plan says (a setting given here that differs from it is named in `.deviations`): `.table` (per metric each
+    set's mean and bootstrap CI, the relative gain, a paired permutation test), `.agreement` (Cohen's κ over rater
+    pairs sharing enough questions, Fleiss' κ, Krippendorff's α), `.pairs`, `.raters`, `.warnings` (outliers)."""
     from .annotate.results import annotate_results as run
 
-    if weights not in ("quadratic", "linear", "none"):
+    if weights is not None and weights not in ("quadratic", "linear", "none"):
         raise ConfigError(f"weights={weights!r}: use 'quadratic', 'linear' or 'none'")
-    return run(Path(study), resamples=resamples, permutations=permutations, weights=weights,  # type: ignore[arg-type]
-               confidence=confidence, seed=seed)
+    return run(Path(study), resamples=resamples, permutations=permutations, weights=weights, confidence=confidence,
+               seed=seed, min_overlap=min_overlap)
 
 
 # -- reading a run -------------------------------------------------------------------------------------------

@@ -191,36 +191,53 @@ def collect_across(runs: list[RunData]) -> dict[str, Any] | None:
 
 
 def _collect_study(path: Path) -> RunData:
-    """An `adaem annotate` study: the paper's table, the agreement and each rater against the rest, as result
-    tables of text (the report prints them as they are); outlier raters as warnings."""
-    from ..annotate.results import annotate_results
+    """An `adaem annotate` study: the paper's table, the agreement, every two raters and each rater against the
+    rest, as result tables of text (the report prints them as they are); outlier raters as warnings. The figures
+    are `annotate_results` as the study's analysis plan says, exactly what `adaem annotate results` prints."""
+    from ..annotate.results import TOO_FEW, annotate_results
 
-    res = annotate_results(path, resamples=1000)
+    res = annotate_results(path)
     data = RunData(name=path.name, path=str(path), kind="annotate", status="partial" if res.notes else "finished",
                    notes=list(res.notes))
     lo, hi = res.scale
-    data.info = [f"{res.generated_name} against {res.baseline_name}; ratings on {lo}–{hi}, mean [95% CI]",
-                 *(f"warning: {w}" for w in res.warnings), *res.methods]
+    level = f"{res.plan.confidence:.0%}"
+    data.info = [f"{res.generated_name} against {res.baseline_name}; ratings on {lo}–{hi}, mean [{level} CI]",
+                 *(f"warning: {w}" for w in res.warnings),
+                 *(f"deviation from the pre-registered plan: {d}" for d in res.deviations),
+                 *res.methods, f"analysis plan sha256 {res.plan_sha256}"]
 
     def ci(mid: Any, a: Any, b: Any, pct: bool = False) -> str:
         f = (lambda x: "–" if _r(x) is None else f"{x:+.1%}") if pct else (lambda x: "–" if _r(x) is None else f"{x:.2f}")
         return f"{f(mid)} [{f(a)}, {f(b)}]"
+
+    def p(x: Any) -> str:
+        return "–" if _r(x) is None else "< 0.001" if x < 0.001 else f"{x:.3f}"
 
     data.tables["human evaluation"] = [
         {"metric": r["metric"], res.baseline_name: ci(r["baseline"], r["baseline_lo"], r["baseline_hi"]),
          res.generated_name: ci(r["generated"], r["generated_lo"], r["generated_hi"]),
          "gain": ci(r["gain"], r["gain_lo"], r["gain_hi"], pct=True),
          "mean difference": "–" if _r(r["difference"]) is None else f"{r['difference']:+.2f}",
-         "p (paired permutation)": "–" if _r(r["p_value"]) is None else
-         "< 0.001" if r["p_value"] < 0.001 else f"{r['p_value']:.3f}", "pairs": r["pairs"]}
+         "p (paired permutation)": p(r["p_value"]), "p (Holm)": p(r["p_holm"]), "pairs": r["pairs"]}
         for r in res.table.to_dict("records")]
     data.tables["inter-rater agreement"] = [
-        {"metric": r["metric"], "Cohen's κ (mean pairwise, quadratic)": _r(r["cohen_kappa"]),
+        {"metric": r["metric"], f"Cohen's κ (mean pairwise, {res.plan.weights})": _r(r["cohen_kappa"]),
+         "rater pairs": r["rater_pairs"], f"pairs sharing < {res.plan.min_overlap}": r["pairs_too_few"],
          "Fleiss' κ": _r(r["fleiss_kappa"]), "Krippendorff's α (ordinal)": _r(r["krippendorff_alpha"]),
          "questions": r["items"], "raters": r["raters"]} for r in res.agreement.to_dict("records")]
+    keys = res.metrics
+    data.tables["every two raters"] = [
+        {"raters": f"{r['rater_a']} – {r['rater_b']}", "shared questions": r["shared_questions"],
+         **{name: (r["note"] or TOO_FEW) if r[key] is None or r[key] != r[key] else _r(r[key])
+            for key, name in keys.items()}} for r in res.pairs.to_dict("records")]
     data.tables["each rater against the rest"] = [
-        {"rater": r["rater"], "ratings": r["ratings"], "κ with the others": _r(r["kappa_with_others"]),
-         "the others among themselves": _r(r["kappa_among_others"]), "outlier": "yes" if r["flagged"] else ""}
+        {"rater": r["rater"], "ratings": r["ratings"], "shared questions": r["shared_questions"],
+         "κ with the others": _r(r["kappa_with_others"]) if r["kappa_with_others"] is not None else (r["agreement"] or "–"),
+         "the others among themselves": _r(r["kappa_among_others"]),
+         **({"attention checks": f"{r['checks_passed']} / {r['checks_answered']} passed"
+             if r["checks_answered"] else "–"} if res.raters["checks_assigned"].notna().any() else {}),
+         "median s / question": _r(r["median_seconds"], 1),
+         "": "outlier" if r["flagged"] else (r["excluded"] or "")}
         for r in res.raters.to_dict("records")]
     return data
 
