@@ -72,6 +72,14 @@ async def test_openai_compatible_server_on_loopback(llama_server, make_pool):
     pool = make_pool(endpoints={"llamacpp": {"base_url": llama_server, "structured_output": "json_object"}})
     model = pool.get("llamacpp/smollm2")
     await pool.preflight(["llamacpp/smollm2"])
+    # issue 37.5: an endpoint you name is asked once whether it returns log-probabilities; llama-cpp-python's
+    # server does, so the judge's labels are P(yes), not 0/1 read from the text
+    assert model.provider.facts["logprobs"] is True and pool.endpoint_facts()[0]["model"] == "llamacpp/smollm2"
+    from adaem.judge import label_text
+    from adaem.theories import load_theory
+
+    labels = await label_text(model, load_theory("mft"), "We must protect the weak from harm.", calibration="none")
+    assert any(0.0 < p < 1.0 for p in labels.values.values())
     out = await model.generate(QUESTION, GenerateConfig(max_tokens=30, seed=3, temperature=0))
     assert out.text.strip() and out.usage.input_tokens > 0 and out.raw[0]["object"] == "chat.completion"
     js = await model.generate("Should zoos be abolished? Reply in JSON.",

@@ -168,11 +168,13 @@ def load_calibration(path: str | Path, judge: str, theory: str, protocol: str,
     return cal
 
 
-def judge_quality(config: RunConfig, theory: str) -> dict[str, Any]:
+def judge_quality(config: RunConfig, theory: str, endpoint_facts: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Which judge, protocol, prompt and calibration labelled a run, and that judge's measured quality: the figures
     of the latest judge-check that matches it (the run named by evaluation.judge_check, else those the applied
     calibration file carries, else those the shipped calibration for this judge measured raw); `validated` False
-    (with the command to run) when none matches. Shown beside the profiles in scores.json and the report."""
+    (with the command to run) when none matches. `endpoint_facts` (what the run asked its endpoints): a judge
+    whose server returned no log-probabilities gave 0/1 labels, said so. Shown beside the profiles in scores.json
+    and the report."""
     ev = config.evaluation
     judge = config.roles.judge
     path = calibration_file(ev.calibration, judge, theory, ev.protocol, ev.judge_prompt, ev.unit)
@@ -195,6 +197,11 @@ def judge_quality(config: RunConfig, theory: str) -> dict[str, Any]:
     elif shipped is not None and path is None and read_calibration(shipped).quality.get("figures", {}).get("raw"):
         out["quality"], out["quality_source"] = read_calibration(shipped).quality["figures"]["raw"], shipped
     out["validated"] = out["quality"] is not None
+    asked = next((f for f in endpoint_facts or [] if f.get("model") == judge), None)
+    if asked is not None and asked.get("logprobs") is False:
+        out["labels_from"] = "text"
+        out["logprobs_note"] = (f"{judge}'s server returned no log-probabilities ({asked.get('probe')}): its labels "
+                                "are 0/1 read from the answer text, so no calibration of P(yes) applies")
     if not out["validated"]:
         texts = ("--unit answer --labels YOUR_LABELLED_ANSWERS.jsonl" if ev.unit == "answer"
                  else "--labels YOUR_LABELLED_TEXTS.jsonl (default: the set shipped for the theory)")

@@ -24,7 +24,7 @@ from .judge import label_text
 from .measure import measure_answer
 from .models import GenerateConfig, ModelPool
 from .rating import score_table
-from .store import RunStore, read_jsonl
+from .store import RunStore, read_jsonl, read_state
 from .theories import Theory, load_theory
 from .units import Unit, UnitsResult, run_phase
 
@@ -192,7 +192,7 @@ def summarize(store_path: Path, config: RunConfig, questions: list[Question], th
         "theory": theory.name, "models": models, "dimensions": dims, "questions": len(questions),
         "rating": ev.rating, "protocol": ev.protocol, "judge": config.roles.judge, "languages": ev.languages,
         "ci_unit": table.unit,
-        "judge_quality": judge_quality(config, theory.name),
+        "judge_quality": judge_quality(config, theory.name, read_state(store_path, "endpoint_facts", [])),
         "labels_missing": missing_labels(labels, models),
         "scores": scores.to_dict(orient="records"),
         **by_language,

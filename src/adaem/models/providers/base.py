@@ -85,6 +85,12 @@ class Provider(ABC):
         """Calls and errors per replica, when the name stands for several servers."""
         return []
 
+    @property
+    def facts(self) -> dict[str, Any]:
+        """What the provider learnt about its server by asking (an OpenAI-compatible endpoint you named: whether it
+        returns log-probabilities); empty when it asked nothing."""
+        return {}
+
     def read_batch_output(self, data: bytes, results: BatchResults) -> None:
         """Add the lines of a batch output file (this provider's format) to `results`."""
         raise NotImplementedError(f"{self.name} has no batch format")

@@ -166,6 +166,7 @@ function judgePanel(j) {
   } else {
     box.append(el("div", {}, j.note || "this judge is unvalidated"));
   }
+  if (j.logprobs_note) box.append(el("div", {}, j.logprobs_note));
   return box;
 }
 
