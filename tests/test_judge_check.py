@@ -235,7 +235,7 @@ def test_judge_check_cli_on_the_shipped_set_subset(tmp_path):
     assert json.loads(cal.read_text())["protocol"] == "joint"
     import adaem
 
-    assert adaem.load_run(tmp_path / "jc").summary.shape[0] == 2 * 5  # raw + four corrections (issue 25: a global threshold)
+    assert adaem.load_run(tmp_path / "jc").summary.shape[0] == 2 * 8  # raw + seven corrections (issue 37: relative, logistic, isotonic)
 
 
 @pytest.mark.slow

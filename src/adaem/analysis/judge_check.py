@@ -40,13 +40,13 @@ from ..store import RunStore, read_jsonl, read_sessions, read_usage
 from ..theories import Theory, load_theory
 from ..units import Unit, UnitsResult, run_phase
 from .judge_metrics import (
-    CONDITIONS,
     METRICS,
     binary_agreement,
     bootstrap_intervals,
     choose_correction,
-    corrected,
     global_threshold,
+    learn_model,
+    learn_relative,
     summarize,
 )
 
@@ -288,44 +288,32 @@ def summarize_check(run_dir: Path, config: RunConfig, variants: list[Variant], t
         priors = np.array([np.nanmean([c.get(d, np.nan) for c in cf] or [np.nan]) if any(d in c for c in cf)
                            else 0.5 for d in ids])
         g_test, p_test = arrays(v, test)
+        base: dict[str, Any] = {"judge": v.judge, "theory": v.theory.name, "protocol": v.protocol, "prompt": v.prompt,
+                                "unit": unit}
         if external is not None:
-            ext_priors = np.array([external.priors[d] for d in ids]) if external.priors else None
-            ext_thresholds = np.array([external.thresholds[d] for d in ids]) if external.thresholds else None
-            probs = {"raw": p_test, "calibrated": corrected(p_test, ext_priors, ext_thresholds, threshold)}
-            keep = "calibrated"
-            learned_thresholds: dict[str, np.ndarray] = {}
+            learned = {"raw": Calibration(**base), "calibrated": external}
         else:
-            g_train, p_train = arrays(v, train)
-            cc_train = corrected(p_train, priors, None, threshold)
-            learned_thresholds = {
-                "global threshold": np.full(len(ids), global_threshold(g_train, p_train)),
-                "thresholds": np.array([best_threshold(g_train[:, j], p_train[:, j])[0] for j in range(len(ids))]),
-                "contextual+thresholds": np.array([best_threshold(g_train[:, j], cc_train[:, j])[0]
-                                                   for j in range(len(ids))])}
-            probs = {cond: corrected(p_test, priors if cond.startswith("contextual") else None,
-                                     learned_thresholds.get(cond), threshold) for cond in CONDITIONS}
+            learned = learn_corrections(*arrays(v, train), priors, ids, threshold, base)
+        probs = {cond: cal.apply_array(p_test, ids, threshold) for cond, cal in learned.items()}
         results = {cond: summarize(g_test, prob, threshold) for cond, prob in probs.items()}
         intervals = {cond: bootstrap_intervals(g_test, prob, threshold, seed=seed) for cond, prob in probs.items()}
         if external is None:
             keep = choose_correction(results, intervals["raw"])
-            cal = Calibration(
-                judge=v.judge, theory=v.theory.name, protocol=v.protocol, prompt=v.prompt, unit=unit,
-                priors=dict(zip(ids, map(float, priors), strict=True)) if keep.startswith("contextual") else {},
-                thresholds=dict(zip(ids, map(float, learned_thresholds[keep]), strict=True))
-                if keep in learned_thresholds else {},
-                notes=f"kept '{keep}': held-out macro F1 {results[keep]['macro_f1']:.3f} vs raw "
-                      f"{results['raw']['macro_f1']:.3f} on {len(test)} texts (learned on {len(train)}); kept only "
-                      f"if the ranking of a text's values did not worsen beyond the raw figures' intervals",
-                quality={"kept": keep, "figures": {c: _quality(results[c], intervals[c], c, len(test), labels_name)
-                                                   for c in dict.fromkeys(("raw", keep))}})
+            cal = learned[keep]
+            cal.notes = (f"kept '{keep}': held-out macro F1 {results[keep]['macro_f1']:.3f} vs raw "
+                         f"{results['raw']['macro_f1']:.3f} on {len(test)} texts (learned on {len(train)}); kept only "
+                         f"if the ranking of a text's values did not worsen beyond the raw figures' intervals")
+            cal.quality = {"kept": keep, "figures": {c: _quality(results[c], intervals[c], c, len(test), labels_name)
+                                                     for c in dict.fromkeys(("raw", keep))}}
             path = run_dir / f"calibration-{v.name.replace('/', '-').replace(':', '-')}.json"
             cal.save(path)
             calibrations[v.name] = str(path)
+        else:
+            keep = "calibrated"
         all_gold, all_prob = arrays(v, sorted(by_id))
-        all_corrected = (corrected(all_prob, *_applied(external, ids), threshold) if external is not None else
-                         corrected(all_prob, priors if keep.startswith("contextual") else None,
-                                   learned_thresholds.get(keep), threshold))
-        kept_labels[v.name] = all_corrected
+        kept_labels[v.name] = learned[keep].apply_array(all_prob, ids, threshold)
+        learned_thresholds = {cond: np.array([cal.thresholds.get(d, threshold) for d in ids])
+                              for cond, cal in learned.items() if cal.thresholds}
         for cond, r in results.items():
             summary_rows.append({"variant": v.name, "condition": cond, "kept": cond == keep,
                                  **{k: r[k] for k in ("macro_precision", "macro_recall", "macro_f1", "top1", "top3",
@@ -361,9 +349,24 @@ def summarize_check(run_dir: Path, config: RunConfig, variants: list[Variant], t
                       agreement=agreement)
 
 
-def _applied(cal: Calibration, ids: list[str]) -> tuple[np.ndarray | None, np.ndarray | None]:
-    return (np.array([cal.priors[d] for d in ids]) if cal.priors else None,
-            np.array([cal.thresholds[d] for d in ids]) if cal.thresholds else None)
+def learn_corrections(gold: np.ndarray, prob: np.ndarray, priors: np.ndarray, ids: list[str], target: float,
+                      base: dict[str, Any]) -> dict[str, Calibration]:
+    """Every correction of CONDITIONS learned on the training texts (gold, prob: texts × values), as calibrations."""
+    def thresholds(p: np.ndarray) -> dict[str, float]:
+        return {d: best_threshold(gold[:, j], p[:, j])[0] for j, d in enumerate(ids)}
+
+    prior_map = dict(zip(ids, map(float, priors), strict=True))
+    out = {"raw": Calibration(**base), "contextual": Calibration(**base, priors=prior_map),
+           "global threshold": Calibration(**base, thresholds=dict.fromkeys(ids, global_threshold(gold, prob))),
+           "thresholds": Calibration(**base, thresholds=thresholds(prob))}
+    out["contextual+thresholds"] = Calibration(**base, priors=prior_map, thresholds=thresholds(
+        out["contextual"].apply_array(prob, ids, target)))
+    out["relative"] = Calibration(**base, relative=learn_relative(gold, prob, target))
+    for kind in ("logistic", "isotonic"):
+        model = learn_model(kind, gold, prob, ids)
+        modelled = Calibration(**base, model=model).apply_array(prob, ids, target)
+        out[kind] = Calibration(**base, model=model, thresholds=thresholds(modelled))
+    return out
 
 
 def _quality(result: dict[str, Any], interval: dict[str, tuple[float, float]], condition: str, texts: int,
