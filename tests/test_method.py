@@ -203,5 +203,5 @@ def test_joint_log_conformity_is_appendix_is_log_product():
 def test_the_paper_preset_names_the_papers_choices():
     paper = load_config(preset="paper")
     assert paper.generation.ucb_horizon == "budget" and paper.generation.opinion_samples == 1
-    assert paper.generation.objective == "eq1" and paper.generation.select.describe()
+    assert paper.generation.objective == "c3" and paper.generation.select.describe()  # Appendix I.1
     assert paper.evaluation.word_limit == 250 and paper.evaluation.unit == "opinion"

@@ -303,6 +303,7 @@ async def elicit_opinion(
     language: str = "en",
     prompts: PromptSet = "adaem",
     prompt_words: int | None = None,
+    max_length_ratio: float = 3.0,
 ) -> Opinion:
     """The model's opinion; a parse failure, or an answer `check` finds is not an opinion, is retried with the
     next sample (a new cache key), and after max_attempts raises OutputParseError carrying every failure.
@@ -310,8 +311,9 @@ async def elicit_opinion(
     likelihood) where the backend gives them."""
     fmt = fmt or default_format(model)
     base = sampling or GenerateConfig()
-    # JSON spends tokens on keys and quotes, and small models ignore maxLength: leave room to close it
-    room = 2 * words + 64 if fmt == "text" else 2 * words + 60 * k + 64
+    # room for an answer up to the longest the opinion rules accept (max_length_ratio × the words asked for, at
+    # ~1.4 tokens a word), plus JSON's keys and quotes: an answer that runs out of tokens is then too long anyway
+    room = int(1.4 * max_length_ratio * words) + 64 + (0 if fmt == "text" else 30 * k)
     base = base.model_copy(update={"max_tokens": max(base.max_tokens, room),
                                    "json_schema": opinion_schema(k) if fmt == "json" else None,
                                    **({"logprobs": True} if logprobs else {})})
@@ -397,7 +399,8 @@ async def measure_answer(
                                    sampling=sampling, max_attempts=ev.max_parse_attempts, system=system, role=role,
                                    check=check, logprobs=logprobs, language=language, prompts=prompts,
                                    # Listing 3's "{length_num} words" is C.2's limit per point
-                                   prompt_words=ev.word_limit if prompts == "paper" else None)
+                                   prompt_words=ev.word_limit if prompts == "paper" else None,
+                                   max_length_ratio=ev.opinion_rules.max_length_ratio or 3.0)
     if ev.unit == "answer":
         text = " ".join(f"({i + 1}) {p.text}" for i, p in enumerate(opinion.points))
         labels = [await label_text(judge, theory, text, ev.protocol, calibration=ev.calibration,
