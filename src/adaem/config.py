@@ -124,7 +124,7 @@ class OpinionRules(BaseModel):
     min_topic_similarity: float = Field(0.1, ge=-1, le=1, description="each point's similarity to the question")
     max_question_similarity: float = Field(0.92, ge=-1, le=1, description="above this a point copies the question")
     max_point_similarity: float = Field(0.95, ge=-1, le=1, description="above this two points say the same")
-    max_length_ratio: float | None = Field(3.0, gt=0, description="an answer whose points hold more than this × "
+    max_length_ratio: float | None = Field(4.0, gt=0, description="an answer whose points hold more than this × "
                                            "the words the prompt allows is too long (no grammar cuts a point "
                                            "short: the length is checked afterwards); None: no limit")
 

@@ -303,7 +303,7 @@ async def elicit_opinion(
     language: str = "en",
     prompts: PromptSet = "adaem",
     prompt_words: int | None = None,
-    max_length_ratio: float = 3.0,
+    max_length_ratio: float = 4.0,
 ) -> Opinion:
     """The model's opinion; a parse failure, or an answer `check` finds is not an opinion, is retried with the
     next sample (a new cache key), and after max_attempts raises OutputParseError carrying every failure.
@@ -400,7 +400,7 @@ async def measure_answer(
                                    check=check, logprobs=logprobs, language=language, prompts=prompts,
                                    # Listing 3's "{length_num} words" is C.2's limit per point
                                    prompt_words=ev.word_limit if prompts == "paper" else None,
-                                   max_length_ratio=ev.opinion_rules.max_length_ratio or 3.0)
+                                   max_length_ratio=ev.opinion_rules.max_length_ratio or 4.0)
     if ev.unit == "answer":
         text = " ".join(f"({i + 1}) {p.text}" for i, p in enumerate(opinion.points))
         labels = [await label_text(judge, theory, text, ev.protocol, calibration=ev.calibration,
