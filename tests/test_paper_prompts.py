@@ -281,3 +281,34 @@ def test_generate_and_evaluate_with_the_paper_preset_on_a_loopback_server(stub_p
     assert all(v in (0.0, 1.0) for a in parsed for v in a["vector"].values() if v is not None)  # binary OR
     config = (tmp_path / "eval" / "config.yaml").read_text()
     assert "judge_prompt: listing-4" in config and "win_probability: paper" in config
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)  # a hang guard, not a speed test: minutes of real-model work on a shared machine
+def test_the_paper_preset_on_the_embedded_models(tmp_path: Path):
+    """The paper's procedure on the embedded models, a small budget: one seed arm scored with C.3, one pull whose
+    question comes from Listings 5 → 6 as a two-turn conversation (the 1.5B generator), then the paper's
+    evaluation of both respondents (Listing 3 opinions, Listing 4 verdicts per point, OR, C.8's scores)."""
+    small = ["--set", "generation.arms=1", "--set", "generation.budget=1", "--set", "generation.width=1",
+             "--set", "generation.depth=0", "--set", "evaluation.word_limit=30"]
+    r = run_cli("generate", "--preset", "paper", "--out", str(tmp_path / "gen"), *small, timeout=3000)
+    assert r.returncode == 0, r.stderr[-2000:]
+    seeds = [json.loads(x) for x in (tmp_path / "gen" / "outputs" / "seed_scores.jsonl").read_text().splitlines()]
+    assert seeds[0]["objective"] == "c3" and seeds[0]["score"] is not None
+    summary = json.loads((tmp_path / "gen" / "summary.json").read_text())
+    assert summary["pulls"] == 1
+    accepted = [json.loads(x) for x in (tmp_path / "gen" / "outputs" / "benchmark.jsonl").read_text().splitlines()]
+    rejected_path = tmp_path / "gen" / "outputs" / "rejected.jsonl"
+    rejected = [json.loads(x) for x in rejected_path.read_text().splitlines()] if rejected_path.exists() else []
+    assert len(accepted) + len(rejected) == 1  # the pull's one question, entered or kept out with its reason
+    if accepted:
+        assert accepted[0]["question"].endswith("?") and accepted[0]["fact"]  # Listing 5's step, then Listing 6's
+    r = run_cli("evaluate", "--preset", "paper", "-b", "examples/sample_benchmark.jsonl", "--out",
+                str(tmp_path / "eval"), "--set", "evaluation.word_limit=30", "--set", "evaluation.bootstrap=10",
+                timeout=3000)
+    assert r.returncode == 0, r.stderr[-2000:]
+    answers = [json.loads(x) for x in (tmp_path / "eval" / "outputs" / "answers.jsonl").read_text().splitlines()]
+    parsed = [a for a in answers if a.get("points")]
+    assert parsed and all(len(a["point_labels"]) == len(a["points"]) for a in parsed)
+    scores = json.loads((tmp_path / "eval" / "scores.json").read_text())
+    assert scores["judge_quality"]["prompt"] == "listing-4" and scores["judge_quality"]["calibration"] == "none"
