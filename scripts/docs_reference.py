@@ -282,15 +282,64 @@ FIGURES = {
 }
 
 
-def validity_rows(text: str) -> list[tuple[str, str, float]]:
-    """(analysis, measure, value) of the validity suite's saved output: lines `name  type-I 0.050 ...` or
-    `coverage 0.927`. Only rows whose measure is a type-I error or a coverage are drawn."""
-    rows = []
+VALIDITY_LINE = re.compile(r"^(?P<name>\S.*?)\s{2,}(?P<measure>type-I error|coverage)\s+(?P<value>[01]\.\d+)"
+                           r".*?(?P<miss>MISS)?$")
+
+
+def validity_rows(text: str) -> dict[tuple[str, str], tuple[float, bool]]:
+    """(analysis, measure) -> (value, missed its target) of the validity suite's saved output
+    (`benchmarks/bench_validity.py`: lines `name   type-I error  0.050 (n=...) OK`); a row measured again later in
+    the file wins."""
+    rows: dict[tuple[str, str], tuple[float, bool]] = {}
     for line in text.splitlines():
-        match = re.match(r"\s*(?P<name>.+?)\s{2,}(?P<measure>type-I|coverage)\S*\s+(?P<value>[01]\.\d+)", line)
+        match = VALIDITY_LINE.match(line.rstrip())
         if match:
-            rows.append((match["name"].strip(), match["measure"], float(match["value"])))
+            rows[(match["name"].strip(), match["measure"])] = (float(match["value"]), bool(match["miss"]))
     return rows
+
+
+def validity_figure() -> bytes:
+    """Every test's type-I error and every interval's coverage, before and after issue 24, against their targets:
+    the validity table as a picture (from benchmarks/results/validity/*-500.txt)."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder = ROOT / "benchmarks" / "results" / "validity"
+    after = validity_rows((folder / "after-500.txt").read_text())
+    before = validity_rows((folder / "before-500.txt").read_text())
+    panels = [("type-I error", "type-I error at α = 0.05 (target ≤ 0.07)", (0.0, 0.3), (0.0, 0.07), 0.05),
+              ("coverage", "coverage of 95% intervals (target 0.92–0.98)", (0.7, 1.0), (0.92, 0.98), 0.95)]
+    heights = [sum(1 for _, m in after if m == measure) for measure, *_ in panels]
+    fig, axes = plt.subplots(1, 2, figsize=(13, 0.32 * max(heights) + 1.6))
+    for ax, (measure, title, xlim, band, target) in zip(axes, panels, strict=True):
+        names = [n for n, m in after if m == measure]
+        ys = list(range(len(names)))[::-1]
+        ax.axvspan(*band, color="#d9f2d9", zorder=0)
+        ax.axvline(target, color="#4a8f4a", lw=1, zorder=1)
+        labels = []
+        for y, name in zip(ys, names, strict=True):
+            old = before.get((name, measure), (None, False))[0]
+            new, missed = after[(name, measure)]
+            labels.append(name.removeprefix("findings: ") + (" (missed: removed)" if missed else ""))
+            if old is not None:
+                ax.plot([min(max(old, xlim[0]), xlim[1]), new], [y, y], color="#bbbbbb", lw=1, zorder=2)
+                ax.plot(min(max(old, xlim[0]), xlim[1]), y, "o", mfc="white", mec="#888888", zorder=3)
+            ax.plot(new, y, "x" if missed else "o", color="#c62828" if missed else "#3949ab", zorder=4)
+        ax.set_yticks(ys, labels, fontsize=8)
+        ax.set_xlim(*xlim)
+        ax.set_title(title, fontsize=10)
+        ax.tick_params(axis="x", labelsize=8)
+    fig.suptitle("Validity suite, 500 simulations per row: before (hollow) → after (filled; × missed its target and "
+                 "was removed from the outputs)", fontsize=10)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    plt.close(fig)
+    return buffer.getvalue()
 
 
 def main() -> None:
@@ -304,6 +353,8 @@ def main() -> None:
         fh.write(theories_page())
     with mkdocs_gen_files.open("reference/embedded-models.md", "w") as fh:
         fh.write(embedded_page())
+    with mkdocs_gen_files.open("images/validity.png", "wb") as fh:
+        fh.write(validity_figure())
     for target, source in FIGURES.items():
         with mkdocs_gen_files.open(target, "wb") as fh:
             fh.write((ROOT / source).read_bytes())
