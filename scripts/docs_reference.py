@@ -50,14 +50,21 @@ def cli_page() -> str:
                             capture_output=True, text=True, env={**env, "COLUMNS": "200", "NO_COLOR": "1"})
     if result.returncode != 0 or "## `adaem evaluate`" not in result.stdout:
         raise RuntimeError(f"typer utils docs failed: {result.stderr.strip()[-2000:]}")
-    body, fenced = [], False
+    body, fenced, command, in_commands = [], False, "adaem", False
     for line in result.stdout.splitlines():
         if line.startswith("```"):
             fenced = not fenced
         if not fenced and line.startswith("#"):
+            command = line.lstrip("#").strip().strip("`")
             line = "#" + line
             if line.startswith("## `adaem`"):
                 continue  # the page's own title stands for the app's
+        if not fenced and line.startswith("**"):
+            in_commands = line.startswith("**Commands**")
+        listed = re.match(r"^\* `([\w-]+)`: (.*)$", line)
+        if in_commands and listed:  # each subcommand's line links to its section
+            anchor = "-".join(f"{command} {listed[1]}".split())
+            line = f"* [`{listed[1]}`](#{anchor}): {listed[2]}"
         body.append(line)
     return "\n".join([
         "# Command line",

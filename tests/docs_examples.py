@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import atexit
 import os
-import socket
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import traceback
 import urllib.request
 from collections.abc import Iterable
 from pathlib import Path
@@ -122,6 +123,27 @@ class FenceParser(AbstractCodeBlockParser):
                 yield region
 
 
+class PythonParser(PythonCodeBlockParser):
+    """Python blocks, run by Sybil's own evaluator; an exception is reported as a failure with its traceback
+    (raised from adaem's event-loop thread, its traceback is too short for Sybil's pytest filter, which then
+    crashes the whole session with an INTERNALERROR)."""
+
+    def __call__(self, document: Document) -> Iterable[Region]:
+        for region in super().__call__(document):
+            region.evaluator = self._reported(region.evaluator)
+            yield region
+
+    @staticmethod
+    def _reported(evaluate: Any) -> Any:
+        def run(example: Example) -> str | None:
+            try:
+                return evaluate(example)
+            except Exception:
+                raise AssertionError(traceback.format_exc()[-6000:]) from None
+
+        return run
+
+
 class ShellParser(FenceParser):
     def __init__(self) -> None:
         super().__init__("bash")
@@ -177,7 +199,7 @@ def teardown(namespace: dict[str, Any]) -> None:
 
 
 DOCUMENTED = Sybil(
-    parsers=[PythonCodeBlockParser(), ShellParser(), ConfigFileParser(), SkipParser()],
+    parsers=[PythonParser(), ShellParser(), ConfigFileParser(), SkipParser()],
     path=str(ROOT),
     patterns=["README.md", "docs/*.md", "docs/*/*.md"],
     excludes=["docs/_migration.md"],

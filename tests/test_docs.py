@@ -190,10 +190,10 @@ def test_the_config_reference_names_every_field_with_its_type_and_default(site):
 def test_the_run_directory_page_names_every_file_and_field_a_run_writes(tmp_path):
     """A scripted evaluate and generate: every file they write and every field of their main records is on the
     reference page (a new output without documentation fails here)."""
+    import mock_generate
     import pandas as pd
 
     import adaem
-    import mock_generate
     from adaem.generation.job import generate
     from adaem.models.providers.mock import register_mock, unregister_mock
 
