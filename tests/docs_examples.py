@@ -202,7 +202,7 @@ DOCUMENTED = Sybil(
     parsers=[PythonParser(), ShellParser(), ConfigFileParser(), SkipParser()],
     path=str(ROOT),
     patterns=["README.md", "docs/*.md", "docs/*/*.md"],
-    excludes=["docs/_migration.md"],
+    excludes=["docs/_migration.md", "*/README.md"],  # the README of the repository only, not of a data folder
     setup=setup,
     teardown=teardown,
 )

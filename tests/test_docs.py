@@ -270,3 +270,29 @@ def test_the_readme_keeps_its_two_commands_first():
                                  ".venv/bin/python -m pytest -q")
     assert (ROOT / ".ci" / "run").read_text().strip().endswith(blocks[1].strip())
     assert len(text.splitlines()) <= 160
+
+
+# -- the build's hooks --------------------------------------------------------------------------------------------
+def hooks():
+    import runpy
+
+    return runpy.run_path(str(ROOT / "scripts" / "docs_hooks.py"))
+
+
+def test_maths_becomes_mathml_and_an_unknown_command_fails_the_build():
+    h = hooks()
+    page = Namespace(file=Namespace(src_uri="x.md"))
+    out = h["on_page_content"]('<p><span class="arithmatex">\\(a &lt; \\sqrt{b}\\)</span></p>'
+                               '<div class="arithmatex">\\[\\Phi(x)\\]</div>', page=page)
+    assert "arithmatex" not in out and out.count("<math") == 2 and "<msqrt>" in out and "&#x0003C;" in out
+    with pytest.raises(h["MathError"], match="x.md"):
+        h["on_page_content"]('<span class="arithmatex">\\(\\nosuchcommand{x}\\)</span>', page=page)
+
+
+def test_a_skipped_example_says_why_on_the_page():
+    h = hooks()
+    text = 'Run:\n\n<!-- skip: next "needs a GPU" -->\n\n```bash\nvllm serve\n```\n    <!-- skip: start "needs keys" -->\n'
+    out = h["on_page_markdown"](text, page=None)
+    assert '<p class="not-run" markdown>Not run in CI: this example is shown as is (needs a GPU).</p>' in out
+    assert '    <p class="not-run" markdown>Not run in CI: these examples are shown as is (needs keys).</p>' in out
+    assert "```bash\nvllm serve\n```" in out
