@@ -3,8 +3,8 @@ Chromium (Debian's /usr/bin/chromium, driven by playwright, as the browser tests
 
     python scripts/docs_screenshots.py runs/report.html            # the README's demo: generate + evaluate
 
-The first tab that is an evaluate run gives the profiles and the question browser; the first generate run gives
-the generation section. Kept as a script so the pictures can be taken again when the report changes.
+The first tab that is an evaluate run (else the generate run, whose scorers' profiles it shows) gives the profiles
+and the question browser; the first generate run gives the generation section. Kept as a script so the pictures can be taken again when the report changes.
 """
 
 from __future__ import annotations
@@ -39,12 +39,12 @@ def main() -> None:
         page.wait_for_timeout(500)
         tabs = page.locator("header button")
         names = [tabs.nth(i).inner_text() for i in range(tabs.count())]
-        evaluate = next(i for i, n in enumerate(names) if n.endswith("evaluate"))
         generate = next((i for i, n in enumerate(names) if n.endswith("generate")), None)
+        evaluate = next((i for i, n in enumerate(names) if n.endswith("evaluate")), generate)
         if generate is not None:
             tabs.nth(generate).click()
             section(page, "Generation", OUT / "report-generation.png")
-        tabs.nth(evaluate).click()
+        tabs.nth(evaluate).click()  # a generate run alone shows its scorers' profiles
         section(page, "Value profiles", OUT / "report-profiles.png")
         section(page, "Questions", OUT / "report-questions.png")
         browser.close()
