@@ -52,13 +52,14 @@ async def main() -> None:
         for line in args.out.read_text().splitlines():
             r = json.loads(line)
             done.add((r["question_id"], r["model"], r["temperature"]))
-    # the smaller respondent on every question first, then the greedy ones, then the larger respondent on every other
-    # question (kinds mixed), then on the rest: a run stopped early still has every respondent and temperature
-    small, large = DEFAULT_RESPONDENTS
+    # both respondents question by question, every other question first (the file is ordered by kind, so kinds mix),
+    # the greedy answers interleaved: a run stopped early still has every respondent, temperature and kind
     step = max(1, len(questions) // max(1, args.greedy))
-    jobs = [(q, small, 1.0) for q in questions]
-    jobs += [(q, m, 0.0) for q in questions[::step][: args.greedy] for m in DEFAULT_RESPONDENTS]
-    jobs += [(q, large, 1.0) for q in questions[::2] + questions[1::2]]
+    greedy = {q["id"] for q in questions[::step][: args.greedy]}
+    jobs = []
+    for q in questions[::2] + questions[1::2]:
+        jobs += [(q, m, 1.0) for m in DEFAULT_RESPONDENTS]
+        jobs += [(q, m, 0.0) for m in DEFAULT_RESPONDENTS if q["id"] in greedy]
     todo = [j for j in jobs if (j[0]["id"], j[1], j[2]) not in done]
     args.cache.parent.mkdir(parents=True, exist_ok=True)
     pool = ModelPool(config, cache=CallCache(args.cache))
