@@ -56,3 +56,54 @@ def test_a_missing_label_stays_missing():
     cal = Calibration("j", "t", "per-value", relative={"delta": 1.0, "floor": 0.2})
     out = cal.apply_array(np.array([[0.9, np.nan, 0.3]]), ["a", "b", "c"], 0.5)
     assert np.isnan(out[0, 1]) and out[0, 0] >= 0.5 and out[0, 2] < 0.5
+
+
+def test_judge_check_labels_an_answers_points_and_ors_them(tmp_path):
+    """--by-point: each whole answer's key points are labelled one by one and the answer's P(yes) is its highest
+    point's (what evaluation.unit opinion ORs); the calibration learned that way is for single opinions."""
+    import math
+    import re
+
+    from adaem.analysis.judge_check import judge_check
+    from adaem.config import RunConfig
+    from adaem.models.providers.base import Completion
+    from adaem.models.providers.mock import register_mock, unregister_mock
+    from adaem.models.types import Choice, TokenLogprob, Usage
+    from adaem.theories import load_theory
+
+    theory = load_theory("schwartz10")
+    names = {d.name: d.id for d in theory.dimensions}
+    rows = []
+    for i in range(12):
+        a, b = theory.ids[i % 10], theory.ids[(i + 3) % 10]
+        points = [f"Point {i} speaks of {a} only.", f"Another point {i} speaks of {b} only."]
+        rows.append({"id": f"a{i}", "text": " ".join(points), "values": [a, b], "points": points})
+    path = tmp_path / "answers.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    def handler(messages, config):
+        prompt = messages[-1].content
+        text = re.search(r'Text: "(.*)"', prompt).group(1)
+        value = names[re.search(r"Value: (.+?) \(", prompt).group(1)]
+        p = 0.9 if f"of {value} only" in text else 0.2
+        if " speaks of " in text and text.count("speaks of") > 1:  # a whole answer: the judge is muddled
+            p = 0.55
+        word = "Yes" if p >= 0.5 else "No"
+        lp = [TokenLogprob(token=word, logprob=math.log(max(p, 1 - p)), top={"Yes": math.log(p), "No": math.log(1 - p)})]
+        return Completion(Choice(text=word, finish_reason="stop", logprobs=lp if config.logprobs else None),
+                          Usage(input_tokens=30, output_tokens=1))
+
+    register_mock("pointwise", handler)
+    try:
+        result = judge_check(RunConfig.model_validate({"roles": {"judge": "mock/pointwise"}}), tmp_path / "run",
+                             labels=path, unit="answer", by_point=True)
+    finally:
+        unregister_mock("pointwise")
+    raw = result.summary[result.summary.condition == "raw"].set_index("variant")
+    assert raw.loc["schwartz10/per-value/by-point", "macro_f1"] > raw.loc["schwartz10/per-value", "macro_f1"]
+    assert raw.loc["schwartz10/per-value/by-point", "macro_precision"] > raw.loc["schwartz10/per-value",
+                                                                                "macro_precision"]
+    by_point = json.loads(open(result.calibrations["schwartz10/per-value/by-point"]).read())
+    assert by_point["unit"] == "opinion" and not by_point["model"]  # applied to each point, before the OR
+    assert set(result.summary[result.summary.variant.str.endswith("by-point")].condition) == {
+        "raw", "contextual", "global threshold", "thresholds", "contextual+thresholds"}

@@ -264,7 +264,8 @@ async def judge_check_async(judge: str | Sequence[str] | None = None, *, theory:
                             labels: str | Path | None = None, protocol: str | Sequence[str] | None = None,
                             prompt: str | Sequence[str] | None = None, calibration: str | Path | None = None,
                             seed: int = 0, out: str | Path | None = None, resume: bool = False, config: Any = None,
-                            unit: str | None = None, **settings: Any) -> JudgeCheck:
+                            unit: str | None = None, by_point: bool | None = None,
+                            **settings: Any) -> JudgeCheck:
     """How well `judge` (or each of several judges) labels texts with known values (the set shipped for the theory,
     or `labels=`), per variant (theories × protocols × per-value prompts): `.summary` (held-out macro P/R/F1, top-k,
     ECE per correction, each with a bootstrap interval), `.per_value`, `.calibrations` (files for
@@ -277,7 +278,7 @@ async def judge_check_async(judge: str | Sequence[str] | None = None, *, theory:
     cfg = build_config(config, {"roles.judge": judges[0] if judges else None}, settings)
     return await run(cfg, _run_dir("judge-check", out), labels=labels, theories=_as_list(theory),
                      protocols=_as_list(protocol), prompts=_as_list(prompt), judges=judges, calibration=calibration,
-                     seed=seed, resume=resume, unit=unit)
+                     seed=seed, resume=resume, unit=unit, by_point=by_point)
 
 
 judge_check = sync_twin(judge_check_async)

@@ -512,6 +512,9 @@ def judge_check(
     unit: Annotated[str | None, typer.Option(help="the kind of text --labels holds: opinion (one opinion, as the "
                                              "shipped sets) or answer (whole answers); a calibration learned "
                                              "here applies to runs with that evaluation.unit")] = None,
+    by_point: Annotated[bool, typer.Option("--by-point", help="also label each whole answer's key points (the "
+                                           "labels file's `points`) one by one and OR them, as evaluation.unit "
+                                           "opinion does, beside the whole-answer labelling")] = False,
     config: ConfigOpt = None,
     set_: SetOpt = None,
     out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="run directory")] = None,
@@ -526,7 +529,7 @@ def judge_check(
     run_dir = out_dir or default_run_dir("judge-check")
     result = run_check(cfg, run_dir, labels=labels, theories=_items(theory), protocols=_items(protocol),
                        prompts=_items(prompt), judges=judges, calibration=calibration, seed=seed, resume=resume,
-                       unit=unit)
+                       unit=unit, by_point=by_point or None)
     out.print(judge_check_table(result, run_dir))
     out.print(f"wall time {result.seconds / 60:.1f} min over every session of the run")
     if result.agreement is not None:
