@@ -292,6 +292,9 @@ def judge_quality(config: RunConfig, theory: str, endpoint_facts: list[dict[str,
     elif shipped is not None and path is None and read_calibration(shipped).quality.get("figures", {}).get("raw"):
         out["quality"], out["quality_source"] = read_calibration(shipped).quality["figures"]["raw"], shipped
     out["validated"] = out["quality"] is not None
+    from .theories import load_theory
+
+    out["value_names"] = [[d.id, d.name] for d in load_theory(theory).dimensions]
     asked = next((f for f in endpoint_facts or [] if f.get("model") == judge), None)
     if asked is not None and asked.get("logprobs") is False:
         out["labels_from"] = "text"

@@ -163,6 +163,16 @@ function judgePanel(j) {
     box.append(el("div", {}, `measured on ${q.texts} held-out labelled texts${q.labels ? ` (${q.labels})` : ""}: ` +
       `macro F1 ${f("macro_f1")}, precision ${f("macro_precision")}, recall ${f("macro_recall")}, ` +
       `gold value first ${f("top1")}, calibration error ${f("ece")} (95% intervals over texts)`));
+    if (q.per_value && q.per_value.length) {
+      // what each value's numbers mean: how often the judge finds it where it is, and is right when it says so
+      const names = new Map((j.value_names || []).map(([id, name]) => [id, name]));
+      const ci = (v) => v ? ` [${fmt(v[0], 2)}–${fmt(v[1], 2)}]` : "";
+      box.append(el("details", {}, el("summary", {}, "per value: how far to trust each one"),
+        el("ul", {class: "per-value"}, q.per_value.map(r => el("li", {},
+          `the judge finds ${names.get(r.value) || r.value} in an answer with precision ${fmt(r.precision, 2)}` +
+          `${ci(r.precision_ci)} and recall ${fmt(r.recall, 2)}${ci(r.recall_ci)} (held out, ${r.support} answers ` +
+          `expressing it)`)))));
+    }
   } else {
     box.append(el("div", {}, j.note || "this judge is unvalidated"));
   }
