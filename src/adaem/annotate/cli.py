@@ -261,7 +261,7 @@ def export(
     study_dir: StudyArg,
     output: Annotated[Path, typer.Option("--output", "-o", help="the CSV file to write")] = Path("ratings.csv"),
 ) -> None:
-    """Every rating as CSV: rater, item_id, pair, set, topic, question, metric, value, time, source, seconds."""
+    """Every rating as CSV: rater, item_id, pair, set, topic, question, metric, value, at (when it was given), source, seconds."""
     from .ratings_csv import export_csv
     from .study import Study
 
