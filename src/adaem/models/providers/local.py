@@ -43,6 +43,7 @@ class LocalProvider(Provider):
         self._llm: Any = None
         self._lock = threading.Lock()
         self._formatter: Any = None  # the chat template, compiled once (Jinja compiles it per construction)
+        self._streams: _Streams | None = None  # the context of batched one-token calls, made at first use
 
     def preflight(self) -> None:
         try:
@@ -62,7 +63,7 @@ class LocalProvider(Provider):
                     f"local/{self.model} needs llama-cpp-python: run `bash scripts/setup.sh` ({exc})"
                 ) from None
             path = embedded.weights_path(self.model)
-            with _sequences(self.settings.batch_prompts + 1 if self.settings.batch_prompts > 1 else 1):
+            with _plain_weights():
                 self._llm = Llama(
                     model_path=str(path),
                     n_ctx=self.settings.n_ctx,
@@ -149,6 +150,8 @@ class LocalProvider(Provider):
         tokens: list[int] = llm.tokenize(self._chat_prompt(llm, messages).encode(), add_bos=False, special=True)
         if len(tokens) + 1 >= llm.n_ctx():
             raise ModelCallError(f"local/{self.model}: prompt of {len(tokens)} tokens exceeds n_ctx {llm.n_ctx()}")
+        if len(tokens) < MIN_OWN:
+            raise ModelCallError(f"local/{self.model}: an empty prompt")
         return tokens
 
     def _prefill(self, llm: Any, messages: list[ChatMessage]) -> tuple[list[int], int]:
@@ -156,17 +159,13 @@ class LocalProvider(Provider):
         reset), so a judge that asks many questions over one shared preamble pays only for the new tokens."""
         tokens = self._prompt_tokens(llm, messages)
         keep = _common_prefix(llm.input_ids[: llm.n_tokens].tolist(), tokens)
-        keep = min(keep, len(tokens) - 1)  # re-evaluate at least the last token to get fresh logits
+        keep = min(keep, len(tokens) - MIN_OWN)  # see MIN_OWN
         llm.n_tokens = keep
         llm.eval(tokens[keep:])
         return tokens, keep
 
     def _first_tokens(self, llm: Any, calls: list[tuple[list[ChatMessage], GenerateConfig]]) -> list[Completion | ModelCallError]:
-        """One-token calls evaluated together: their common prefix once (kept in sequence 0 for the next call, as
-        `_prefill` keeps it), and what follows it as a tree of parallel sequences in llama.cpp batches, a token
-        shared by several prompts evaluated once for all of them (the prefix's KV cache is copied to each
-        sequence, not recomputed). Each prompt's last token gives the logits its first answer token is read from,
-        exactly as a call of its own would read them."""
+        """One-token calls evaluated together, each exactly as a call of its own would be (see `_Streams`)."""
         out: list[Completion | ModelCallError | None] = [None] * len(calls)
         prompts: list[tuple[int, list[int]]] = []
         for i, (messages, _) in enumerate(calls):
@@ -174,75 +173,27 @@ class LocalProvider(Provider):
                 prompts.append((i, self._prompt_tokens(llm, messages)))
             except ModelCallError as exc:
                 out[i] = exc
-        for group in _groups(prompts, self.settings.batch_prompts, llm.n_ctx()):
-            for i, (tokens, keep, shared, logp) in zip([i for i, _ in group], self._evaluate_tree(llm, [t for _, t in group]),
-                                                      strict=True):
-                raw = {"prompt_tokens_reused": keep, "prompt_tokens_shared": shared, "decoding": "batched",
-                       "batch_prompts": len(group)}
+        if self._streams is None:
+            self._streams = _Streams(llm, self.settings.batch_prompts, min(self.settings.n_ctx, BATCH_CONTEXT))
+        for group in self._streams.groups(prompts):
+            try:
+                evaluated = self._streams.evaluate([t for _, t in group])
+            except ModelCallError as exc:
+                for i, _ in group:
+                    out[i] = exc
+                continue
+            if evaluated is None:
+                continue
+            for (i, tokens), (keep, logp) in zip(group, evaluated, strict=True):
+                raw = {"prompt_tokens_reused": keep, "decoding": "batched", "batch_prompts": len(group)}
                 out[i] = self._sample_with_logprobs(llm, calls[i][0], calls[i][1], first=(tokens, raw, logp))
+        for i, (messages, config) in enumerate(calls):  # prompts too long for the batch context: one at a time
+            if out[i] is None:
+                try:
+                    out[i] = self._complete_locked(llm, messages, config)
+                except ModelCallError as exc:
+                    out[i] = exc
         return [r for r in out if r is not None]
-
-    def _evaluate_tree(self, llm: Any, prompts: list[list[int]]) -> list[tuple[list[int], int, int, np.ndarray]]:
-        """(tokens, tokens reused from the KV cache, tokens shared by the group, log-probabilities after the last
-        token) of each prompt, all evaluated in one pass."""
-        import llama_cpp
-
-        trunk = min(_common_prefix(prompts[0], p) for p in prompts)
-        trunk = min(trunk, *(len(p) - 1 for p in prompts))  # every prompt keeps a token of its own to read logits at
-        keep = min(_common_prefix(llm.input_ids[: llm.n_tokens].tolist(), prompts[0][:trunk]), trunk)
-        memory = llama_cpp.llama_get_memory(llm._ctx.ctx)
-        llama_cpp.llama_memory_seq_rm(memory, 0, keep, -1)
-        llm.n_tokens = keep
-        if trunk > keep:
-            llm.eval(prompts[0][keep:trunk])
-        # the rest of the prompts as a tree: one node per distinct (parent, token), tagged with every sequence
-        # (prompt s is sequence s + 1) that passes through it; a node's depth gives its position
-        nodes: list[tuple[int, int, list[int]]] = []  # (token, position, sequences)
-        index: dict[tuple[int, int], int] = {}
-        last: list[int] = []
-        for s, tokens in enumerate(prompts, start=1):
-            parent = -1
-            for pos in range(trunk, len(tokens)):
-                node = index.get((parent, tokens[pos]))
-                if node is None:
-                    node = index[(parent, tokens[pos])] = len(nodes)
-                    nodes.append((tokens[pos], pos, []))
-                nodes[node][2].append(s)
-                parent = node
-            last.append(parent)
-        wanted = set(last)
-        order = sorted(range(len(nodes)), key=lambda n: nodes[n][1])  # a parent before its children
-        logits: dict[int, np.ndarray] = {}
-        n_vocab = llm.n_vocab()
-        chunk = llm.n_batch
-        batch = llama_cpp.llama_batch_init(min(chunk, len(order)), 0, len(prompts))
-        try:
-            for s in range(1, len(prompts) + 1):
-                llama_cpp.llama_memory_seq_cp(memory, 0, s, -1, -1)
-            for start in range(0, len(order), chunk):
-                part = order[start:start + chunk]
-                batch.n_tokens = len(part)
-                for j, n in enumerate(part):
-                    token, pos, seqs = nodes[n]
-                    batch.token[j] = token
-                    batch.pos[j] = pos
-                    batch.n_seq_id[j] = len(seqs)
-                    for k, seq in enumerate(seqs):
-                        batch.seq_id[j][k] = seq
-                    batch.logits[j] = n in wanted
-                code = llama_cpp.llama_decode(llm._ctx.ctx, batch)
-                if code != 0:
-                    raise ModelCallError(f"local/{self.model}: llama_decode returned {code} on a batch of "
-                                         f"{len(part)} tokens")
-                for j, n in enumerate(part):
-                    if n in wanted:
-                        row = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(llm._ctx.ctx, j), shape=(n_vocab,))
-                        logits[n] = row.astype(np.float64)
-        finally:
-            for s in range(1, len(prompts) + 1):
-                llama_cpp.llama_memory_seq_rm(memory, s, -1, -1)
-            llama_cpp.llama_batch_free(batch)
-        return [(tokens, keep, trunk, logits[n] - np.logaddexp.reduce(logits[n])) for tokens, n in zip(prompts, last, strict=True)]
 
     @staticmethod
     def _last_logp(llm: Any) -> np.ndarray:
@@ -348,6 +299,9 @@ class LocalProvider(Provider):
 
     async def aclose(self) -> None:
         with self._lock:
+            if self._streams is not None:
+                self._streams.close()
+                self._streams = None
             if self._llm is not None:
                 self._llm.close()
                 self._llm = None
@@ -392,46 +346,149 @@ def _one_token(config: GenerateConfig) -> bool:
     return config.logprobs and config.json_schema is None and config.max_tokens == 1
 
 
-def _groups(prompts: list[tuple[int, list[int]]], size: int, n_ctx: int) -> list[list[tuple[int, list[int]]]]:
-    """The prompts in groups of at most `size` whose tokens fit in the context together (the shared prefix once,
-    the rest of each prompt on its own: an upper bound of the cells the tree takes)."""
-    groups: list[list[tuple[int, list[int]]]] = []
-    for item in prompts:
-        group = groups[-1] if groups else None
-        if group is not None and len(group) < size:
-            tokens = [t for _, t in group] + [item[1]]
-            trunk = min(_common_prefix(tokens[0], t) for t in tokens)
-            if trunk + sum(len(t) - trunk for t in tokens) + 1 < n_ctx:
-                group.append(item)
-                continue
-        groups.append([item])
-    return groups
+
+# llama.cpp's CPU kernels compute a token's row alike in every batch of 8 tokens or more, and otherwise in a
+# batch of fewer (measured: the same prompt's logits move by up to 0.5 when its last 1–7 tokens are evaluated on
+# their own, and are bit for bit equal for any split into parts of 8 or more). So every evaluation of a
+# log-probability call takes at least MIN_OWN tokens: a call's logits are then the same whatever the call
+# before it left in the KV cache, and the same alone or batched.
+MIN_OWN = 8
+BATCH_CONTEXT = 1024  # tokens per sequence of the batch context (a judge's prompt; a longer one goes alone)
+
+
+class _Streams:
+    """A second llama.cpp context on the same weights for one-token calls evaluated together, built so that each
+    call's logits are bit for bit those of a call of its own (`_prefill`), not merely close: llama.cpp's CPU
+    kernels round differently when a token's KV cells sit elsewhere in the cache (measured: |ΔP(yes)| up to 0.05
+    with the sequences sharing one cache), so each prompt gets its own KV stream (`kv_unified` off) laid out as a
+    lone call lays it: the shared prefix (evaluated once in sequence 0 and copied whole to the other streams) at
+    cells 0…, then the prompt's own tokens. llama.cpp takes the same number of tokens from every stream in a
+    batch, so each prompt evaluates its last M tokens, M the longest own part of the group: a shorter prompt
+    re-evaluates a few prefix tokens into the very cells they held. Sequence 0 keeps its prompt afterwards, so
+    the next group reuses the common prefix, as `_prefill` does."""
+
+    def __init__(self, llm: Any, size: int, n_ctx: int):
+        import llama_cpp
+
+        self.low = llama_cpp
+        self.size = size
+        self.n_ctx = n_ctx
+        params = llama_cpp.llama_context_params.from_buffer_copy(llm.context_params)  # the main context's settings
+        params.n_seq_max = size
+        params.kv_unified = False
+        params.n_ctx = n_ctx * size
+        params.n_batch = params.n_ubatch = max(512, n_ctx)
+        self.n_batch = int(params.n_batch)
+        self.ctx = llama_cpp.llama_init_from_model(llm._model.model, params)
+        if self.ctx is None:
+            raise ModelCallError("llama.cpp could not create the batch context")
+        self.memory = llama_cpp.llama_get_memory(self.ctx)
+        self.n_vocab = llm.n_vocab()
+        self.held: list[int] = []  # sequence 0's tokens
+
+    def groups(self, prompts: list[tuple[int, list[int]]]) -> list[list[tuple[int, list[int]]]]:
+        """The prompts that fit (shorter than the context of a stream), in groups of at most `size`."""
+        fitting = [p for p in prompts if len(p[1]) < self.n_ctx]
+        return [fitting[i:i + self.size] for i in range(0, len(fitting), self.size)]
+
+    def evaluate(self, prompts: list[list[int]]) -> list[tuple[int, np.ndarray]] | None:
+        """(tokens reused from the previous group, log-probabilities after the last token) of each prompt; None
+        when a prompt is shorter than another's own part (they share too little: take them one at a time)."""
+        low = self.low
+        trunk = min(min(_common_prefix(prompts[0], p) for p in prompts), *(len(p) - MIN_OWN for p in prompts))
+        if trunk < MIN_OWN:  # too little in common to evaluate apart
+            trunk = 0
+        keep = min(_common_prefix(self.held, prompts[0]), trunk)
+        if keep < trunk:
+            keep = max(0, min(keep, trunk - MIN_OWN))
+        own = max(len(p) - trunk for p in prompts)  # M: every prompt evaluates its last M tokens
+        if any(len(p) < own for p in prompts):
+            return None
+        low.llama_memory_seq_rm(self.memory, 0, keep, -1)
+        self.held = self.held[:keep]
+        batch = low.llama_batch_init(self.n_batch, 0, 1)
+        try:
+            for start, end in _spans(keep, trunk, self.n_batch):  # the shared prefix, in sequence 0
+                self._decode(batch, [(t, pos, 0, False) for pos, t in enumerate(prompts[0][start:end], start)])
+            self.held = prompts[0][:trunk]
+            for s in range(1, len(prompts)):
+                low.llama_memory_seq_rm(self.memory, s, -1, -1)
+                low.llama_memory_seq_cp(self.memory, 0, s, -1, -1)  # the whole stream, copied at the next decode
+            for s, p in enumerate(prompts):
+                low.llama_memory_seq_rm(self.memory, s, len(p) - own, -1)
+            logits: dict[int, np.ndarray] = {}
+            for start, end in _spans(0, own, self.n_batch // len(prompts)):  # as many tokens of every stream
+                rows = []
+                for s, p in enumerate(prompts):
+                    rows += [(p[pos], pos, s, pos == len(p) - 1) for pos in range(len(p) - own + start, len(p) - own + end)]
+                for j, row in enumerate(self._decode(batch, rows)):
+                    if row[3]:
+                        data = np.ctypeslib.as_array(low.llama_get_logits_ith(self.ctx, j), shape=(self.n_vocab,))
+                        logits[row[2]] = data.astype(np.float64)
+            self.held = list(prompts[0])
+        except BaseException:
+            low.llama_memory_seq_rm(self.memory, 0, -1, -1)
+            self.held = []
+            raise
+        finally:
+            for s in range(1, len(prompts)):
+                low.llama_memory_seq_rm(self.memory, s, -1, -1)
+            low.llama_batch_free(batch)
+        return [(keep, logits[s] - np.logaddexp.reduce(logits[s])) for s in range(len(prompts))]
+
+    def _decode(self, batch: Any, rows: list[tuple[int, int, int, bool]]) -> list[tuple[int, int, int, bool]]:
+        """Evaluate (token, position, sequence, logits wanted) rows as one llama.cpp batch."""
+        batch.n_tokens = len(rows)
+        for j, (token, pos, seq, wanted) in enumerate(rows):
+            batch.token[j] = token
+            batch.pos[j] = pos
+            batch.n_seq_id[j] = 1
+            batch.seq_id[j][0] = seq
+            batch.logits[j] = wanted
+        code = self.low.llama_decode(self.ctx, batch)
+        if code != 0:
+            raise ModelCallError(f"llama_decode returned {code} on a batch of {len(rows)} tokens")
+        return rows
+
+    def close(self) -> None:
+        if self.ctx is not None:
+            self.low.llama_free(self.ctx)
+            self.ctx = None
+
+
+def _spans(start: int, end: int, size: int) -> list[tuple[int, int]]:
+    """[start, end) in the fewest parts of at most `size`, as equal as can be (no short last part: see MIN_OWN)."""
+    if end <= start:
+        return []
+    parts = -(-(end - start) // max(size, 1))
+    step = -(-(end - start) // parts)
+    return [(a, min(a + step, end)) for a in range(start, end, step)]
 
 
 @contextlib.contextmanager
-def _sequences(n_seq_max: int) -> Iterator[None]:
-    """Create llama.cpp contexts with room for `n_seq_max` sequences in one unified KV cache (so sequences can
-    share the cells of a common prefix). llama-cpp-python's Llama() sets neither, so its default parameters are
-    amended while a model loads."""
+def _plain_weights() -> Iterator[None]:
+    """Load weights without llama.cpp's repacking (`use_extra_bufts`, on by default, which Llama() does not
+    expose: its default parameters are amended while a model loads). Repacked Q4_K weights are multiplied by one
+    kernel for a batch's rows in fours and another for the rest, which round differently, so a prompt's logits
+    depended on how many tokens were evaluated with it: a judge's P(yes) moved by up to 0.035 between a batched
+    and a lone call, and by up to 0.007 with the previous call's prompt. Without repacking each row is computed
+    alike: a call's logits are the same whatever came before it or was evaluated with it (measured no slower on
+    2 cores; benchmarks/bench_judge_batch.py)."""
     import llama_cpp.llama_cpp as low
 
-    if n_seq_max <= 1:
-        yield
-        return
-    default = low.llama_context_default_params
-
-    def amended() -> Any:
-        params = default()
-        params.n_seq_max = n_seq_max
-        params.kv_unified = True
-        return params
-
     with _PATCH_LOCK:
-        low.llama_context_default_params = amended
+        default = low.llama_model_default_params
+
+        def amended() -> Any:
+            params = default()
+            params.use_extra_bufts = False
+            return params
+
+        low.llama_model_default_params = amended
         try:
             yield
         finally:
-            low.llama_context_default_params = default
+            low.llama_model_default_params = default
 
 
 _PATCH_LOCK = threading.Lock()
