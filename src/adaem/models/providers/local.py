@@ -44,6 +44,9 @@ class LocalProvider(Provider):
         self._lock = threading.Lock()
         self._formatter: Any = None  # the chat template, compiled once (Jinja compiles it per construction)
         self._streams: _Streams | None = None  # the context of batched one-token calls, made at first use
+        # batching on (local.batch_prompts > 1): weights not repacked and MIN_OWN tokens per evaluation, so batched
+        # and lone calls agree exactly; off (the default): llama.cpp's defaults, as before issue 38
+        self.batches = settings.batch_prompts > 1
 
     def preflight(self) -> None:
         try:
@@ -63,7 +66,7 @@ class LocalProvider(Provider):
                     f"local/{self.model} needs llama-cpp-python: run `bash scripts/setup.sh` ({exc})"
                 ) from None
             path = embedded.weights_path(self.model)
-            with _plain_weights():
+            with _plain_weights(self.batches):
                 self._llm = Llama(
                     model_path=str(path),
                     n_ctx=self.settings.n_ctx,
@@ -85,7 +88,7 @@ class LocalProvider(Provider):
         out: list[Completion | ModelCallError | None] = [None] * len(calls)
         with self._lock:
             llm = self._load()
-            batched = [i for i, (_, c) in enumerate(calls) if _one_token(c)] if self.settings.batch_prompts > 1 else []
+            batched = [i for i, (_, c) in enumerate(calls) if _one_token(c)] if self.batches else []
             if len(batched) > 1:
                 for i, result in zip(batched, self._first_tokens(llm, [calls[i] for i in batched]), strict=True):
                     out[i] = result
@@ -159,7 +162,7 @@ class LocalProvider(Provider):
         reset), so a judge that asks many questions over one shared preamble pays only for the new tokens."""
         tokens = self._prompt_tokens(llm, messages)
         keep = _common_prefix(llm.input_ids[: llm.n_tokens].tolist(), tokens)
-        keep = min(keep, len(tokens) - MIN_OWN)  # see MIN_OWN
+        keep = min(keep, len(tokens) - (MIN_OWN if self.batches else 1))  # see MIN_OWN
         llm.n_tokens = keep
         llm.eval(tokens[keep:])
         return tokens, keep
@@ -466,7 +469,7 @@ def _spans(start: int, end: int, size: int) -> list[tuple[int, int]]:
 
 
 @contextlib.contextmanager
-def _plain_weights() -> Iterator[None]:
+def _plain_weights(plain: bool = True) -> Iterator[None]:
     """Load weights without llama.cpp's repacking (`use_extra_bufts`, on by default, which Llama() does not
     expose: its default parameters are amended while a model loads). Repacked Q4_K weights are multiplied by one
     kernel for a batch's rows in fours and another for the rest, which round differently, so a prompt's logits
@@ -476,6 +479,9 @@ def _plain_weights() -> Iterator[None]:
     2 cores; benchmarks/bench_judge_batch.py)."""
     import llama_cpp.llama_cpp as low
 
+    if not plain:
+        yield
+        return
     with _PATCH_LOCK:
         default = low.llama_model_default_params
 
