@@ -295,7 +295,8 @@ class Generation(BaseModel):
                                  "the scorers: question_<lang> and p2_score_local in benchmark.jsonl")
     parallel_pulls: int | None = Field(
         None, ge=1, description="pulls in flight at once (UCB counts them as visits); None: 1 when a role is an "
-        "embedded model (they share the CPU), else half the smallest concurrency limit of the roles, at most 32",
+        "embedded model (they share the CPU), else half the smallest concurrency limit of the roles, at most 32, or a "
+        "quarter of the judge's, at most 64, when that is more",
     )
     generator_temperature: float | None = Field(
         None, ge=0, le=2, description="generators' sampling temperature; None: sampling.temperature. Lets greedy "
