@@ -568,3 +568,16 @@ def test_dry_run_prints_the_estimate_and_runs_nothing(tmp_path):
     r = run_cli("estimate", "evaluate", "--benchmark", "examples/sample_benchmark.jsonl", "--models", "mock/a,mock/b",
                 "--judge", "mock/j")
     assert r.returncode == 0 and "target" in r.stdout
+
+
+def test_default_pulls_in_flight_follow_the_judges_connections():
+    """Issue 38: a wide judge (9 of 10 calls per question) is kept busy by default: a quarter of its limit."""
+    from adaem.generation.search import parallelism
+    from adaem.models import ModelPool
+
+    roles = {"explorers": ["mock/a", "mock/b"], "generators": ["mock/g"], "judge": "mock/j"}
+    narrow = RunConfig.model_validate({"roles": roles, "limits": {"max_concurrency": 64}})
+    wide = RunConfig.model_validate({"roles": roles, "limits": {"max_concurrency": 64},
+                                     "model_limits": {"mock/j": {"max_concurrency": 256}}})
+    assert parallelism(narrow, ModelPool(narrow)) == (32, True)
+    assert parallelism(wide, ModelPool(wide)) == (64, True)

@@ -146,3 +146,34 @@ def test_two_embedded_judges_and_a_saved_calibration_through_the_cli(tmp_path):
     (variant,) = report["variants"].values()
     assert report["external_calibration"]["thresholds"] and set(variant["conditions"]) == {"raw", "calibrated"}
     assert report["test"] == 4 and report["train"] == 0  # nothing learned: every text is held out
+
+
+@pytest.mark.parametrize("prompt", ["one-definition", "all-definitions"])
+async def test_batched_verdicts_equal_one_call_at_a_time(prompt):
+    """Issue 38: with local.batch_prompts > 1 the embedded judge evaluates a text's per-value calls as one llama.cpp
+    batch; its P(yes) equal those of the same calls made one after another (each prompt in its own KV stream laid
+    out as a lone call's), for both prompts and both theories, and the accounting counts every call."""
+    from adaem.config import RunConfig
+    from adaem.judge import label_per_value, p_yes, value_prompt
+    from adaem.models import ModelPool
+    from adaem.theories import load_theory
+
+    judge = "local/qwen2.5-coder-1.5b"
+    texts = {"schwartz10": "Cities should keep their old festivals alive, since they hold the community together.",
+             "mft": "Nobody should be punished for a crime without a fair trial, whoever they are."}
+    pool = ModelPool(RunConfig.model_validate({"local": {"batch_prompts": 16}}))
+    model = pool.get(judge)
+    config = GenerateConfig(temperature=0.0, max_tokens=1, seed=0, logprobs=True, top_logprobs=10)
+    try:
+        for name, text in texts.items():
+            theory = load_theory(name)
+            batched = await label_per_value(model, theory, text, prompt=prompt)
+            for dim in theory.dimensions:  # the same calls one at a time (no cache in this pool)
+                out = await model.generate(value_prompt(theory, text, dim, prompt), config)
+                alone = p_yes(out.choices[0].logprobs, out.text)
+                assert alone is not None and batched.values[dim.id] == pytest.approx(alone, abs=1e-3)
+                assert (batched.values[dim.id] >= 0.5) == (alone >= 0.5)
+        assert model.provider._streams is not None
+        assert pool.ledger.total().calls == 2 * 16
+    finally:
+        await pool.aclose()

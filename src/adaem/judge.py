@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import math
 import random
@@ -124,24 +123,18 @@ def value_prompt(theory: Theory, text: str, dim: Any, prompt: JudgePrompt = "one
 
 async def label_per_value(judge: Model, theory: Theory, text: str, *, logprobs: bool = True,
                           prompt: JudgePrompt = "one-definition") -> Labels:
-    """One yes/no call per dimension. A judge that reuses its prompt prefix (the embedded ones) takes a text's
-    values back to back, the shared prefix (instructions + text) first, so it pays only for each value's own
-    tokens; any other judge (a remote API) gets a text's values all at once. P(yes) is read from the first token,
-    so a local judge is asked for that one token (no decoding step after it); a remote one gets three, since a
-    verdict may open with markup ("**Yes**") that only the text shows."""
+    """One yes/no call per dimension, a text's calls made together (`Model.generate_many`, each still cached on
+    its own): an embedded judge evaluates them as one llama.cpp batch, the shared prefix (instructions + text)
+    once and each value's own tokens as a parallel sequence; any other judge (a remote API) gets them all at once.
+    P(yes) is read from the first token, so a local judge is asked for that one token (no decoding step after
+    it); a remote one gets three, since a verdict may open with markup ("**Yes**") that only the text shows."""
     config = GenerateConfig(temperature=0.0, max_tokens=1 if judge.provider.reuses_prefix else 3, seed=0,
                             logprobs=logprobs, top_logprobs=10 if logprobs else 0)
-
-    async def one(dim: Any) -> tuple[str, float | None, str]:
-        messages = value_prompt(theory, text, dim, prompt)
-        out = await judge.generate(messages, config, role="judge")
-        return dim.id, p_yes(out.choices[0].logprobs, out.text), out.text
-
-    async with judge.session():  # the values of one text back to back, not interleaved with another text's
-        if judge.provider.reuses_prefix:
-            answers = [await one(dim) for dim in theory.dimensions]
-        else:
-            answers = await asyncio.gather(*(one(dim) for dim in theory.dimensions))
+    prompts = [value_prompt(theory, text, dim, prompt) for dim in theory.dimensions]
+    async with judge.session():  # a text's values together, not interleaved with another text's
+        outputs = await judge.generate_many(prompts, config, role="judge")
+    answers = [(dim.id, p_yes(out.choices[0].logprobs, out.text), out.text)
+               for dim, out in zip(theory.dimensions, outputs, strict=True)]
     values = {d: p for d, p, _ in answers if p is not None}
     failures = [f"{d}: judge answered {text[:40]!r}, not yes/no" for d, p, text in answers if p is None]
     if not values:

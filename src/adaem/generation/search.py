@@ -74,8 +74,10 @@ def pick_arms(seeds: list[Seed], count: int | None, seed: int) -> list[Seed]:
 def parallelism(config: RunConfig, pool: ModelPool) -> tuple[int, bool]:
     """(pulls in flight, whether a pull's questions run at once). Embedded models share the CPU, so a run with
     one in any role takes one pull and one question at a time. Remote models: `generation.parallel_pulls`, or
-    by default as many pulls as keep every model's connections busy without queueing far past them (half the
-    smallest concurrency limit among the roles, at most 32)."""
+    by default as many pulls as keep every model's connections busy without queueing far past them: half the
+    smallest concurrency limit among the roles, at most 32, and more when the judge (9 of a question's 10 calls
+    with the per-value protocol) has more connections: a quarter of its limit, at most 64 (measured: at 1 s latency
+    a 256-connection judge was kept at 0.77 of its bound by 32 pulls, 0.91 by 64)."""
     r = config.roles
     names = [*r.explorers, *r.scorers, *r.generators, r.judge, *([r.safety_filter] if r.safety_filter else [])]
     models = [pool.get(name) for name in dict.fromkeys(names)]
@@ -84,7 +86,8 @@ def parallelism(config: RunConfig, pool: ModelPool) -> tuple[int, bool]:
     if config.generation.parallel_pulls:
         return config.generation.parallel_pulls, True
     limit = min(m.concurrency for m in models)
-    return max(1, min(32, limit // 2)), True
+    judge = pool.get(r.judge).concurrency
+    return max(1, min(32, limit // 2), min(64, judge // 4)), True
 
 
 class Search:
