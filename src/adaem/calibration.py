@@ -294,7 +294,7 @@ def judge_quality(config: RunConfig, theory: str, endpoint_facts: list[dict[str,
     out["validated"] = out["quality"] is not None
     from .theories import load_theory
 
-    out["value_names"] = [[d.id, d.name] for d in load_theory(theory).dimensions]
+    out["value_names"] = [[d.id, d.name] for d in load_theory(ev.theory).dimensions]  # a name or a file
     asked = next((f for f in endpoint_facts or [] if f.get("model") == judge), None)
     if asked is not None and asked.get("logprobs") is False:
         out["labels_from"] = "text"
