@@ -11,7 +11,12 @@ clipped to 1..3, as on the paper's 3-point scale. With adaem's own functions, pr
 3. coverage of the 95% bootstrap CIs of each set's mean and of the relative gain;
 4. the outlier-rater warning: false alarms with R equal raters, detection of one random rater and of one rater
    twice as noisy as the rest;
-5. the time `annotate_results` takes on a study of the paper's size (300 pairs × 5 raters × 3 metrics).
+4b. the same with raters who share only part of the questions (each question to 3 of the R raters) and a sixth
+   rater who rated a few questions only (too few shared items: never to be flagged);
+5. the time `annotate_results` takes on a study of the paper's size (300 pairs × 5 raters × 3 metrics), and
+   `create_study` with its blind orders;
+6. blinding: over many small studies, how often a guess from what a rater's page shows (replaying the old seeded
+   shuffle, position parity, id order, position half) names a question's set (chance: 0.5).
 
     .venv/bin/python benchmarks/bench_annotate.py [--pairs 300] [--raters 5] [--studies 500]
 """
@@ -128,6 +133,28 @@ def main() -> None:
           f"{binomial_ci(sum(bool(np.delete(f, 2).any()) for f in rand), k)}")
     print(f"   one rater twice as noisy, flagged: {binomial_ci(sum(bool(f[2]) for f in noisy), k)}")
 
+    def partial(kind: str) -> np.ndarray:
+        """R raters, each question rated by 3 of them in rotation, and one more rater with 5 ratings."""
+        mats = []
+        for _ in range(3):
+            m = ratings(rng, 2 * n, rng.normal(0, 0.3, r), np.full(r, 0.5))
+            keep = np.zeros_like(m, bool)
+            for q in range(len(m)):
+                keep[q, [(q + j) % r for j in range(3)]] = True
+            m[~keep] = np.nan
+            extra = np.full(len(m), np.nan)
+            few = rng.choice(len(m), 5, replace=False)
+            extra[few] = rng.integers(1, 4, 5) if kind == "random" else np.nanmean(m[few], 1).round()
+            mats.append(np.column_stack([m, extra]))
+        return rater_agreement(mats, POINTS, resamples=200, seed=int(rng.integers(1 << 30)), min_overlap=10).flagged
+
+    equal = [partial("equal") for _ in range(k)]
+    rand = [partial("random") for _ in range(k)]
+    print(f"\n4b. outlier-rater warning, each question rated by 3 of {r} raters, a sixth rater with 5 ratings "
+          f"(min overlap 10; {k} studies each):")
+    print(f"   any of the {r} flagged (false alarm): {binomial_ci(sum(bool(f[:r].any()) for f in equal), k)}; the "
+          f"sixth (5 random ratings) flagged: {binomial_ci(sum(bool(f[r]) for f in rand), k)}")
+
     # 5. time of the whole results on a study of the paper's size
     from adaem.annotate.ratings_csv import import_csv
     from adaem.annotate.results import annotate_results
@@ -138,7 +165,9 @@ def main() -> None:
         for name in ("gen", "base"):
             (root / f"{name}.jsonl").write_text("".join(json.dumps({"question": f"{name} question {i}?",
                                                                     "topic": f"t{i}"}) + "\n" for i in range(n)))
+        t = time.perf_counter()
         study, _ = create_study(root / "gen.jsonl", root / "study", baseline=root / "base.jsonl", pairs=n, raters=r)
+        created = time.perf_counter() - t
         rows = ["rater,item_id,metric,value"]
         for it in study.items():
             for rater in study.raters():
@@ -150,9 +179,41 @@ def main() -> None:
         imported = time.perf_counter() - t
         t = time.perf_counter()
         annotate_results(study)
-        print(f"\n5. a study of {n} pairs × {r} raters × 3 metrics ({len(rows) - 1} ratings): import {imported:.1f} s, "
-              f"annotate_results {time.perf_counter() - t:.1f} s (2,000 bootstrap resamples, 10,000 sign vectors)")
+        print(f"\n5. a study of {n} pairs × {r} raters × 3 metrics ({len(rows) - 1} ratings): create_study {created:.2f} s, "
+              f"import {imported:.1f} s, annotate_results {time.perf_counter() - t:.1f} s (the plan: 2,000 bootstrap "
+              "resamples, 10,000 sign vectors)")
         study.close()
+
+    # 6. blinding
+    import random
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        for name in ("gen", "base"):
+            (root / f"{name}.jsonl").write_text("".join(json.dumps({"question": f"{name} question {i}?",
+                                                                    "topic": f"t{i}"}) + "\n" for i in range(10)))
+        hits: dict[str, list[int]] = {}
+        k = min(studies, 300)
+        for i in range(k):
+            study, _ = create_study(root / "gen.jsonl", root / f"s{i}", baseline=root / "base.jsonl", pairs=10,
+                                    raters=2, min_gap=3)
+            with study:
+                truth = {it["id"]: int(it["set_name"] == "generated") for it in study.items()}
+                ids = [it["id"] for it in study.rater_items(study.raters()[0].id)]
+            replay = list(range(len(ids)))
+            random.Random("0:0").shuffle(replay)
+            ranked = sorted(ids)
+            guesses = {"replayed old shuffle": [replay[p] % 2 for p in range(len(ids))],
+                       "odd position": [p % 2 for p in range(len(ids))],
+                       "id order": [int(ranked.index(x) >= len(ids) // 2) for x in ids],
+                       "first half": [int(p < len(ids) // 2) for p in range(len(ids))]}
+            for name, guess in guesses.items():
+                got = hits.setdefault(name, [0, 0])
+                got[0] += sum(g == truth[x] for g, x in zip(guess, ids, strict=True))
+                got[1] += len(ids)
+        print(f"\n6. blinding ({k} studies of 10 pairs, rater-1's order): share of questions whose set each guess names")
+        for name, (h, total) in hits.items():
+            print(f"   {name}: {binomial_ci(h, total)}")
 
 
 if __name__ == "__main__":

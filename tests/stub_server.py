@@ -11,7 +11,9 @@ chosen by the requested model name, so one server covers every case:
     garbage       200 with a body that is not JSON
     echo-auth     401 whose message repeats the Authorization header (to prove keys are scrubbed)
     sim*          plausible answers to every step of adaem (verdicts, opinions, questions), different per
-                  model name (`sim-a`, `sim-b`, ...): a whole `adaem generate` can run against the server
+                  model name (`sim-a`, `sim-b`, ...): a whole `adaem generate` can run against the server;
+                  with `simulate` every model name not listed here answers so (the docs' examples name real
+                  vendors' models and run against this server: tests/docs_examples.py)
 
 It also fakes OpenAI's batch API (/v1/files, /v1/batches): a batch completes `batch_delay` seconds after it is
 created, answering each line as the chat route would; `batch_fail_every` N fails the requests whose custom id
@@ -52,8 +54,9 @@ from vendor_rules import REASONING_TOKENS, enqueued_tokens, quota_message, valid
 class StubServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, latency: float = 0.0, *, batch_delay: float = 0.0,
                  batch_fail_every: int = 0, batch_expire_first: bool = False, dialect: str | None = None,
-                 queue_limit: int | None = None):
+                 queue_limit: int | None = None, simulate: bool = False):
         self.host = host
+        self.simulate = simulate
         self.port = port
         self.latency = latency
         self.requests = 0
@@ -180,7 +183,7 @@ class StubServer:
         refused = validate(self.dialect, request)
         if refused is not None:
             return refused
-        return 200, self._completion(request, self.dialect)
+        return 200, self._completion(request, self.dialect, self.simulate)
 
     # -- the batch API ---------------------------------------------------------------------------------------
     def _batch_api(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
@@ -270,13 +273,13 @@ class StubServer:
         batch["done"] = (len(out), len(errors), "expired" if batch["expire"] else "completed")
 
     @staticmethod
-    def _completion(request: dict, dialect: str | None = None) -> dict:
+    def _completion(request: dict, dialect: str | None = None, simulate: bool = False) -> dict:
         from vendor_rules import reasons
 
         messages = request.get("messages") or [{"content": ""}]
         last = str(messages[-1].get("content", ""))
         model = str(request.get("model", "ok"))
-        if "sim" in model:
+        if "sim" in model or simulate:
             from adaem.models.providers.mock import simulated
             from adaem.models.types import ChatMessage
 
@@ -342,6 +345,8 @@ if __name__ == "__main__":
     parser.add_argument("--batch-expire-first", action="store_true")
     parser.add_argument("--dialect", choices=["mistral", "openai", "deepseek"])
     parser.add_argument("--queue-limit", type=int)
+    parser.add_argument("--simulate", action="store_true", help="every model answers as a sim* model")
     args = parser.parse_args()
     asyncio.run(_serve(args.port, args.latency, batch_delay=args.batch_delay, batch_fail_every=args.batch_fail_every,
-                       batch_expire_first=args.batch_expire_first, dialect=args.dialect, queue_limit=args.queue_limit))
+                       batch_expire_first=args.batch_expire_first, dialect=args.dialect, queue_limit=args.queue_limit,
+                       simulate=args.simulate))

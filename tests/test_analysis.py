@@ -368,6 +368,14 @@ def test_compare_statistics_by_hand():
         compare_means(a, b[:1])
 
 
+def test_compare_a_set_of_one_topic_has_no_test_instead_of_crashing():
+    """A set whose questions all come from one seed topic has no cluster-robust SE to test with (df 0): the test
+    is NaN, not a ZeroDivisionError (a small generate run compared in the docs hit this)."""
+    a, b = np.array([1.0, 2, 3, 4]), np.array([3.0, 4, 5, 6, 7])
+    r = compare_means(a, b, ["t1"] * 4, ["u1", "u1", "u2", "u2", "u3"])
+    assert r["difference"] == pytest.approx(2.5) and np.isnan(r["welch_p"])
+
+
 def test_compare_resume_under_another_pool_is_refused(tmp_path, two_sets):
     compare_sets(list(two_sets), mock_config(), tmp_path / "cmp", limit=2)
     other = RunConfig.model_validate({"roles": {"explorers": ["mock/a", "mock/z"], "judge": "mock/j"}})

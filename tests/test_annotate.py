@@ -407,7 +407,7 @@ def test_export_then_import_into_a_fresh_copy_round_trips(study, tmp_path):
     csv_path = tmp_path / "ratings.csv"
     export_csv(study, csv_path)
     lines = csv_path.read_text().splitlines()
-    assert lines[0] == "rater,item_id,pair,set,topic,question,metric,value,at,source" and len(lines) == 1 + 24
+    assert lines[0] == "rater,item_id,pair,set,topic,question,metric,value,at,source,seconds" and len(lines) == 1 + 24
     before = study.ratings()
     with study.conn:
         study.conn.execute("DELETE FROM ratings")
@@ -468,7 +468,7 @@ def test_a_bad_row_after_good_ones_stores_nothing(study, tmp_path):
 # -- results ----------------------------------------------------------------------------------------------
 def test_results_by_hand_on_a_tiny_study(tmp_path):
     s, _ = create_study(_question_file(tmp_path, 2), tmp_path / "s", baseline=_question_file(tmp_path, 2, "B"),
-                        pairs=2, raters=2)
+                        pairs=2, raters=2, min_overlap=2)
     with s:
         items = {(it["pair"], it["set_name"]): it["id"] for it in s.items()}
         ann, bob = s.raters()
@@ -528,7 +528,7 @@ def test_the_command_line_end_to_end(tmp_path):
     assert r.returncode == 0 and "imported 90 ratings" in r.stdout, r.stderr
     r = run_cli("annotate", "results", str(study), "--out", str(tmp_path / "res"))
     assert r.returncode == 0, r.stderr
-    assert "Rationality" in r.stdout and "+200.0%" in r.stdout and "p 0.062 (5 pairs)" in r.stdout
+    assert "Rationality" in r.stdout and "+200.0%" in r.stdout and "p 0.062, Holm 0.188 (5 pairs)" in r.stdout
     assert "Krippendorff" in r.stdout and (tmp_path / "res" / "results.csv").exists()
     bad = tmp_path / "bad.csv"
     bad.write_text("rater,item_id,metric,value\nann,nope,controversy,4\n")
@@ -547,5 +547,372 @@ def test_the_report_shows_a_study(study):
     study.set_rating(ann.id, study.rater_items(ann.id)[0]["id"], "controversy", 2)
     data = collect_run(study.path)
     assert data.kind == "annotate" and data.status == "partial"
-    assert set(data.tables) == {"human evaluation", "inter-rater agreement", "each rater against the rest"}
+    assert set(data.tables) == {"human evaluation", "inter-rater agreement", "every two raters",
+                                "each rater against the rest"}
     assert data.tables["human evaluation"][0]["metric"] == "Rationality"
+
+
+# -- blinding: orders from the study's secret, pairs apart, nothing a rater sees predicts the set ---------------
+def test_spaced_orders_are_permutations_that_keep_every_pair_apart():
+    from adaem.annotate.blinding import feasible_gap, min_pair_gap, order_rng, spaced_order, spread_in
+
+    for k, gap in ((2, 10), (3, 1), (5, 4), (20, 5), (20, 19), (300, 10), (300, 120)):
+        pairs = [(f"a{i}", f"b{i}") for i in range(k)]
+        order = spaced_order(pairs, gap, order_rng("secret", f"{k}:{gap}"))
+        assert sorted(order) == sorted(x for p in pairs for x in p)
+        assert min_pair_gap(order, pairs) >= feasible_gap(k, gap) >= 1  # never adjacent
+        with_checks = spread_in(order, ["c1", "c2", "c3"], order_rng("secret", "checks"))
+        assert [x for x in with_checks if not x.startswith("c")] == order and len(with_checks) == 2 * k + 3
+        assert min_pair_gap(with_checks, pairs) >= min_pair_gap(order, pairs)
+    one = spaced_order([("a", "b"), ("c", "d"), ("e", "f")], 2, order_rng("s", "x"))
+    assert one == spaced_order([("a", "b"), ("c", "d"), ("e", "f")], 2, order_rng("s", "x"))  # the secret decides
+    assert len({tuple(spaced_order([(f"a{i}", f"b{i}") for i in range(8)], 3, order_rng(str(s), "x")))
+                for s in range(20)}) == 20
+
+
+def test_orders_come_from_the_study_secret_and_the_seed_only_picks_the_pairs(tmp_path):
+    gen, base = _question_file(tmp_path, 12), _question_file(tmp_path, 12, "B")
+    made = []
+    for name in ("one", "two"):
+        s, _ = create_study(gen, tmp_path / name, baseline=base, pairs=8, raters=["ann"], seed=7)
+        with s:
+            texts = {it["id"]: it["question"] for it in s.items()}
+            made.append((s.meta("secret"), sorted(texts.values()), [texts[it["id"]] for it in s.rater_items(1)]))
+    (secret1, chosen1, order1), (secret2, chosen2, order2) = made
+    assert len(secret1) == 64 and secret1 != secret2  # 256 random bits per study
+    assert chosen1 == chosen2  # --seed: the same pairs...
+    assert order1 != order2  # ...but each study's own order, which no seed replays
+
+
+def _old_order(study, rater_index: int, seed: int = 0) -> list[str]:
+    """The order of the first version (issue 35): alternating baseline / generated, shuffled with a public seed."""
+    import random
+
+    ids = [it["id"] for it in sorted(study.items(), key=lambda it: (it["pair"], it["set_name"]))]
+    random.Random(f"{seed}:{rater_index}").shuffle(ids)
+    return ids
+
+
+def _guesses(ids: list[str], rater_index: int) -> dict[str, list[int]]:
+    """What a rater could guess from what their page shows (the order and the ids): 1 = generated."""
+    import random
+
+    n = len(ids)
+    replay = list(range(n))
+    random.Random(f"0:{rater_index}").shuffle(replay)  # replaying the old scheme with the default seed
+    by_id = sorted(ids)
+    return {"replayed shuffle": [replay[p] % 2 for p in range(n)],
+            "odd position": [p % 2 for p in range(n)],
+            "id order": [int(by_id.index(x) >= n // 2) for x in ids],
+            "first half": [int(p < n // 2) for p in range(n)]}
+
+
+async def test_no_rater_visible_data_predicts_the_set_over_many_studies(tmp_path):
+    """200 studies, each rater-1's page data as the server sends it, four ways to guess a question's set from it
+    (replaying the old seeded shuffle, position parity, id order, position) and a guess learned on half the studies
+    (each position's and each id first character's majority set) applied to the other half. Each guess's hits are
+    tested against chance with a one-sided exact binomial test at 0.001 / 5 (Bonferroni): the chance that this test
+    fails while the blinding holds is at most 0.1%. The same test on the old scheme's orders must fail."""
+    from aiohttp.test_utils import TestClient, TestServer
+    from scipy.stats import binomtest
+
+    from adaem.annotate.blinding import min_pair_gap
+    from adaem.annotate.server import make_app
+
+    gen, base = _question_file(tmp_path, 10, "Q"), _question_file(tmp_path, 10, "R")
+    seen, old = [], []
+    for k in range(200):
+        s, _ = create_study(gen, tmp_path / f"s{k}", baseline=base, pairs=10, raters=2, min_gap=3)
+        with s:
+            truth = {it["id"]: int(it["set_name"] == "generated") for it in s.items()}
+            partners = [tuple(it["id"] for it in s.items() if it["pair"] == p) for p in range(10)]
+            rater = s.raters()[0]
+            async with TestClient(TestServer(make_app(s))) as client:
+                page = await (await client.get(f"/api/r/{rater.token}")).json()
+            ids = [it["id"] for it in page["items"]]
+            assert min_pair_gap(ids, partners) >= 3  # the two questions of a pair never close
+            seen.append(([truth[x] for x in ids], ids))
+            old_ids = _old_order(s, 0)
+            old.append(([truth[x] for x in old_ids], old_ids))
+
+    def hits(studies: list) -> dict[str, tuple[int, int]]:
+        out: dict[str, list[int]] = {}
+        for labels, ids in studies:
+            for name, guess in _guesses(ids, 0).items():
+                got = out.setdefault(name, [0, 0])
+                got[0] += sum(g == t for g, t in zip(guess, labels, strict=True))
+                got[1] += len(labels)
+        train, test = studies[: len(studies) // 2], studies[len(studies) // 2:]
+        votes: dict[tuple, list[int]] = {}
+        for labels, ids in train:
+            for p, (t, x) in enumerate(zip(labels, ids, strict=True)):
+                for key in (("pos", p), ("id", x[1])):
+                    votes.setdefault(key, [0, 0])[t] += 1
+        learned = [0, 0]
+        for labels, ids in test:
+            for p, (t, x) in enumerate(zip(labels, ids, strict=True)):
+                score = sum(votes.get(key, [0, 0])[1] - votes.get(key, [0, 0])[0] for key in (("pos", p), ("id", x[1])))
+                learned[0] += int((score > 0) == bool(t))
+                learned[1] += 1
+        out["learned on half the studies"] = learned
+        return {k: (v[0], v[1]) for k, v in out.items()}
+
+    def leaks(studies: list) -> list[str]:
+        return [f"{name}: {h} of {n}" for name, (h, n) in hits(studies).items()
+                if binomtest(h, n, 0.5, alternative="greater").pvalue < 0.001 / 5]
+
+    assert leaks(seen) == []
+    assert "replayed shuffle: 4000 of 4000" in leaks(old)  # the test finds the leak the first version had
+
+
+# -- agreement only where raters overlap ----------------------------------------------------------------------
+def _rate_all(study, names, rng, quality=None):
+    """Correlated ratings of every question by the named raters (a shared quality per question plus noise)."""
+    by_name = {r.name: r for r in study.raters()}
+    quality = quality or {}
+    for it in study.items():
+        q = quality.setdefault(it["id"], rng.normal(0, 0.8))
+        for name in names:
+            for m in study.metrics.keys():
+                value = int(np.clip(np.round(2 + q + rng.normal(0, 0.35)), 1, 3))
+                study.set_rating(by_name[name].id, it["id"], m, value, source="test")
+    return quality
+
+
+def test_one_rating_is_too_few_shared_items_and_moves_no_headline(tmp_path):
+    """Issue 35: a rater who rated one question was an 'outlier' at κ 0.00 and halved the mean κ."""
+    s, _ = create_study(_question_file(tmp_path, 12), tmp_path / "s", baseline=_question_file(tmp_path, 12, "B"),
+                        pairs=12, raters=["ann", "bob", "cy", "dee"])
+    with s:
+        rng = np.random.default_rng(3)
+        _rate_all(s, ["ann", "bob", "cy"], rng)
+        before = annotate_results(s, resamples=300)
+        ratings = {(r["rater"], r["item"], r["metric"]): r["value"] for r in s.ratings()}
+        unanimous = next(it["id"] for it in s.items()
+                         if all(len({ratings[(n, it["id"], m)] for n in ("ann", "bob", "cy")}) == 1
+                                for m in s.metrics.keys()))
+        dee = s.raters()[3]
+        for m in s.metrics.keys():  # dee agrees with everyone on the one question dee rates
+            s.set_rating(dee.id, unanimous, m, ratings[("ann", unanimous, m)])
+        after = annotate_results(s, resamples=300)
+    assert before.warnings == after.warnings == []
+    cols = ["cohen_kappa", "rater_pairs"]
+    assert after.agreement[cols].equals(before.agreement[cols])  # the headline κ and its pairs: unchanged
+    assert after.table.equals(before.table)  # means, CIs, gains, tests: unchanged (dee matched the others)
+    assert (after.agreement["pairs_too_few"] == 3).all()
+    row = after.raters.set_index("rater").loc["dee"]
+    assert row["agreement"] == "too few shared items (fewer than 10 with anyone)" and not row["flagged"]
+    assert np.isnan(row["kappa_with_others"]) and row["shared_questions"] == 0
+    dee_pairs = after.pairs[after.pairs["rater_b"] == "dee"]
+    assert list(dee_pairs["note"]) == ["too few shared items (1 < 10)"] * 3 and dee_pairs["rationality"].isna().all()
+    r = run_cli("annotate", "results", str(s.path), "--resamples", "300")
+    assert r.returncode == 0 and "too few shared items" in r.stdout and "outlier" not in r.stdout, r.stdout
+
+
+def test_raters_without_shared_items_are_listed_not_skipped_and_few_ratings_are_never_an_outlier(tmp_path):
+    s, _ = create_study(_question_file(tmp_path, 30), tmp_path / "s", baseline=_question_file(tmp_path, 30, "B"),
+                        pairs=30, raters=["ann", "bob", "cy", "dee"], per_item=2)
+    with s:
+        rng = np.random.default_rng(5)
+        quality: dict = {}
+        for r in s.raters()[:3]:
+            for it in s.rater_items(r.id):
+                q = quality.setdefault(it["id"], rng.normal(0, 0.8))
+                for m in s.metrics.keys():
+                    s.set_rating(r.id, it["id"], m, int(np.clip(np.round(2 + q + rng.normal(0, 0.3)), 1, 3)))
+        f = tmp_path / "imported.csv"  # an imported rater: 3 ratings, all against the others
+        first = s.items()[0]["id"]
+        f.write_text("rater,item_id,metric,value\n" + "".join(f"eve,{first},{m},{1 if quality.get(first, 0) > 0 else 3}\n"
+                                                               for m in s.metrics.keys()))
+        import_csv(s, f)
+        res = annotate_results(s, resamples=200)
+    pairs = res.pairs.set_index(["rater_a", "rater_b"])
+    # rotation of 2 per pair over 4 raters: ann-bob, cy-dee, ... some pairs share nothing, and say so
+    assert "no shared items" in set(pairs["note"])
+    eve = res.raters.set_index("rater").loc["eve"]
+    assert not eve["flagged"] and eve["agreement"].startswith("too few shared items") and not res.warnings
+    assert any("raters its design did not (imported later): eve" in d for d in res.deviations)
+
+
+def test_an_outlier_warning_says_what_it_rests_on(tmp_path):
+    s, _ = create_study(_question_file(tmp_path, 15), tmp_path / "s", baseline=_question_file(tmp_path, 15, "B"),
+                        pairs=15, raters=["ann", "bob", "cy", "dee"])
+    with s:
+        rng = np.random.default_rng(0)
+        _rate_all(s, ["ann", "bob", "cy"], rng)
+        dee = s.raters()[3]
+        for it in s.items():
+            for m in s.metrics.keys():
+                s.set_rating(dee.id, it["id"], m, int(rng.integers(1, 4)))
+        res = annotate_results(s, resamples=300)
+    assert len(res.warnings) == 1
+    assert "rater 'dee'" in res.warnings[0] and "3 raters sharing at least 10 questions, 30 questions in all" in res.warnings[0]
+
+
+# -- the study's design and its pre-registered plan ---------------------------------------------------------------
+DESIGN = """
+scale: {min: 1, max: 3, labels: {1: Low, 3: High}}
+instructions: "Read **this**. <script>window.x=1</script>"
+metrics:
+  - {key: sense, name: Sense, definition: "Does it make sense?", examples: {1: "*nonsense*", 3: "clear"}}
+  - {key: heat, name: Heat, definition: "Does it divide people?"}
+practice:
+  - {question: "Practice: is water wet?", expected: {sense: 3}, feedback: "Plain **sense**."}
+checks:
+  - {question: "Check: please rate every scale 1.", expected: {sense: 1, heat: 1}}
+  - {question: "Check: please rate Sense 3.", expected: {sense: 3}}
+analysis: {resamples: 500, min_overlap: 4, check_pass_rate: 0.75}
+"""
+
+
+@pytest.mark.parametrize("patch, fragment", [
+    ({"instructions": 3}, "instructions: give a non-empty text"),
+    ({"metrics": [{"key": "a", "name": "A", "definition": "d", "examples": {7: "x"}}]}, r"examples: 7 is outside 1\.\.3"),
+    ({"practice": [{"question": "q?", "expected": {"nope": 1}}]}, r"practice\[0\]\.expected: unknown metric 'nope'"),
+    ({"checks": [{"question": "q?"}]}, r"checks\[0\]\.expected: an attention check needs"),
+    ({"checks": [{"question": "q?", "expected": {"sense": 5}}]}, r"checks\[0\]\.expected\.sense: a whole number from 1 to 3"),
+    ({"checks": [{"question": "q?", "expected": {"sense": 1}, "feedback": "x"}]}, r"checks\[0\]: give expected and question"),
+    ({"analysis": {"resampels": 10}}, "analysis: unknown setting"),
+    ({"analysis": {"min_overlap": 1}}, r"min_overlap: at least 2"),
+    ({"analysis": {"weights": "cubic"}}, r"weights: use quadratic, linear, none"),
+    ({"analysis": {"check_pass_rate": 2}}, r"check_pass_rate: a share from 0 to 1"),
+])
+def test_a_bad_design_is_one_error_naming_the_field(tmp_path, patch, fragment):
+    import yaml
+
+    data = yaml.safe_load(DESIGN)
+    data.update(patch)
+    if "metrics" in patch:
+        data.pop("practice"), data.pop("checks")
+    path = tmp_path / "design.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError, match=fragment):
+        create_study(_question_file(tmp_path, 4), tmp_path / "s", baseline=_question_file(tmp_path, 4, "B"),
+                     pairs=4, raters=2, design=path)
+    assert not (tmp_path / "s").exists()
+
+
+def test_markdown_is_a_tree_of_safe_nodes():
+    from adaem.annotate.markdown import TAGS, markdown_tree, plain_text
+
+    tree = markdown_tree("# Head\nText <script>alert(1)</script> <b>bold</b> [bad](javascript:alert(1)) "
+                         "[good](https://example.org) ![pic](http://x/y.png)\n\n- a\n- **b**")
+
+    def walk(nodes):
+        for n in nodes:
+            if isinstance(n, dict):
+                yield n
+                yield from walk(n["c"])
+
+    nodes = list(walk(tree))
+    assert {n["t"] for n in nodes} <= TAGS and nodes[0]["t"] == "h3"  # '#' sits below the page's own headings
+    assert [n["href"] for n in nodes if n["t"] == "a"] == ["https://example.org"]
+    text = plain_text(tree)
+    assert "<script>alert(1)</script>" in text and "<b>bold</b>" in text  # raw HTML is text, never a tag
+    assert "[bad](javascript:alert(1))" in text and "pic" in text
+
+
+def test_a_designed_study_practice_and_checks_and_the_frozen_plan(tmp_path):
+    design = tmp_path / "design.yaml"
+    design.write_text(DESIGN)
+    old = os.umask(0)  # a permissive umask: the study's files are still its owner's only
+    try:
+        s, summary = create_study(_question_file(tmp_path, 6), tmp_path / "s", baseline=_question_file(tmp_path, 6, "B"),
+                                  pairs=6, raters=["ann", "bob", "cy"], design=design, min_gap=2)
+    finally:
+        os.umask(old)
+    with s:
+        assert stat.S_IMODE(os.stat(s.path / "design.yaml").st_mode) == 0o600
+        assert (s.path / "design.yaml").read_text() == DESIGN and not (s.path / "metrics.yaml").exists()
+        assert summary["practice"] == 1 and summary["checks"] == 2 and summary["per_rater"] == [14, 14, 14]
+        assert s.plan.resamples == 500 and s.plan.min_overlap == 4 and s.plan.check_pass_rate == 0.75
+        assert s.plan.sha256() == s.meta("plan_sha256") == summary["plan_sha256"]
+        ann, bob, cy = s.raters()
+        items = s.rater_items(ann.id)
+        assert all(set(it) == {"id", "text", "ratings"} for it in items)  # a check looks like any question
+        checks = [it for it in items if it["text"].startswith("Check:")]
+        assert len(checks) == 2 and len(s.items()) == 12  # checks are no study item
+        practice = s.practice_items(ann.id)
+        assert [p["text"] for p in practice] == ["Practice: is water wet?"] and practice[0]["expected"] == {"sense": 3}
+        for m in ("sense", "heat"):
+            s.set_rating(ann.id, practice[0]["id"], m, 2)
+        assert s.rated(ann.id) == (0, 14)  # practice never counts
+        for rater, answers in ((ann, ({"sense": 1, "heat": 1}, {"sense": 3})),
+                               (bob, ({"sense": 1, "heat": 2}, {"sense": 1})),
+                               (cy, ({"sense": 1, "heat": 1}, {"sense": 2}))):
+            by_text = {it["text"]: it["id"] for it in s.rater_items(rater.id)}
+            for check, given in zip(("Check: please rate every scale 1.", "Check: please rate Sense 3."), answers,
+                                    strict=True):
+                for m in ("sense", "heat"):
+                    s.set_rating(rater.id, by_text[check], m, given.get(m, 2))
+            for it in s.items():
+                for m in ("sense", "heat"):
+                    s.set_rating(rater.id, it["id"], m, 3 if it["set_name"] == "generated" else 1)
+        for name in ("study.sqlite", "study.sqlite-wal", "study.sqlite-shm"):  # made under umask 0, still private
+            assert stat.S_IMODE(os.stat(s.path / name).st_mode) == 0o600, name
+        results = s.check_results()
+        assert {n: (c["passed"], c["answered"]) for n, c in results.items()} == {"ann": (2, 2), "bob": (0, 2),
+                                                                               "cy": (1, 2)}
+        res = annotate_results(s)
+        assert res.plan.resamples == 500 and res.deviations == []
+        raters = res.raters.set_index("rater")
+        assert raters.loc["bob", "excluded"] == "passed 0 of 2 attention checks" and raters.loc["bob", "ratings"] == 0
+        assert raters.loc["cy", "excluded"] == "passed 1 of 2 attention checks"  # 50% < the plan's 75%
+        assert raters.loc["ann", "checks_passed"] == 2 and raters.loc["ann", "excluded"] == ""
+        assert int(res.agreement.iloc[0]["items"]) == 0 and res.table.iloc[0]["baseline"] == 1.0  # only ann is left
+        assert any("failed the attention check 'Check: please rate every scale 1.'" in n for n in res.notes)
+        shifted = annotate_results(s, resamples=200, seed=3)
+        assert shifted.deviations == ["computed with resamples 200 (the plan: 500)", "computed with seed 3 (the plan: 0)"]
+        with s.transaction() as conn:  # someone edits the frozen plan by hand
+            conn.execute("UPDATE meta SET value = replace(value, '500', '50') WHERE key = 'plan'")
+    with Study.open(tmp_path / "s") as edited:
+        assert "no longer matches the hash recorded at its creation" in annotate_results(edited).deviations[0]
+    r = run_cli("annotate", "plan", str(tmp_path / "s"))
+    assert r.returncode == 0 and "Attention checks (2)" in r.stdout and "Practice items (1)" in r.stdout
+
+
+def test_conflicting_ratings_the_stored_one_wins_and_time_on_items_adds_up(study, tmp_path):
+    from adaem.annotate.study import RatingConflict
+
+    ann = study.raters()[0]
+    item = study.rater_items(ann.id)[0]["id"]
+    assert study.set_rating(ann.id, item, "controversy", 3, expected=None) == (0, 1)
+    with pytest.raises(RatingConflict) as caught:  # a second page that still shows no rating
+        study.set_rating(ann.id, item, "controversy", 1, expected=None)
+    assert caught.value.current == 3 and study.version(ann.id) == 1
+    assert study.set_rating(ann.id, item, "controversy", 1, expected=3) == (1, 2)
+    study.add_time(ann.id, item, 12.5)
+    study.add_time(ann.id, item, 2.5)
+    for bad in (0, -1, 4000, "5", True):
+        with pytest.raises(RatingError, match="seconds"):
+            study.add_time(ann.id, item, bad)
+    assert study.seconds_per_item() == {"ann": {item: 15.0}}
+    text = export_csv(study)
+    assert text.splitlines()[1].endswith(",15.0")
+
+
+def test_a_study_of_the_first_format_is_refused_with_the_reason(tmp_path):
+    path = tmp_path / "old"
+    path.mkdir()
+    conn = sqlite3.connect(path / "study.sqlite")
+    conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    conn.execute("INSERT INTO meta VALUES ('format', '1')")
+    conn.commit()
+    conn.close()
+    with pytest.raises(ConfigError, match="older adaem whose orders a rater could replay"):
+        Study.open(path)
+
+
+def test_the_report_prints_the_intervals_the_command_prints(tmp_path):
+    from adaem.report import collect_run
+
+    s, _ = create_study(_question_file(tmp_path, 25), tmp_path / "s", baseline=_question_file(tmp_path, 25, "B"),
+                        pairs=25, raters=["ann", "bob", "cy"])
+    with s:
+        _rate_all(s, ["ann", "bob", "cy"], np.random.default_rng(11))
+    r = run_cli("annotate", "results", str(tmp_path / "s"))
+    assert r.returncode == 0, r.stderr
+    rows = collect_run(tmp_path / "s").tables["human evaluation"]
+    for row in rows:
+        for cell in (row["gain"], row["generated (G.jsonl)"], row["baseline (B.jsonl)"]):
+            assert cell in r.stdout, (cell, r.stdout)

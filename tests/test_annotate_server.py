@@ -78,8 +78,11 @@ async def test_a_rater_sees_only_their_own_items_and_ratings(client, study):
     assert all(set(it) == {"id", "text", "ratings"} and it["ratings"] == {} for it in state["items"])
     text = json.dumps(state).casefold()
     for leak in ("baseline", "generated", "seed", "set_name", "pair", "topic", "bob", bob.token.casefold(),
-                 study.meta("admin_token").casefold()):
+                 study.meta("admin_token").casefold(), study.meta("secret"), "plan"):
         assert leak not in text, leak
+    assert state["instructions"] and state["metrics"][0]["examples"][0]["point"] == 1  # the design, as Markdown trees
+    admin = await (await client.get(f"/api/admin/{study.meta('admin_token')}")).text()
+    assert study.meta("secret") not in admin  # the order secret leaves the study through no page
     r = await client.post(f"/api/r/{ann.token}/rating", json={"item": bob_item, "metric": "controversy", "value": 1})
     shared = bob_item in {it["id"] for it in state["items"]}
     assert r.status == (200 if shared else 400)  # per_item=2: some of bob's items are ann's too, never his rating
@@ -89,7 +92,7 @@ async def test_a_rating_is_stored_before_the_answer(client, study):
     ann = _rater(study, "ann")
     item = study.rater_items(ann.id)[0]["id"]
     r = await client.post(f"/api/r/{ann.token}/rating", json={"item": item, "metric": "rationality", "value": 3})
-    assert r.status == 200 and (await r.json()) == {"saved": True, "done": 0, "total": 8}
+    assert r.status == 200 and (await r.json()) == {"saved": True, "done": 0, "total": 8, "prior": 0, "version": 1}
     on_disk = sqlite3.connect(study.path / "study.sqlite")
     assert on_disk.execute("SELECT value, source FROM ratings").fetchall() == [(3, "web")]
     for m in ("controversy", "value_elicitation"):
@@ -97,6 +100,26 @@ async def test_a_rating_is_stored_before_the_answer(client, study):
     assert (await (await client.get(f"/api/r/{ann.token}")).json())["done"] == 1
     r = await client.post(f"/api/r/{ann.token}/rating", json={"item": item, "metric": "rationality", "value": None})
     assert (await r.json())["done"] == 0 and on_disk.execute("SELECT COUNT(*) FROM ratings").fetchone() == (2,)
+
+
+async def test_two_pages_of_one_rater_the_stored_rating_wins(client, study):
+    ann = _rater(study, "ann")
+    item = study.rater_items(ann.id)[0]["id"]
+    url = f"/api/r/{ann.token}"
+    first = await client.post(f"{url}/rating", json={"item": item, "metric": "controversy", "value": 3, "expected": None})
+    assert (await first.json())["version"] == 1
+    stale = await client.post(f"{url}/rating", json={"item": item, "metric": "controversy", "value": 1, "expected": None})
+    assert stale.status == 409
+    assert await stale.json() == {"error": "this rating was changed in another open page: showing the saved one",
+                                  "conflict": True, "current": 3, "version": 1}
+    assert (await (await client.get(f"{url}/version")).json()) == {"version": 1}
+    fresh = await client.post(f"{url}/rating", json={"item": item, "metric": "controversy", "value": 1, "expected": 3})
+    assert fresh.status == 200 and (await fresh.json())["prior"] == 1
+    assert [r["value"] for r in study.ratings()] == [1]
+    r = await client.post(f"{url}/time", json={"item": item, "seconds": 4.5})
+    assert r.status == 200 and study.seconds_per_item() == {"ann": {item: 4.5}}
+    for body in ({"item": item, "seconds": 99999}, {"item": "q-nope", "seconds": 1}, {"item": item}):
+        assert (await client.post(f"{url}/time", json=body)).status == 400
 
 
 @pytest.mark.parametrize("body, headers, status, fragment", [
@@ -182,6 +205,7 @@ def _wait_saved(page) -> None:
     expect(page.locator("#status")).to_have_text("All ratings saved")
 
 
+@pytest.mark.slow
 def test_rating_in_chromium_by_keyboard_and_mouse_survives_reload_and_a_killed_server(tmp_path, browser):
     gen = _questions(tmp_path / "gen.jsonl", [HOSTILE + "?", *(q for q, _ in SHOWN), "Should zoos be abolished by 2030?"],
                      ["hostile", *(t for _, t in SHOWN), "zoos"])
@@ -204,6 +228,9 @@ def test_rating_in_chromium_by_keyboard_and_mouse_survives_reload_and_a_killed_s
         line = proc.stdout.readline()
         assert f"serving study {study_dir} at {base_url}" in line
         page, errors = open_page(browser, f"{base_url}/r/{ann.token}")
+        page.wait_for_selector("#start")  # the instructions come first, with each scale's examples
+        assert "Almost everyone answers the same way" in page.text_content("#app")  # an example of Controversy 1
+        page.click("#start")
         page.wait_for_selector("#question")
         assert page.text_content("#progress") == "0 / 10 rated"
         assert page.text_content("#question") == texts[order[0]]  # the same question, as text: nothing ran
@@ -230,6 +257,7 @@ def test_rating_in_chromium_by_keyboard_and_mouse_survives_reload_and_a_killed_s
         _wait_saved(page)
         # a second rater at the same time, on their own page
         page2, errors2 = open_page(browser, f"{base_url}/r/{bob.token}")
+        page2.click("#start")
         page2.wait_for_selector("#question")
         page2.keyboard.press("1")
         page2.keyboard.press("1")
@@ -285,6 +313,7 @@ def _screenshot_rating_page(page, order, texts) -> None:
     assert _pressed(page) == [None, None, None]
 
 
+@pytest.mark.slow
 def test_admin_page_and_the_report_of_a_rated_study_in_chromium(tmp_path, browser):
     """A study rated by five simulated raters (ratings imported as another tool's CSV), its admin page and its
     report section in Chromium; the README's screenshot of the results comes from here."""
@@ -336,3 +365,201 @@ def test_admin_page_and_the_report_of_a_rated_study_in_chromium(tmp_path, browse
         proc.kill()
         proc.wait()
     shutil.rmtree(study_dir)
+
+
+# -- three raters, gaps, two tabs of one rater, focus after every action, WCAG AA (axe-core) ------------------
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+CROWD_DESIGN = """
+scale: {min: 1, max: 3, labels: {1: Low, 2: Medium, 3: High}}
+instructions: |
+  ## How to rate
+  Rate **every** question on both scales. <img src=x onerror="window.__pwned=3"> [a link](javascript:window.__pwned=4)
+metrics:
+  - {key: sense, name: Sense, definition: "Does the question make sense?", examples: {1: "*Is the moon illegal?*", 3: "A clear question."}}
+  - {key: heat, name: Heat, definition: "Would people answer it in opposing ways?"}
+practice:
+  - {question: "Practice: should the moon be banned?", expected: {sense: 1}, feedback: "Its premise makes **no** sense."}
+checks:
+  - {question: "Attention check: rate both scales 1.", expected: {sense: 1, heat: 1}}
+"""
+FOCUS = """() => { const a = document.activeElement, s = a && a.closest('section.metric');
+  const hi = document.querySelector('section.metric.active'), cur = document.querySelector('section.metric[aria-current=true]');
+  return {id: a ? a.id : null, metric: s ? s.dataset.metric : null, value: a && a.dataset ? a.dataset.value || null : null,
+          active: hi ? hi.dataset.metric : null, current: cur ? cur.dataset.metric : null}; }"""
+
+
+def _axe(page) -> list:
+    from axe_playwright_python.sync_playwright import Axe
+
+    found = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_AA}}).response["violations"]
+    return [(v["id"], [n["html"][:120] for n in v["nodes"]]) for v in found]
+
+
+def _focus(page) -> dict:
+    return page.evaluate(FOCUS)
+
+
+def _on_highlight(page, metric: str | None = None) -> dict:
+    """Focus is on a scale button inside the highlighted scale (the one the digit keys rate), which is also the one
+    announced as current; optionally a given one."""
+    f = _focus(page)
+    assert f["metric"] is not None and f["metric"] == f["active"] == f["current"], f
+    if metric is not None:
+        assert f["metric"] == metric, f
+    return f
+
+
+def _rate_through(page, answers: dict[str, dict[str, int]], texts: dict[str, str], stop_after: int) -> int:
+    """Rate the questions shown, one after another, by keyboard (an attention check as it asks); focus checked
+    after every key. Returns how many questions were rated."""
+    rated = 0
+    while rated < stop_after and page.query_selector(".done") is None:
+        text = page.text_content("#question")
+        values = answers.get(text, {"sense": 2, "heat": 3})
+        while page.text_content("#question") == text and None in _pressed(page):
+            page.keyboard.press(str(values[_on_highlight(page)["metric"]]))
+        rated += 1
+    _wait_saved(page)
+    return rated
+
+
+@pytest.mark.slow
+def test_three_raters_with_gaps_two_tabs_focus_and_wcag_aa_in_chromium(tmp_path, browser):
+    texts = [f"Should region {i} fund night trains before {2030 + i}?" for i in range(6)]
+    gen = _questions(tmp_path / "gen.jsonl", texts, [f"t{i}" for i in range(6)])
+    base = _questions(tmp_path / "base.jsonl", [f"Should trains run at night ({i})?" for i in range(6)],
+                      [f"t{i}" for i in range(6)])
+    design = tmp_path / "design.yaml"
+    design.write_text(CROWD_DESIGN)
+    study_dir = tmp_path / "study"
+    r = run_cli("annotate", "create", str(gen), "--baseline", str(base), "--out", str(study_dir), "--rater-names",
+                "ann,bob,cy", "--per-item", "2", "--design", str(design), "--min-gap", "2")
+    assert r.returncode == 0, r.stderr
+    with Study.open(study_dir) as s:
+        ann, bob, cy = s.raters()
+        admin = s.meta("admin_token")
+        secret = s.meta("secret")
+        orders = {r.name: [it["id"] for it in s.rater_items(r.id)] for r in (ann, bob, cy)}
+    check = {"Attention check: rate both scales 1.": {"sense": 1, "heat": 1}}
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    proc = _serve(study_dir, port)
+    bodies: list[str] = []
+    try:
+        page, errors = open_page(browser, f"{base_url}/r/{ann.token}")
+        page.on("response", lambda resp: bodies.append(resp.text()) if "/api/r/" in resp.url and
+                resp.request.method == "GET" else None)
+        page.wait_for_selector("#start")
+        assert page.evaluate("window.__pwned") is None and page.query_selector("#app img") is None
+        assert "<img src=x" in page.text_content(".instructions")  # the Markdown's raw HTML is shown as text
+        assert page.query_selector(".instructions a") is None  # a javascript: link is no link
+        assert _axe(page) == []  # the instructions page
+        page.focus("#start")
+        page.keyboard.press("Enter")
+        expect(page.locator("h2.position")).to_have_text("Practice question 1 of 1not counted")
+        _on_highlight(page, "sense")
+        page.keyboard.press("3")  # a wrong answer to the practice question...
+        _on_highlight(page, "heat")
+        expect(page.locator("#announce")).to_have_text("Heat scale, not rated")  # told to a screen reader
+        page.keyboard.press("2")
+        assert _focus(page)["id"] == "continue"  # ...the feedback, and focus on the way on
+        assert "you rated 3, we expected 1 Low" in page.text_content("#feedback")
+        assert _axe(page) == []  # the practice page with its feedback
+        page.keyboard.press("Enter")
+        expect(page.locator("#status")).to_contain_text("Practice done")
+        _on_highlight(page, "sense")
+        assert page.text_content("#progress") == "0 / 9 rated"  # 4 pairs and the check; practice not counted
+        # the mouse: a click keeps focus on the scale it highlights next
+        page.click("section[data-metric=sense] button[data-value='2']")
+        _on_highlight(page, "heat")
+        # arrows move highlight and focus together; Tab moves focus and the highlight follows
+        page.keyboard.press("ArrowUp")
+        _on_highlight(page, "sense")
+        for _ in range(3):
+            page.keyboard.press("Tab")
+        _on_highlight(page, "heat")
+        # the nav buttons keep focus on themselves
+        page.click("#next")
+        assert _focus(page)["id"] == "next" and page.text_content("h2.position") == "Question 2 of 9"
+        page.click("#prev")
+        assert _focus(page)["id"] == "prev" or _focus(page)["metric"]  # at question 1 "Previous" is disabled
+        page.keyboard.press("3")  # rates the highlighted scale (heat) of question 1: done, on to question 2
+        expect(page.locator("#progress")).to_have_text("1 / 9 rated")
+        _on_highlight(page, "sense")
+        page.keyboard.press("1")
+        page.click("#undo")
+        assert _focus(page)["id"] == "undo" and _pressed(page) == [None, None]
+        page.keyboard.press("Backspace")  # documented: Backspace undoes too, here question 1's last rating
+        expect(page.locator("h2.position")).to_have_text("Question 1 of 9")
+        assert _pressed(page) == [2, None]
+        _on_highlight(page, "heat")
+        page.keyboard.press("i")
+        expect(page.locator("#view-heading")).to_be_focused()
+        page.keyboard.press("Escape")
+        _on_highlight(page)
+        # rate 3 more questions: ann leaves gaps
+        _rate_through(page, check, texts, 3)
+        ann_done = int(page.text_content("#progress").split()[0])
+        # a second tab of ann: it shows what the first saved, and the server's rating wins over a stale one
+        page2, errors2 = open_page(browser, f"{base_url}/r/{ann.token}")
+        page2.wait_for_selector("#question")
+        assert page2.text_content("#progress") == f"{ann_done} / 9 rated"
+        here = page2.text_content("#question")
+        while page.text_content("#question") != here:
+            page.keyboard.press("ArrowRight")
+        _on_highlight(page, "sense")
+        page.keyboard.press("3")  # tab 1 rates it...
+        _wait_saved(page)
+        page2.keyboard.press("1")  # ...tab 2, still showing it unrated, is refused and shows the stored 3
+        expect(page2.locator("#status")).to_contain_text("changed in another open page")
+        expect(page2.locator("section[data-metric=sense] button[data-value='3']")).to_have_attribute("aria-pressed", "true")
+        page2.keyboard.press("ArrowUp")
+        _on_highlight(page2, "sense")
+        page2.keyboard.press("2")  # tab 2 now changes it knowingly; tab 1 picks it up by itself
+        _wait_saved(page2)
+        expect(page.locator("section[data-metric=sense] button[data-value='2']")).to_have_attribute(
+            "aria-pressed", "true", timeout=20_000)
+        _on_highlight(page, "heat")  # tab 1's focus was not disturbed by the update
+        # bob rates everything (the done page); cy rates two questions
+        bob_page, bob_errors = open_page(browser, f"{base_url}/r/{bob.token}")
+        bob_page.click("#start")
+        for key in ("1", "3", "Enter"):
+            bob_page.keyboard.press(key)
+        _rate_through(bob_page, check, texts, 99)
+        expect(bob_page.locator(".done")).to_contain_text("All 9 questions rated")
+        assert _axe(bob_page) == []  # the done page
+        cy_page, cy_errors = open_page(browser, f"{base_url}/r/{cy.token}")
+        cy_page.click("#start")
+        for key in ("1", "1", "Enter"):
+            cy_page.keyboard.press(key)
+        _rate_through(cy_page, {}, texts, 2)
+        assert _axe(cy_page) == []  # a rating page mid-study
+        for p in (page, page2, bob_page, cy_page):
+            p.close()  # a closed page reports the time on its last question
+        # the admin page on a phone: no sideways scrolling, nothing an axe run objects to
+        phone = browser.new_page(viewport={"width": 390, "height": 844})
+        phone.goto(f"{base_url}/admin/{admin}")
+        phone.wait_for_selector("tbody tr")
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+        assert _axe(phone) == []
+        assert "1 / 1 passed" in phone.text_content("tbody")  # bob answered the attention check as asked
+        phone.close()
+        assert all("409 (Conflict)" in e for e in errors2)  # the refused stale rating, logged by the browser
+        assert not bob_errors and not cy_errors and not errors, errors
+    finally:
+        proc.kill()
+        proc.wait()
+    # what ann's pages were sent: question texts in her own order, and nothing that tells a set, a pair or a check
+    for body in bodies:
+        for leak in ("baseline", "generated", "set_name", "pair", secret, '"kind"'):
+            assert leak not in body, leak
+    state = json.loads(next(b for b in bodies if b.startswith('{"rater"')))
+    assert [it["id"] for it in state["items"]] == orders["ann"]
+    with Study.open(study_dir) as s:
+        progress = {p["rater"]: p for p in s.progress()}
+        seconds = s.seconds_per_item()
+    assert progress["bob"]["complete"] == 9 and progress["cy"]["complete"] == 2
+    assert progress["ann"]["complete"] == 3  # ann leaves gaps (and one question half rated)
+    assert len(seconds["bob"]) == 9 and all(v > 0 for v in seconds["bob"].values())  # time on every question
+    r = run_cli("annotate", "results", str(study_dir))
+    assert r.returncode == 0 and "too few shared items" in r.stdout, r.stdout + r.stderr

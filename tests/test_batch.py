@@ -188,7 +188,8 @@ def test_a_killed_run_reattaches_to_its_batches(tmp_path, bench, kill):
 async def test_replicas_share_the_work_and_survive_one_dying(tmp_path, bench):
     servers = [await StubServer(latency=0.02).start() for _ in range(3)]
     config = stub_config([s.base_url for s in servers], batch=None)
-    config.endpoints["stub"] = config.endpoints["stub"].model_copy(update={"batch": False})
+    # logprobs known: no preflight probe, so every request the servers count is a call or a retry
+    config.endpoints["stub"] = config.endpoints["stub"].model_copy(update={"batch": False, "logprobs": True})
     config.limits = config.limits.model_copy(update={"max_concurrency": 2, "replica_cooldown": 0.5})
     config.roles.explorers = config.roles.scorers = config.roles.targets = ["stub/sim-a", "stub/sim-b", "stub/sim-c"]
 

@@ -1,5 +1,6 @@
 """The examples under examples/ run as a user would run them (issue 14: a notebook-style script that evaluates
-two models on a DataFrame of questions and plots the profile)."""
+two models on a DataFrame of questions and plots the profile). The examples on the documentation's pages and in
+the README run as tests of their own (tests/docs_examples.py, collected by the root conftest.py)."""
 
 import subprocess
 import sys

@@ -498,10 +498,34 @@ def test_one_pull_in_flight_is_the_papers_sequential_ucb(tmp_path, scripted_gene
 
 
 def test_pulls_in_flight_spread_over_arms(tmp_path, scripted_generator):
+    """Three pulls started at once, with nothing learnt in between, take the arms UCB takes when each pull in flight
+    counts as a visit (plain UCB would take the maximum three times; virtual visits spread them unless one arm's
+    mean stays ahead even with its bonus shrunk)."""
+    from adaem.generation.bandit import Arm, ucb_select
+
     result = generate(cfg(budget=3, parallel_pulls=3, depth=0), tmp_path / "run")
-    # started at once, with nothing learnt in between: plain UCB would take the maximum three times
-    assert len({t["arm"] for t in result.summary["trajectory"]}) >= 2
+    seeds = {json.loads(x)["key"]: json.loads(x)["score"]
+             for x in (tmp_path / "run" / "outputs" / "seed_scores.jsonl").read_text().splitlines()}
+    arms = [Arm(a["topic"], a["category"]) for a in result.summary["arms"]]
+    for arm in arms:
+        arm.update(seeds.get(arm.topic))
+    visits: dict[int, int] = {}
+    expected = []
+    for _ in range(3):
+        i = ucb_select(arms, 1.0, in_flight=visits)
+        visits[i] = visits.get(i, 0) + 1
+        expected.append(arms[i].topic)
+    assert sorted(t["arm"] for t in result.summary["trajectory"]) == sorted(expected)
     assert sorted(t["id"] for t in result.summary["trajectory"]) == [0, 1, 2]
+    # and with equal seeds, the three pulls take three arms
+    even = [Arm(str(i), "x") for i in range(3)]
+    for arm in even:
+        arm.update(1.0)
+    picked: dict[int, int] = {}
+    for _ in range(3):
+        i = ucb_select(even, 1.0, in_flight=picked)
+        picked[i] = picked.get(i, 0) + 1
+    assert len(picked) == 3
 
 
 def test_a_cost_cap_stops_generate_and_resume_continues(tmp_path, scripted_generator):
@@ -544,3 +568,16 @@ def test_dry_run_prints_the_estimate_and_runs_nothing(tmp_path):
     r = run_cli("estimate", "evaluate", "--benchmark", "examples/sample_benchmark.jsonl", "--models", "mock/a,mock/b",
                 "--judge", "mock/j")
     assert r.returncode == 0 and "target" in r.stdout
+
+
+def test_default_pulls_in_flight_follow_the_judges_connections():
+    """Issue 38: a wide judge (9 of 10 calls per question) is kept busy by default: a quarter of its limit."""
+    from adaem.generation.search import parallelism
+    from adaem.models import ModelPool
+
+    roles = {"explorers": ["mock/a", "mock/b"], "generators": ["mock/g"], "judge": "mock/j"}
+    narrow = RunConfig.model_validate({"roles": roles, "limits": {"max_concurrency": 64}})
+    wide = RunConfig.model_validate({"roles": roles, "limits": {"max_concurrency": 64},
+                                     "model_limits": {"mock/j": {"max_concurrency": 256}}})
+    assert parallelism(narrow, ModelPool(narrow)) == (32, True)
+    assert parallelism(wide, ModelPool(wide)) == (64, True)

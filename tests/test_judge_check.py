@@ -9,7 +9,7 @@ import pytest
 from conftest import run_cli
 
 from adaem.analysis.judge_check import judge_check, load_labelled, shipped_labels, split_halves
-from adaem.analysis.judge_metrics import calibration_curve, per_value_metrics, rank_metrics
+from adaem.analysis.judge_metrics import CONDITIONS, calibration_curve, per_value_metrics, rank_metrics
 from adaem.calibration import Calibration, best_threshold, contextual, load_calibration, rescale
 from adaem.config import RunConfig
 from adaem.errors import ConfigError
@@ -235,7 +235,7 @@ def test_judge_check_cli_on_the_shipped_set_subset(tmp_path):
     assert json.loads(cal.read_text())["protocol"] == "joint"
     import adaem
 
-    assert adaem.load_run(tmp_path / "jc").summary.shape[0] == 2 * 5  # raw + four corrections (issue 25: a global threshold)
+    assert adaem.load_run(tmp_path / "jc").summary.shape[0] == 2 * 8  # raw + seven corrections (issue 37: relative, logistic, isotonic)
 
 
 @pytest.mark.slow
@@ -253,5 +253,4 @@ def test_judge_check_on_an_embedded_judge(tmp_path):
     assert soft and all(0 <= p <= 1 for p in soft) and any(0 < p < 1 for p in soft)  # probabilities, not 0/1
     priors = json.loads((tmp_path / "jc" / "judge_check.json").read_text())["variants"]["schwartz10/per-value"]["priors"]
     assert set(priors) == set(SCHWARTZ.ids) and any(abs(p - 0.5) > 0.01 for p in priors.values())
-    assert set(result.summary.condition) == {"raw", "contextual", "global threshold", "thresholds",
-                                             "contextual+thresholds"}
+    assert set(result.summary.condition) == set(CONDITIONS)  # every correction, the learned ones included

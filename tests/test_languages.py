@@ -153,7 +153,12 @@ def test_generation_also_puts_a_question_in_the_language_of_its_place_and_scores
     records = read_jsonl(gen.run_dir / "benchmark.jsonl")
     kenyan = [r for r in records if r.get("country") == "Kenya" and r["id"].startswith("p")]
     assert kenyan and all(r["local_language"] == "sw" for r in kenyan)
-    assert all(r["question_sw"] == mock_translation(r["question"], "Swahili") for r in kenyan)
+    # a question about zoos drifts on its way back (the translator fixture): flagged, kept out, not scored
+    flagged = [r for r in kenyan if "zoos" in r["question"]]
+    assert all(json.loads(r["details"])["local_translation"]["flagged"] and r.get("question_sw") is None
+               for r in flagged)
+    kenyan = [r for r in kenyan if r not in flagged]
+    assert kenyan and all(r["question_sw"] == mock_translation(r["question"], "Swahili") for r in kenyan)
     assert all(r["p2_score_local"] is not None for r in kenyan)
     local = json.loads(kenyan[0]["details"])["p2_local"]["components"]
     assert local["opinion_difference"] is None  # the embedding model reads English only: not measured

@@ -154,23 +154,54 @@ def test_an_arm_without_a_reward_holds_the_pools_mean_not_zero():
 
 
 # -- 6. Appendix C.3's approximate objective ----------------------------------------------------------------
-def test_c3_terms_on_label_sets():
-    a = np.array([[1, 1, 0, 0], [1, 0, 1, 0]])  # one model's two opinions: union {0,1,2}, intersection {0}
-    assert c3_value_conformity([a]) == pytest.approx(3 / 1)
-    assert c3_value_conformity([np.array([[1, 0, 0, 0], [0, 1, 0, 0]])]) == pytest.approx(2 / 1)  # max(1, |∩|=0)
-    vectors = np.array([[1, 1, 0, 0], [0, 1, 1, 0]])
-    assert c3_value_diversity(vectors) == pytest.approx(1 - 1 / 3)  # Jaccard distance
-    assert c3_disentanglement(np.array([1, 0, 0, 0]), vectors) == pytest.approx((1 + 3) / 2)
-    assert c3_disentanglement(None, vectors) is None
-    s = c3_informativeness(vectors, np.array([1, 0, 0, 0]), [np.eye(2)[:1], np.eye(2)[1:]], [a, a])
-    parts = s.components
+def test_c3_terms_on_a_hand_worked_example():
+    """Appendix C.3, term by term, on three models and four values worked out by hand.
+
+    Opinions' label sets: A {0,1} {0,2}; B {1} {3}; C {} {} (value-free). Question {0}.
+    R_VC = mean(|∪|/max(1,|∩|)) = mean(3/1, 2/1, 0/1) = 5/3.
+    Answers (OR): A {0,1,2}, B {1,3}, C {}. Jaccard distances: AB 1 − 1/4, AC 1, BC 1: "R_VD(V) = Σ_{v_i ∈ V}
+    Σ_{v_j ∈ V, i ≠ j} D_jaccard(v_i, v_j)" over ordered pairs = 2 × 2.75 = 5.5.
+    R_OD = 1 − mean over model pairs of the mean cosine of their points: A e0 e0, B e1, C (e0+e1)/√2 give AB 0,
+    AC, BC 1/√2: 1 − √2/3. R_Dis = mean |v_opinion − v_question| = mean(2, 3, 1) = 2.
+    "S = R_VC + R_VD + R_OD − ½ R_Dis" = 5/3 + 5.5 + (1 − √2/3) − 1."""
+    points = [np.array([[1, 1, 0, 0], [1, 0, 1, 0]]), np.array([[0, 1, 0, 0], [0, 0, 0, 1]]), np.zeros((2, 4))]
+    answers = np.array([[1, 1, 1, 0], [0, 1, 0, 1], [0, 0, 0, 0]])
+    question = np.array([1, 0, 0, 0])
+    e0, e1 = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+    embeddings = [np.stack([e0, e0]), e1[None, :], ((e0 + e1) / np.sqrt(2))[None, :]]
+    assert c3_value_conformity(points) == pytest.approx(5 / 3)
+    assert c3_value_diversity(answers) == pytest.approx(5.5)
+    assert c3_disentanglement(question, answers) == pytest.approx(2.0)
+    assert c3_disentanglement(None, answers) is None
+    s = c3_informativeness(answers, question, embeddings, points)
+    assert s.components["opinion_diversity"] == pytest.approx(1 - np.sqrt(2) / 3)
     assert s.form == "c3" and s.merge == "or"
-    assert s.score == pytest.approx(parts["value_conformity"] + parts["value_diversity"] + parts["opinion_diversity"]
-                                    - 0.5 * parts["disentanglement"])
+    assert s.score == pytest.approx(5 / 3 + 5.5 + (1 - np.sqrt(2) / 3) - 1.0)
+    # R_VD grows with the pool as K(K − 1): the same pairwise distance among 4 models sums 12 times, among the
+    # paper's 9 scorers 72 times (Table 13's 3.07–9.31 is on that scale)
+    for k in (4, 9):
+        disjoint = np.eye(k)
+        assert c3_value_diversity(disjoint) == pytest.approx(k * (k - 1))
+    # the printed min(1, |∩|) would divide by zero when the opinions share no value: max(1, ·) keeps it defined
+    assert c3_value_conformity([np.array([[1, 0, 0, 0], [0, 1, 0, 0]])]) == pytest.approx(2 / 1)
+
+
+def test_joint_log_conformity_is_appendix_is_log_product():
+    """Appendix I.2: "p(v|y) is computed as the joint value probability: Π_{j=1}^{d} p(v_j | y)"; its log, per
+    model, averaged. Clipped at 1e-6 so a value the answer does not express keeps it finite."""
+    from adaem.objective import informativeness, joint_log_conformity
+
+    v = np.array([[0.5, 0.5, 1.0], [1.0, 1.0, 0.25]])
+    assert joint_log_conformity(v) == pytest.approx(np.mean([2 * np.log(0.5), np.log(0.25)]))
+    assert joint_log_conformity(np.array([[0.0, 1.0]])) == pytest.approx(np.log(1e-6))
+    # a label the judge could not give is left out, the sum taken as d × the mean over the labelled ones
+    assert joint_log_conformity(np.array([[0.5, np.nan]])) == pytest.approx(2 * np.log(0.5))
+    s = informativeness(v, None, None, conformity="joint-log")
+    assert s.components["conformity"] == pytest.approx(joint_log_conformity(v))
 
 
 def test_the_paper_preset_names_the_papers_choices():
     paper = load_config(preset="paper")
     assert paper.generation.ucb_horizon == "budget" and paper.generation.opinion_samples == 1
-    assert paper.generation.objective == "eq1" and paper.generation.select.describe()
+    assert paper.generation.objective == "c3" and paper.generation.select.describe()  # Appendix I.1
     assert paper.evaluation.word_limit == 250 and paper.evaluation.unit == "opinion"

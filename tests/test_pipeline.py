@@ -226,3 +226,90 @@ async def test_structured_output_from_mock_matches_schema(make_pool):
     out = await make_pool().get("mock/a").generate("q", GenerateConfig(json_schema=schema))
     parsed = out.choices[0].parse_json()
     assert parsed["stance"] in ("yes", "no", "neutral") and isinstance(parsed["values"], list)
+
+
+# -- several prompts at once (generate_many) -----------------------------------------------------------------
+class BatchingMock(MockProvider):
+    """A mock that, like the embedded models, evaluates several prompts in one request."""
+
+    batches_prompts = True
+    reuses_prefix = True
+
+    def __init__(self, model: str):
+        super().__init__(model)
+        self.requests: list[int] = []
+
+    async def complete_many(self, calls):
+        self.requests.append(len(calls))
+        return await super().complete_many(calls)
+
+
+def batching_model(tmp_path, name="mock/batching"):
+    from adaem.models import CallCache
+
+    ledger = Ledger()
+    return Model(BatchingMock(name.split("/")[1]), limits=Limits(max_retries=2, backoff_base=0.001),
+                 cache=CallCache(tmp_path / "cache.sqlite"), ledger=ledger), ledger
+
+
+async def test_generate_many_batches_only_the_cache_misses_and_counts_each_call(tmp_path):
+    model, ledger = batching_model(tmp_path)
+    config = GenerateConfig(temperature=0, max_tokens=1, seed=0)
+    prompts = [f"Is text {i} about tradition? Answer yes or no." for i in range(5)]
+    first = await model.generate(prompts[2], config)  # one prompt already cached
+    outputs = await model.generate_many(prompts, config)
+    assert model.provider.requests == [4]  # one request, the four misses only
+    assert [o.cached for o in outputs] == [False, False, True, False, False]
+    assert outputs[2].text == first.text
+    alone = [await model.generate(p, config) for p in prompts]  # every call was cached under its own key
+    assert [o.text for o in alone] == [o.text for o in outputs] and all(o.cached for o in alone)
+    tally = ledger.total()
+    assert (tally.calls, tally.cache_hits) == (5, 1 + 5)
+    assert tally.input_tokens == sum(o.usage.input_tokens for o in outputs) and tally.input_tokens > 0
+    again = await model.generate_many(prompts, config)
+    assert model.provider.requests == [4] and all(o.cached for o in again)  # nothing left to evaluate
+
+
+async def test_generate_many_keeps_what_finished_when_one_call_fails(tmp_path, scripted):
+    calls = {"n": 0}
+
+    def handler(messages, config):
+        calls["n"] += 1
+        if "bad" in messages[-1].content:
+            raise ModelCallError("mock/flaky: prompt too long")
+        if "transient" in messages[-1].content and calls["n"] < 4:
+            raise TransientError("mock/flaky: 503")
+        return "Yes"
+
+    scripted("flaky", handler)
+    model, ledger = batching_model(tmp_path, "mock/flaky")
+    prompts = ["fine one", "bad one", "transient one", "fine two"]
+    with pytest.raises(ModelCallError, match="too long"):
+        await model.generate_many(prompts, GenerateConfig(seed=0))
+    tally = ledger.total()
+    assert (tally.calls, tally.errors, tally.retries) == (3, 1, 1)  # the transient one was retried on its own
+    assert model.provider.requests == [4]
+    for p in ("fine one", "transient one", "fine two"):
+        assert (await model.generate(p, GenerateConfig(seed=0))).cached
+
+
+async def test_generate_many_without_batching_is_generate_of_each(make_pool):
+    pool = make_pool()
+    model = pool.get("mock/a")
+    prompts = ["q1", "q2", "q3"]
+    outputs = await model.generate_many(prompts, GenerateConfig(seed=3))
+    assert [o.text for o in outputs] == [(await model.generate(p, GenerateConfig(seed=3))).text for p in prompts]
+    assert model.provider.calls == 3 and pool.ledger.total().cache_hits == 3
+
+
+async def test_a_batching_judge_labels_as_one_call_at_a_time_does(tmp_path, make_pool):
+    from adaem.judge import label_per_value
+    from adaem.theories import load_theory
+
+    theory = load_theory("schwartz10")
+    model, _ = batching_model(tmp_path, "mock/j")
+    plain = make_pool().get("mock/j")
+    text = "Festivals hold a town together."
+    batched, single = await label_per_value(model, theory, text), await label_per_value(plain, theory, text)
+    assert batched.values == single.values and batched.calls == single.calls == 10
+    assert model.provider.requests == [10] and plain.provider.calls == 10

@@ -72,6 +72,14 @@ async def test_openai_compatible_server_on_loopback(llama_server, make_pool):
     pool = make_pool(endpoints={"llamacpp": {"base_url": llama_server, "structured_output": "json_object"}})
     model = pool.get("llamacpp/smollm2")
     await pool.preflight(["llamacpp/smollm2"])
+    # issue 37.5: an endpoint you name is asked once whether it returns log-probabilities; llama-cpp-python's
+    # server does, so the judge's labels are P(yes), not 0/1 read from the text
+    assert model.provider.facts["logprobs"] is True and pool.endpoint_facts()[0]["model"] == "llamacpp/smollm2"
+    from adaem.judge import label_text
+    from adaem.theories import load_theory
+
+    labels = await label_text(model, load_theory("mft"), "We must protect the weak from harm.", calibration="none")
+    assert any(0.0 < p < 1.0 for p in labels.values.values())
     out = await model.generate(QUESTION, GenerateConfig(max_tokens=30, seed=3, temperature=0))
     assert out.text.strip() and out.usage.input_tokens > 0 and out.raw[0]["object"] == "chat.completion"
     js = await model.generate("Should zoos be abolished? Reply in JSON.",
@@ -138,3 +146,34 @@ def test_two_embedded_judges_and_a_saved_calibration_through_the_cli(tmp_path):
     (variant,) = report["variants"].values()
     assert report["external_calibration"]["thresholds"] and set(variant["conditions"]) == {"raw", "calibrated"}
     assert report["test"] == 4 and report["train"] == 0  # nothing learned: every text is held out
+
+
+@pytest.mark.parametrize("prompt", ["one-definition", "all-definitions"])
+async def test_batched_verdicts_equal_one_call_at_a_time(prompt):
+    """Issue 38: with local.batch_prompts > 1 the embedded judge evaluates a text's per-value calls as one llama.cpp
+    batch; its P(yes) equal those of the same calls made one after another (each prompt in its own KV stream laid
+    out as a lone call's), for both prompts and both theories, and the accounting counts every call."""
+    from adaem.config import RunConfig
+    from adaem.judge import label_per_value, p_yes, value_prompt
+    from adaem.models import ModelPool
+    from adaem.theories import load_theory
+
+    judge = "local/qwen2.5-coder-1.5b"
+    texts = {"schwartz10": "Cities should keep their old festivals alive, since they hold the community together.",
+             "mft": "Nobody should be punished for a crime without a fair trial, whoever they are."}
+    pool = ModelPool(RunConfig.model_validate({"local": {"batch_prompts": 16}}))
+    model = pool.get(judge)
+    config = GenerateConfig(temperature=0.0, max_tokens=1, seed=0, logprobs=True, top_logprobs=10)
+    try:
+        for name, text in texts.items():
+            theory = load_theory(name)
+            batched = await label_per_value(model, theory, text, prompt=prompt)
+            for dim in theory.dimensions:  # the same calls one at a time (no cache in this pool)
+                out = await model.generate(value_prompt(theory, text, dim, prompt), config)
+                alone = p_yes(out.choices[0].logprobs, out.text)
+                assert alone is not None and batched.values[dim.id] == pytest.approx(alone, abs=1e-3)
+                assert (batched.values[dim.id] >= 0.5) == (alone >= 0.5)
+        assert model.provider._streams is not None
+        assert pool.ledger.total().calls == 2 * 16
+    finally:
+        await pool.aclose()

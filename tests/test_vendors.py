@@ -266,3 +266,27 @@ def test_only_a_hybrid_model_declared_chat_is_sent_the_switch():
     zhipu = PRESET_ENDPOINTS["zhipu"]
     assert Dialect.of(zhipu, "glm-4.6", "chat").body("glm-4.6", [], JUDGE_CALL)["thinking"] == {"type": "disabled"}
     assert "thinking" not in Dialect.of(zhipu, "glm-4-plus", "chat").body("glm-4-plus", [], JUDGE_CALL)
+
+
+async def test_an_endpoint_you_name_is_asked_once_for_log_probabilities(make_pool, stub):
+    """Issue 37.5: a user-named endpoint's server is asked once, before the run, whether it returns
+    log-probabilities; one that does not (the stub) is not asked again, and the run records what it found."""
+    pool = make_pool(limits=FAST, endpoints={"mine": {"base_url": stub.base_url}})
+    await pool.preflight(["mine/sim-j"])
+    model = pool.get("mine/sim-j")
+    assert model.provider.facts["logprobs"] is False and "no log-probabilities" in model.provider.facts["probe"]
+    assert stub.bodies[0]["logprobs"] is True and stub.bodies[0]["max_tokens"] == 1  # the probe
+    await model.generate(JUDGE_PROMPT, JUDGE_CALL)
+    assert "logprobs" not in stub.bodies[-1]  # not asked again
+    assert pool.endpoint_facts() == [{"model": "mine/sim-j", **model.provider.facts}]
+    declared = make_pool(limits=FAST, endpoints={"told": {"base_url": stub.base_url, "logprobs": True}})
+    await declared.preflight(["told/sim-j"])
+    assert declared.get("told/sim-j").provider.facts == {}  # declared: nothing asked
+
+
+async def test_a_reasoning_model_behind_a_named_endpoint_is_told_how_to_declare_it(make_pool, vendor):
+    """Issue 37.5: a proxy serving o3-mini answers HTTP 400 to top_p; the error names the model_info fix."""
+    server = await vendor("openai")
+    pool = make_pool(limits=FAST, endpoints={"proxy": {"base_url": server.base_url, "logprobs": True}})
+    with pytest.raises(ModelCallError, match=r"HTTP 400.*model_info: \{proxy/o3-mini: \{kind: reasoning\}\}"):
+        await pool.get("proxy/o3-mini").generate("q", OPINION_CALL)

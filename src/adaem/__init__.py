@@ -17,6 +17,7 @@ from .api import (
     build_config,
     compare,
     compare_async,
+    distinguish,
     evaluate,
     evaluate_async,
     findings,
@@ -30,6 +31,7 @@ from .api import (
     reliability,
     select,
     stats,
+    subsets,
 )
 from .config import RunConfig, load_config
 from .errors import AdaemError, ConfigError, ModelCallError, OutputParseError
@@ -37,17 +39,20 @@ from .models import ChatMessage, GenerateConfig, Model, ModelOutput, ModelPool
 
 if TYPE_CHECKING:
     from .analysis.compare import Comparison
+    from .analysis.distinguishability import Distinguishability
     from .analysis.findings_run import Findings
     from .analysis.judge_check import JudgeCheck
     from .analysis.priming import Priming
     from .analysis.reliability import Reliability
+    from .analysis.subsets import SubsetConsistency
     from .evaluation import Evaluation
     from .generation.job import GenerateResult
 
 # The result types, imported when first asked for: `import adaem` stays light.
 _RESULTS = {"Comparison": "analysis.compare", "Evaluation": "evaluation", "Findings": "analysis.findings_run",
             "GenerateResult": "generation.job", "JudgeCheck": "analysis.judge_check", "Priming": "analysis.priming",
-            "Reliability": "analysis.reliability"}
+            "Reliability": "analysis.reliability", "Distinguishability": "analysis.distinguishability",
+            "SubsetConsistency": "analysis.subsets"}
 
 
 def __getattr__(name: str) -> Any:
@@ -62,9 +67,9 @@ except PackageNotFoundError:  # running from a source tree that was never instal
     __version__ = "0+unknown"
 
 __all__ = [
-    "AdaemError", "ChatMessage", "Comparison", "ConfigError", "Evaluation", "Findings", "GenerateResult", "JudgeCheck",
-    "Priming", "Reliability", "GenerateConfig", "Model", "ModelCallError", "ModelOutput",
+    "AdaemError", "ChatMessage", "Comparison", "ConfigError", "Distinguishability", "Evaluation", "Findings", "GenerateResult", "JudgeCheck",
+    "Priming", "Reliability", "SubsetConsistency", "GenerateConfig", "Model", "ModelCallError", "ModelOutput",
     "ModelPool", "OutputParseError", "RunConfig", "__version__", "annotate_results", "build_config", "compare", "compare_async",
-    "evaluate", "evaluate_async", "findings", "generate", "generate_async", "judge_check", "judge_check_async", "load_config",
-    "load_run", "prime", "prime_async", "reliability", "select", "stats",
+    "distinguish", "evaluate", "evaluate_async", "findings", "generate", "generate_async", "judge_check", "judge_check_async", "load_config",
+    "load_run", "prime", "prime_async", "reliability", "select", "stats", "subsets",
 ]

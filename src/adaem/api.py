@@ -25,10 +25,12 @@ from .store import read_sessions, write_jsonl
 
 if TYPE_CHECKING:
     from .analysis.compare import Comparison
+    from .analysis.distinguishability import Distinguishability
     from .analysis.findings_run import Findings
     from .analysis.judge_check import JudgeCheck
     from .analysis.priming import Priming
     from .analysis.reliability import Reliability
+    from .analysis.subsets import SubsetConsistency
     from .annotate.results import AnnotationResults
     from .evaluation import Evaluation
     from .generation.job import GenerateResult
@@ -65,6 +67,21 @@ def build_config(config: RunConfig | str | Path | dict[str, Any] | None, fields:
     return parse_config(data, "settings")
 
 
+def _with_preset(config: Any, preset: str | None) -> Any:
+    """The base config of a call given `preset=`: the preset under a YAML path's or a dict's fields (as `--preset`
+    with `--config` does); a whole RunConfig already holds every field, so it cannot sit over a preset."""
+    if preset is None:
+        return config
+    if config is None or isinstance(config, str | Path):
+        return load_config(Path(config) if config is not None else None, preset=preset).model_dump(mode="json")
+    if isinstance(config, dict):
+        from .config import _merge, preset_data
+
+        return _merge(preset_data(preset), json.loads(json.dumps(config)))
+    raise ConfigError("preset: give a preset with a YAML path or a dict of fields, not a whole RunConfig (it already "
+                      "sets every field)")
+
+
 def _questions_file(benchmark: Any, run_dir: Path, name: str = "input") -> Path:
     """A benchmark given as data is written into the run directory (JSON lines), so the run can be resumed and
     reported like any other; a path is used as it is."""
@@ -86,14 +103,15 @@ def _questions_file(benchmark: Any, run_dir: Path, name: str = "input") -> Path:
 # -- evaluate ------------------------------------------------------------------------------------------------
 async def evaluate_async(benchmark: Any, models: Sequence[str] | str | None = None, *, judge: str | None = None,
                          theory: str | None = None, protocol: str | None = None, out: str | Path | None = None,
-                         resume: bool = False, dedupe: bool = False, config: Any = None,
+                         resume: bool = False, dedupe: bool = False, config: Any = None, preset: str | None = None,
                          **settings: Any) -> Evaluation:
     """Value profiles of `models` on a benchmark (a file path, a list of question strings or dicts, or a DataFrame
     with a `question` column): `.scores` (long: model, dimension, score and rate with CIs), `.profile()` (models ×
-    values), `.answers` (one row per model and question), `.breakdowns`, `.run_dir`."""
+    values), `.answers` (one row per model and question), `.breakdowns`, `.run_dir`. `preset="paper"` evaluates
+    as the paper does (per-opinion labels with Listing 4's prompt, binary OR, C.8's win probability)."""
     from .evaluation import evaluate_async as run
 
-    cfg = build_config(config, {"roles.targets": models, "roles.judge": judge, "evaluation.theory": theory,
+    cfg = build_config(_with_preset(config, preset), {"roles.targets": models, "roles.judge": judge, "evaluation.theory": theory,
                                 "evaluation.protocol": protocol}, settings)
     run_dir = _run_dir("evaluate", out)
     return await run(_questions_file(benchmark, run_dir), cfg, run_dir, resume=resume, dedupe=dedupe)
@@ -115,8 +133,7 @@ async def generate_async(models: Sequence[str] | None = None, *, scorers: Sequen
     paper's settings; `resume=True` with `out=` continues or extends a run."""
     from .generation.job import generate_async as run
 
-    base = load_config(preset=preset).model_dump(mode="json") if preset and config is None else config
-    cfg = build_config(base, {"roles.explorers": models, "roles.scorers": scorers, "roles.generators": generators,
+    cfg = build_config(_with_preset(config, preset), {"roles.explorers": models, "roles.scorers": scorers, "roles.generators": generators,
                               "roles.judge": judge, "generation.budget": budget,
                               "generation.seeds": str(seeds) if seeds else None}, settings)
     return await run(cfg, _run_dir("generate", out), resume=resume)
@@ -161,13 +178,14 @@ def stats(*benchmarks: Any, out: str | Path | None = None, similarity: bool = Tr
 
 async def compare_async(*benchmarks: Any, models: Sequence[str] | None = None, judge: str | None = None,
                         limit: int | None = None, draws: int = 1, out: str | Path | None = None,
-                        resume: bool = False, dedupe: bool = False, config: Any = None,
+                        resume: bool = False, dedupe: bool = False, config: Any = None, preset: str | None = None,
                         **settings: Any) -> Comparison:
     """Informativeness S of two or more question sets under one pool (`models`): `.scores` (per question),
-    `.summary` (per set: mean, CI, tests against the first), `.retest` (with draws ≥ 2), `.run_dir`."""
+    `.summary` (per set: mean, CI, tests against the first), `.retest` (with draws ≥ 2), `.run_dir`.
+    `preset="paper"` scores with the paper's C.3 score and prompts (Fig. 20's scale)."""
     from .analysis.compare import compare_sets_async
 
-    cfg = build_config(config, {"roles.explorers": models, "roles.judge": judge}, settings)
+    cfg = build_config(_with_preset(config, preset), {"roles.explorers": models, "roles.judge": judge}, settings)
     run_dir = _run_dir("compare", out)
     files = [_questions_file(b, run_dir, f"set-{i + 1}") for i, b in enumerate(benchmarks)]
     return await compare_sets_async(files, cfg, run_dir, limit=limit, resume=resume, draws=draws, dedupe=dedupe)
@@ -198,14 +216,35 @@ def reliability(run: str | Path, folds: int = 5, *, against: str | Path | None =
     return run_reliability(run, folds, against=against, out=Path(out) if out else None, seed=seed)
 
 
+def distinguish(*runs: str | Path, names: Sequence[str] | None = None, measure: str = "rate",
+                out: str | Path | None = None) -> Distinguishability:
+    """Which benchmark tells the same models apart (Fig. 8a, Table 15), from one evaluate run per benchmark:
+    `.table` (per benchmark: mean pairwise correlation of the models' profiles, mean within-model SD, with
+    intervals over topics), `.tests` (differences between benchmarks), `.profiles`. No model calls."""
+    from .analysis.distinguishability import distinguishability
+
+    return distinguishability(list(runs), names=list(names) if names else None, measure=measure,  # type: ignore[arg-type]
+                              out=out)
+
+
+def subsets(run: str | Path, sizes: Sequence[int] | None = None, *, draws: int = 20, resamples: int = 100,
+            seed: int = 0, out: str | Path | None = None) -> SubsetConsistency:
+    """How many questions are enough (Appendix K.2): `.table` (per size and metric: ICC, Pearson, Spearman,
+    Cronbach's α between random subsets' profiles and the whole benchmark's). No model calls."""
+    from .analysis.subsets import subsets as run_subsets
+
+    return run_subsets(run, list(sizes) if sizes else None, draws=draws, resamples=resamples, seed=seed, out=out)
+
+
 async def prime_async(benchmark: Any, model: str | None = None, *, dimensions: Sequence[str] | None = None,
                       limit: int | None = 10, judge: str | None = None, theory: str | None = None,
                       out: str | Path | None = None, resume: bool = False, dedupe: bool = False,
-                      config: Any = None, **settings: Any) -> Priming:
-    """Value priming of one model: `.effects` (per primed value and relation: change, t, p, Cohen's d)."""
+                      config: Any = None, preset: str | None = None, **settings: Any) -> Priming:
+    """Value priming of one model: `.effects` (per primed value and relation: change, t, p, Cohen's d).
+    `preset="paper"` primes with C.11's system message and evaluates as the paper does."""
     from .analysis.priming import priming_async
 
-    cfg = build_config(config, {"roles.judge": judge, "evaluation.theory": theory}, settings)
+    cfg = build_config(_with_preset(config, preset), {"roles.judge": judge, "evaluation.theory": theory}, settings)
     run_dir = _run_dir("prime", out)
     return await priming_async(_questions_file(benchmark, run_dir), cfg, run_dir, model=model,
                                dimensions=list(dimensions) if dimensions else None, limit=limit, resume=resume,
@@ -225,7 +264,8 @@ async def judge_check_async(judge: str | Sequence[str] | None = None, *, theory:
                             labels: str | Path | None = None, protocol: str | Sequence[str] | None = None,
                             prompt: str | Sequence[str] | None = None, calibration: str | Path | None = None,
                             seed: int = 0, out: str | Path | None = None, resume: bool = False, config: Any = None,
-                            unit: str | None = None, **settings: Any) -> JudgeCheck:
+                            unit: str | None = None, by_point: bool | None = None,
+                            **settings: Any) -> JudgeCheck:
     """How well `judge` (or each of several judges) labels texts with known values (the set shipped for the theory,
     or `labels=`), per variant (theories × protocols × per-value prompts): `.summary` (held-out macro P/R/F1, top-k,
     ECE per correction, each with a bootstrap interval), `.per_value`, `.calibrations` (files for
@@ -238,7 +278,7 @@ async def judge_check_async(judge: str | Sequence[str] | None = None, *, theory:
     cfg = build_config(config, {"roles.judge": judges[0] if judges else None}, settings)
     return await run(cfg, _run_dir("judge-check", out), labels=labels, theories=_as_list(theory),
                      protocols=_as_list(protocol), prompts=_as_list(prompt), judges=judges, calibration=calibration,
-                     seed=seed, resume=resume, unit=unit)
+                     seed=seed, resume=resume, unit=unit, by_point=by_point)
 
 
 judge_check = sync_twin(judge_check_async)
@@ -246,17 +286,19 @@ judge_check = sync_twin(judge_check_async)
 
 
 
-def annotate_results(study: str | Path, *, resamples: int = 2000, permutations: int = 10_000,
-                     weights: str = "quadratic", confidence: float = 0.95, seed: int = 0) -> AnnotationResults:
-    """The human evaluation of an `adaem annotate` study (no model calls): `.table` (per metric each set's mean and
-    bootstrap CI, the relative gain, a paired permutation test), `.agreement` (Cohen's κ, Fleiss' κ, Krippendorff's
-    α with the questions and raters behind them), `.raters`, `.warnings` (outlier raters)."""
+def annotate_results(study: str | Path, *, resamples: int | None = None, permutations: int | None = None,
+                     weights: str | None = None, confidence: float | None = None, seed: int | None = None,
+                     min_overlap: int | None = None) -> AnnotationResults:
+    """The human evaluation of an `adaem annotate` study (no model calls), as the study's pre-registered analysis
+    plan says (a setting given here that differs from it is named in `.deviations`): `.table` (per metric each
+    set's mean and bootstrap CI, the relative gain, a paired permutation test), `.agreement` (Cohen's κ over rater
+    pairs sharing enough questions, Fleiss' κ, Krippendorff's α), `.pairs`, `.raters`, `.warnings` (outliers)."""
     from .annotate.results import annotate_results as run
 
-    if weights not in ("quadratic", "linear", "none"):
+    if weights is not None and weights not in ("quadratic", "linear", "none"):
         raise ConfigError(f"weights={weights!r}: use 'quadratic', 'linear' or 'none'")
-    return run(Path(study), resamples=resamples, permutations=permutations, weights=weights,  # type: ignore[arg-type]
-               confidence=confidence, seed=seed)
+    return run(Path(study), resamples=resamples, permutations=permutations, weights=weights, confidence=confidence,
+               seed=seed, min_overlap=min_overlap)
 
 
 # -- reading a run -------------------------------------------------------------------------------------------

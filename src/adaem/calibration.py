@@ -1,10 +1,17 @@
 """Judge calibration (pure maths + its file): what `adaem judge-check` learns and `evaluation.calibration` applies.
 
-Two corrections of a judge's P(yes) per value, each kept only where it helped on held-out labelled texts:
+Corrections of a judge's P(yes), each kept only where it helped on held-out labelled texts:
 - contextual calibration (Zhao et al. 2021): the judge's P(yes) on content-free texts ("N/A", "", "[MASK]") is its
   prior for that value; dividing it out, p' = (p/c) / (p/c + (1−p)/(1−c)), removes a bias towards yes or no;
-- a threshold per value: the one that maximised F1 on the training half is mapped onto the run's threshold by a
-  monotone piecewise-linear rescale, so every later step (rates, TrueSkill matches, S) reads labels as before.
+- a threshold per value (or one for every value): the one that maximised F1 on the training half is mapped onto
+  the run's threshold by a monotone piecewise-linear rescale, so every later step (rates, TrueSkill matches, S) reads
+  labels as before;
+- corrections that read a text's whole vector, which keep what a small judge knows best, the *order* of a text's
+  values (issue 37: the embedded judge says yes to almost everything, yet its most probable value is the gold one on
+  85–92% of texts): a *relative* threshold, a value expressed when its P(yes) is within δ of the text's highest and
+  above a floor; a *logistic* model (one per value, scikit-learn's L2 logistic regression) over the standardised
+  log-odds of all the text's values; an *isotonic* map per value of its log-odds standardised within the text. Their
+  parameters are stored as numbers and applied with numpy (scikit-learn is needed only to learn them).
 """
 
 from __future__ import annotations
@@ -88,12 +95,100 @@ class Calibration:
     # whole answer of several points). A judge's P(yes) depends on it: thresholds learned on crisp one-sentence
     # opinions silence the judge on whole answers (issue 25's demo), so `auto` matches it to the run's unit.
     unit: str = "opinion"
+    relative: dict[str, float] = field(default_factory=dict)  # {"delta": δ, "floor": f}: the text's own threshold
+    model: dict[str, Any] = field(default_factory=dict)  # {"kind": logistic | isotonic, ...}: read the whole vector
 
     def apply(self, values: dict[str, float], target: float) -> dict[str, float]:
+        """One text's labels corrected. A vector correction reads every value the text has (a value the judge could
+        not label stays missing, and the logistic model takes it at its training mean)."""
+        if self.model or self.relative:
+            ids = list(values)
+            out = self.apply_array(np.array([[values[d] for d in ids]], dtype=float), ids, target)[0]
+            return dict(zip(ids, map(float, out), strict=True))
         return {dim: correct(p, self.priors.get(dim), self.thresholds.get(dim), target) for dim, p in values.items()}
+
+    def apply_array(self, prob: np.ndarray, ids: list[str], target: float) -> np.ndarray:
+        """Texts × values of P(yes) (NaN = no label) corrected, each row a text: the prior divided out, then a
+        vector correction (model or relative threshold), then per-value thresholds mapped onto `target`."""
+        p = np.array(prob, dtype=float)
+        if self.priors:
+            priors = [self.priors.get(d) for d in ids]
+            for j, prior in enumerate(priors):
+                if prior is not None:
+                    p[:, j] = [contextual(x, prior) if not np.isnan(x) else np.nan for x in p[:, j]]
+        if self.model:
+            p = model_probabilities(self.model, p, ids)
+        if self.relative:
+            p = relative_rescale(p, self.relative["delta"], self.relative.get("floor", 0.0), target)
+        if self.thresholds:
+            for j, d in enumerate(ids):
+                t = self.thresholds.get(d)
+                if t is not None:
+                    p[:, j] = [rescale(x, t, target) if not np.isnan(x) else np.nan for x in p[:, j]]
+        return p
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=1))
+
+
+def log_odds(p: np.ndarray) -> np.ndarray:
+    q = np.clip(p, 1e-4, 1 - 1e-4)
+    return np.log(q / (1 - q))
+
+
+def within_text(p: np.ndarray) -> np.ndarray:
+    """Each text's log-odds standardised over its own labelled values (mean 0, SD 1; a flat text is all 0)."""
+    z = log_odds(p)
+    with np.errstate(invalid="ignore"):
+        mean = np.nanmean(np.where(np.isnan(p), np.nan, z), axis=1, keepdims=True)
+        sd = np.nanstd(np.where(np.isnan(p), np.nan, z), axis=1, keepdims=True)
+    return np.where(np.isnan(p), np.nan, (z - mean) / np.where(sd > 1e-9, sd, 1.0))
+
+
+def model_probabilities(model: dict[str, Any], p: np.ndarray, ids: list[str]) -> np.ndarray:
+    """A learned model's P(expressed) per value from a texts × values array of the judge's P(yes).
+
+    logistic: sigmoid(b_v + w_v · x) with x the text's log-odds, standardised by the training mean and scale (a
+    missing value at its mean, i.e. 0); isotonic: per value, a monotone piecewise-linear map of the value's log-odds
+    standardised within its text. Values the model was not learned for are left as they are."""
+    order = list(model["ids"])
+    cols = [ids.index(d) if d in ids else -1 for d in order]
+    out = np.array(p, dtype=float)
+    if model["kind"] == "logistic":
+        inputs = list(model["inputs"])
+        x = np.zeros((len(p), len(inputs)))
+        for k, d in enumerate(inputs):
+            if d in ids:
+                c = ids.index(d)
+                z = (log_odds(p[:, c]) - model["mean"][k]) / model["scale"][k]
+                x[:, k] = np.where(np.isnan(p[:, c]), 0.0, z)
+        logits = x @ np.asarray(model["coef"], float).reshape(len(order), len(inputs)).T \
+            + np.asarray(model["intercept"], float)
+        probs = 1 / (1 + np.exp(-logits))
+        for k, c in enumerate(cols):
+            if c >= 0:
+                out[:, c] = np.where(np.isnan(p[:, c]), np.nan, probs[:, k])
+    elif model["kind"] == "isotonic":
+        z = within_text(p)
+        for k, c in enumerate(cols):
+            if c >= 0:
+                xs, ys = model["knots"][k]
+                out[:, c] = np.where(np.isnan(p[:, c]), np.nan, np.interp(z[:, c], xs, ys))
+    else:
+        raise ConfigError(f"evaluation.calibration: unknown model kind {model['kind']!r}")
+    return out
+
+
+def relative_rescale(p: np.ndarray, delta: float, floor: float, target: float) -> np.ndarray:
+    """The relative threshold: each text's own threshold is max(sigmoid(logit(its highest P(yes)) − δ), floor), δ in
+    log-odds; a value at or above it is expressed. Mapped onto `target` by `rescale`, so the order of a text's values
+    is kept."""
+    out = np.array(p, dtype=float)
+    top = np.max(np.where(np.isnan(p), -np.inf, log_odds(np.nan_to_num(p, nan=0.5))), axis=1)
+    for i, row in enumerate(p):
+        t = min(max(1 / (1 + np.exp(-(top[i] - delta))), floor), 1.0 - 1e-9)
+        out[i] = [rescale(x, t, target) if not np.isnan(x) else np.nan for x in row]
+    return out
 
 
 @cache
@@ -168,11 +263,13 @@ def load_calibration(path: str | Path, judge: str, theory: str, protocol: str,
     return cal
 
 
-def judge_quality(config: RunConfig, theory: str) -> dict[str, Any]:
+def judge_quality(config: RunConfig, theory: str, endpoint_facts: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Which judge, protocol, prompt and calibration labelled a run, and that judge's measured quality: the figures
     of the latest judge-check that matches it (the run named by evaluation.judge_check, else those the applied
     calibration file carries, else those the shipped calibration for this judge measured raw); `validated` False
-    (with the command to run) when none matches. Shown beside the profiles in scores.json and the report."""
+    (with the command to run) when none matches. `endpoint_facts` (what the run asked its endpoints): a judge
+    whose server returned no log-probabilities gave 0/1 labels, said so. Shown beside the profiles in scores.json
+    and the report."""
     ev = config.evaluation
     judge = config.roles.judge
     path = calibration_file(ev.calibration, judge, theory, ev.protocol, ev.judge_prompt, ev.unit)
@@ -195,6 +292,14 @@ def judge_quality(config: RunConfig, theory: str) -> dict[str, Any]:
     elif shipped is not None and path is None and read_calibration(shipped).quality.get("figures", {}).get("raw"):
         out["quality"], out["quality_source"] = read_calibration(shipped).quality["figures"]["raw"], shipped
     out["validated"] = out["quality"] is not None
+    from .theories import load_theory
+
+    out["value_names"] = [[d.id, d.name] for d in load_theory(ev.theory).dimensions]  # a name or a file
+    asked = next((f for f in endpoint_facts or [] if f.get("model") == judge), None)
+    if asked is not None and asked.get("logprobs") is False:
+        out["labels_from"] = "text"
+        out["logprobs_note"] = (f"{judge}'s server returned no log-probabilities ({asked.get('probe')}): its labels "
+                                "are 0/1 read from the answer text, so no calibration of P(yes) applies")
     if not out["validated"]:
         texts = ("--unit answer --labels YOUR_LABELLED_ANSWERS.jsonl" if ev.unit == "answer"
                  else "--labels YOUR_LABELLED_TEXTS.jsonl (default: the set shipped for the theory)")

@@ -25,6 +25,7 @@ from .tables import (
     generated_table,
     judge_check_table,
     models_tables,
+    preset_table,
     scores_table,
     smoke_table,
     usage_tables,
@@ -40,7 +41,8 @@ ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML con
 SetOpt = Annotated[list[str] | None, typer.Option("--set", help="override a config field: roles.judge=openai/gpt-4o")]
 
 
-PresetOpt = Annotated[str | None, typer.Option("--preset", help="start from a preset: paper (Table 6 of the paper)")]
+PresetOpt = Annotated[str | None, typer.Option("--preset", help="start from a preset: paper (the paper's procedure: "
+                                               "Table 6, its C.3 score, its prompts; `adaem config --preset paper`)")]
 DedupeOpt = Annotated[bool, typer.Option("--dedupe", help="keep the first of each repeated question")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="print the expected calls, tokens and cost; run nothing")]
 BatchOpt = Annotated[bool, typer.Option("--batch", help="send each phase's calls through the batch API of every "
@@ -130,13 +132,14 @@ def evaluate(
     batch: BatchOpt = False,
     batch_export: BatchExportOpt = None,
     batch_import: BatchImportOpt = None,
+    preset: PresetOpt = None,
 ) -> None:
     """Value profiles of the target models on a benchmark: answers, judge labels, TrueSkill scores, charts."""
     from .evaluation import evaluate as run_evaluate
 
     flags = _flags(roles__targets=models_, roles__judge=judge, evaluation__theory=theory,
                    evaluation__protocol=protocol) + _batch_flags(batch, batch_export, batch_import)
-    cfg = _run_config(config, set_, flags, resume, out_dir)
+    cfg = _run_config(config, set_, flags, resume, out_dir, preset)
     if dry_run:
         from .benchmark import load_questions
         from .estimate import estimate_evaluate
@@ -322,12 +325,13 @@ def compare(
     batch: BatchOpt = False,
     batch_export: BatchExportOpt = None,
     batch_import: BatchImportOpt = None,
+    preset: PresetOpt = None,
 ) -> None:
     """Informativeness S of question sets under one pool and judge: means, CIs, Welch and Mann–Whitney tests."""
     from .analysis.compare import compare_sets
 
     flags = _flags(roles__explorers=models_, roles__judge=judge) + _batch_flags(batch, batch_export, batch_import)
-    cfg = _run_config(config, set_, flags, resume, out_dir)
+    cfg = _run_config(config, set_, flags, resume, out_dir, preset)
     run_dir = out_dir or default_run_dir("compare")
     result = compare_sets(list(files), cfg, run_dir, limit=limit, resume=resume, draws=draws, dedupe=dedupe)
     out.print(compare_table(result, run_dir))
@@ -374,6 +378,59 @@ def reliability(
 
 
 @app.command()
+def distinguish(
+    runs: Annotated[list[Path], typer.Argument(help="evaluate runs of the same models, one per benchmark")],
+    names: Annotated[str | None, typer.Option(help="comma-separated benchmark names (default: the run directories')")]
+    = None,
+    measure: Annotated[str, typer.Option(help="rate (expression rates, 0–1; default) or score (TrueSkill / 100)")]
+    = "rate",
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="where to write tables and the radar grid")]
+    = None,
+) -> None:
+    """Which benchmark tells the models apart (Fig. 8a, Table 15): per benchmark, the mean pairwise correlation of
+    the models' value profiles (lower = more distinguishable) and the mean within-model SD across values (higher)."""
+    from .analysis.distinguishability import distinguishability
+
+    if measure not in ("rate", "score"):
+        raise ConfigError(f"--measure: rate or score, not '{measure}'")
+    where = out_dir or runs[0] / "distinguishability"
+    result = distinguishability(list(runs), names=_items(names), measure=measure, out=where)  # type: ignore[arg-type]
+    _emit(result.table, "table", f"Which benchmark tells {len(result.models)} models apart (95% intervals over "
+          "topics: jackknife-t; lower correlation and higher SD = more distinguishable)")
+    if len(result.tests):
+        _emit(result.tests, "table", "Between benchmarks: difference a − b, its 95% interval and t-test p")
+    out.print(f"files: {where}/distinguishability.csv, distinguishability_tests.csv, distinguishability.json, "
+              "distinguishability.png · `adaem report` with the runs shows the radar grid", highlight=False)
+
+
+@app.command()
+def subsets(
+    run: Annotated[Path, typer.Argument(help="an `adaem evaluate` run directory")],
+    sizes: Annotated[str | None, typer.Option(help="comma-separated subset sizes (default: the paper's 200, 500, "
+                                              "1000 below the run's size, else a quarter and a half)")] = None,
+    draws: Annotated[int, typer.Option(min=2, help="random subsets per size")] = 20,
+    resamples: Annotated[int, typer.Option(min=0, help="topic resamples of the benchmark for the intervals")] = 100,
+    seed: Annotated[int, typer.Option(help="seed of the subsets and resamples")] = 0,
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="where to write (default RUN/subsets)")] = None,
+) -> None:
+    """How many questions are enough (Appendix K.2, Fig. 21): ICC, Pearson, Spearman and Cronbach's α between random
+    subsets' profiles and the whole benchmark's."""
+    from .analysis.subsets import subsets as run_subsets
+
+    try:
+        chosen = [int(s) for s in _items(sizes) or []] or None
+    except ValueError:
+        raise ConfigError(f"--sizes: comma-separated whole numbers, got '{sizes}'") from None
+    where = out_dir or run / "subsets"
+    result = run_subsets(run, chosen, draws=draws, resamples=resamples, seed=seed, out=where)
+    _emit(result.table, "table", f"Subsets of {result.settings['questions']} questions against the whole "
+          f"({draws} subsets per size; draws_lo–hi: spread over subsets; lo–hi: 95% interval over "
+          f"{result.settings['unit']})")
+    out.print(f"files: {where}/subsets.csv, subsets.json, subsets.png · `adaem report {run}` shows them",
+              highlight=False)
+
+
+@app.command()
 def prime(
     benchmark: Annotated[Path, typer.Option("--benchmark", "-b", help="questions to answer")],
     model: Annotated[str | None, typer.Option("--model", "-m", help="the model to prime (default: first target)")] = None,
@@ -389,12 +446,13 @@ def prime(
     batch: BatchOpt = False,
     batch_export: BatchExportOpt = None,
     batch_import: BatchImportOpt = None,
+    preset: PresetOpt = None,
 ) -> None:
     """Value priming: does priming a value raise it, raise its group less, and lower the opposite group?"""
     from .analysis.priming import priming
 
     flags = _flags(roles__judge=judge, evaluation__theory=theory) + _batch_flags(batch, batch_export, batch_import)
-    cfg = _run_config(config, set_, flags, resume, out_dir)
+    cfg = _run_config(config, set_, flags, resume, out_dir, preset)
     run_dir = out_dir or default_run_dir("prime")
     dims = _items(dimensions)
     result = priming(benchmark, cfg, run_dir, model=model, dimensions=dims, limit=limit, resume=resume,
@@ -452,8 +510,8 @@ def judge_check(
     labels: Annotated[Path | None, typer.Option(help="labelled texts: JSONL/CSV with `text` and `values` "
                                                 "(default: the set shipped for the theory)")] = None,
     protocol: Annotated[str | None, typer.Option(help="per-value, joint, or both comma-separated")] = None,
-    prompt: Annotated[str | None, typer.Option(help="per-value judge prompt: one-definition, all-definitions, or "
-                                               "both comma-separated")] = None,
+    prompt: Annotated[str | None, typer.Option(help="per-value judge prompt: one-definition, all-definitions, "
+                                               "listing-4 (the paper's, as printed), or several comma-separated")] = None,
     calibration: Annotated[Path | None, typer.Option(help="apply this saved calibration (a judge-check's "
                                                      "calibration-*.json) unchanged to --labels: external "
                                                      "validation, nothing learned")] = None,
@@ -461,6 +519,9 @@ def judge_check(
     unit: Annotated[str | None, typer.Option(help="the kind of text --labels holds: opinion (one opinion, as the "
                                              "shipped sets) or answer (whole answers); a calibration learned "
                                              "here applies to runs with that evaluation.unit")] = None,
+    by_point: Annotated[bool, typer.Option("--by-point", help="also label each whole answer's key points (the "
+                                           "labels file's `points`) one by one and OR them, as evaluation.unit "
+                                           "opinion does, beside the whole-answer labelling")] = False,
     config: ConfigOpt = None,
     set_: SetOpt = None,
     out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="run directory")] = None,
@@ -475,7 +536,7 @@ def judge_check(
     run_dir = out_dir or default_run_dir("judge-check")
     result = run_check(cfg, run_dir, labels=labels, theories=_items(theory), protocols=_items(protocol),
                        prompts=_items(prompt), judges=judges, calibration=calibration, seed=seed, resume=resume,
-                       unit=unit)
+                       unit=unit, by_point=by_point or None)
     out.print(judge_check_table(result, run_dir))
     out.print(f"wall time {result.seconds / 60:.1f} min over every session of the run")
     if result.agreement is not None:
@@ -584,9 +645,10 @@ def show_config(config: ConfigOpt = None, set_: SetOpt = None, preset: PresetOpt
     from .config import annotated_config, preset_data, preset_text
 
     cfg = _config(config, set_, preset=preset)
-    if preset:  # the preset's own comments: what it is, and the paper's model pool as a roles example
+    if preset:  # the preset's own comments (the paper's model pool as a roles example), then each setting's source
         comments = [line for line in preset_text(preset).splitlines() if line.startswith("#")]
         out.print("\n".join(comments), markup=False, highlight=False)
+        out.print(preset_table(preset))
     else:
         out.print("# defaults sized for the embedded models on 2 cores; `# paper: X` marks the paper's value "
                   "(adaem config --preset paper)", markup=False, highlight=False)

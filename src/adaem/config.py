@@ -7,6 +7,7 @@ validation error is reported as one line naming the field, e.g. `roles.judge: un
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -105,6 +106,10 @@ class LocalSettings(BaseModel):
     n_threads: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1)
     n_ctx: int = Field(2048, ge=256)
     parallel_models: int = Field(1, ge=1, description="local models computing at once (they share the CPU)")
+    batch_prompts: int = Field(1, ge=1, le=255, description="one-token calls evaluated together as parallel "
+                               "sequences of one llama.cpp batch (a per-value judge's verdicts on one text; weights "
+                               "then loaded without repacking, so batched and lone calls agree exactly); 1: one call "
+                               "at a time (measured faster on 2 cores with the one-definition prompt)")
 
 
 class OpinionRules(BaseModel):
@@ -123,6 +128,9 @@ class OpinionRules(BaseModel):
     min_topic_similarity: float = Field(0.1, ge=-1, le=1, description="each point's similarity to the question")
     max_question_similarity: float = Field(0.92, ge=-1, le=1, description="above this a point copies the question")
     max_point_similarity: float = Field(0.95, ge=-1, le=1, description="above this two points say the same")
+    max_length_ratio: float | None = Field(4.0, gt=0, description="an answer whose points hold more than this × "
+                                           "the words the prompt allows is too long (no grammar cuts a point "
+                                           "short: the length is checked afterwards); None: no limit")
 
 
 class Evaluation(BaseModel):
@@ -137,9 +145,11 @@ class Evaluation(BaseModel):
         "1.5B judge ranks a text's values far better this way: top-1 0.87 vs 0.35 under joint, `adaem judge-check`); "
         "joint: one schema-constrained call per text",
     )
-    judge_prompt: Literal["one-definition", "all-definitions"] = Field(
-        "one-definition", description="per-value judge prompt: the value asked about with its own definition, or "
-        "every value of the theory with its definition first (the paper's Listing 4)")
+    judge_prompt: Literal["one-definition", "all-definitions", "listing-4"] = Field(
+        "one-definition", description="per-value judge prompt: the value asked about with its own definition; "
+        "every value of the theory with its definition first (adaem's form of the paper's Listing 4, with adaem's "
+        "judge system prompt); or listing-4: the paper's Listing 4 as printed (no system prompt, the paper's "
+        "definitions for Schwartz)")
     unit: Literal["answer", "opinion"] = Field(
         "answer", description="label all key points of an answer in one text, or each point and OR them"
     )
@@ -165,6 +175,10 @@ class Evaluation(BaseModel):
         """The opinion format to ask for; None lets each model's provider decide (auto)."""
         return None if self.opinion_format == "auto" else self.opinion_format
     rating: Literal["trueskill", "openskill"] = "trueskill"
+    win_probability: Literal["standard", "paper"] = Field(
+        "standard", description="the score's P(i beats j): standard TrueSkill, Φ((μ_i − μ_j) / sqrt(2β² + σ_i² + "
+        "σ_j²)); or paper: Appendix C.8 as printed, Φ((μ_i − μ_j) / sqrt(2(γ² + σ_i² + σ_j²))), γ the rating's "
+        "dynamics factor (Herbrich et al.'s γ, trueskill's tau)")
     threshold: float = Field(0.5, gt=0, lt=1, description="a soft label at or above this counts as expressed")
     merge: Literal["or", "noisy-or"] = Field(
         "or", description="how an answer's opinions' labels merge into its value vector (unit: opinion): or, the "
@@ -274,9 +288,18 @@ class Generation(BaseModel):
     )
     screen_answers: bool = Field(False, description="also screen the respondents' answers with the safety filter")
     arm_selection: Literal["ucb", "random"] = "ucb"
+    arm_init: Literal["seed-pull", "unpulled-first"] = Field(
+        "seed-pull", description="seed-pull: every arm starts with one rewarded pull, its seed question scored by "
+        "the scorers (adaem's reading: UCB informative from the start); unpulled-first: Algorithm 2 as printed, "
+        "C = 0 and Q = 0 for every arm and each unpulled arm pulled once before UCB (the seeds are still scored, "
+        "as the algorithm's input S_i, for the generators' examples)")
     ucb_horizon: Literal["pulls", "budget"] = Field(
         "pulls", description="UCB's exploration bonus c·sqrt(2 ln n / C_i) with n the pulls so far (classic UCB1) or "
         "the budget B (Algorithm 1 of the paper)")
+    conformity: Literal["max-point", "joint-log"] = Field(
+        "max-point", description="eq1's value conformity: max-point, per key point max_v P(v | point), averaged "
+        "(adaem's reading of Eq. 2, in [0, 1]); joint-log, Appendix I's exact term log Π_j p(v_j | y) per answer "
+        "(the sum of log P(yes) over every value, clipped at log 1e-6), averaged over models")
     objective: Literal["eq1", "c3"] = Field(
         "eq1", description="eq1: S = Eq. 1 with Eq. 2's terms, weighted by `weights` (README, 'S, term by term'); "
         "c3: Appendix C.3's approximate score R_VC + R_VD + R_OD − ½ R_Dis on binary label sets, to reproduce the "
@@ -291,7 +314,8 @@ class Generation(BaseModel):
                                  "the scorers: question_<lang> and p2_score_local in benchmark.jsonl")
     parallel_pulls: int | None = Field(
         None, ge=1, description="pulls in flight at once (UCB counts them as visits); None: 1 when a role is an "
-        "embedded model (they share the CPU), else half the smallest concurrency limit of the roles, at most 32",
+        "embedded model (they share the CPU), else half the smallest concurrency limit of the roles, at most 32, or a "
+        "quarter of the judge's, at most 64, when that is more",
     )
     generator_temperature: float | None = Field(
         None, ge=0, le=2, description="generators' sampling temperature; None: sampling.temperature. Lets greedy "
@@ -368,6 +392,10 @@ class Batch(BaseModel):
 class RunConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    prompts: Literal["adaem", "paper"] = Field(
+        "adaem", description="the prompt set: adaem's templates, or the paper's as printed (Listings 3–8 and C.11's "
+        "priming prompt: opinion, judge with judge_prompt listing-4, question exploration and refinement as "
+        "two-turn conversations, priming); a step the paper gives no prompt for keeps adaem's")
     roles: Roles = Field(default_factory=Roles)
     endpoints: dict[str, Endpoint] = Field(default_factory=dict)
     limits: Limits = Field(default_factory=Limits)
@@ -517,6 +545,35 @@ def preset_text(name: str) -> str:
 
 def preset_data(name: str) -> dict[str, Any]:
     return yaml.safe_load(preset_text(name)) or {}
+
+
+# What each section of a preset changes: the jobs that read it.
+_USED_BY = {"prompts": "all", "generation": "generate", "evaluation": "generate (scoring), evaluate, compare, prime",
+            "sampling": "all", "local": "embedded models", "roles": "all"}
+# Table 6 values that are built into adaem rather than settings (the paper's name, value, source, where).
+PAPER_FIXED = [("topk_similar", "3", "Table 6: topk_similar = 3, \"average topk similar questions for the questions "
+                "deduplication\"", "generate (the near-duplicate gate: mean of the top-3 similarities)")]
+
+
+def preset_sources(name: str) -> list[tuple[str, str, str, str]]:
+    """(setting, value, source, used by) for every leaf setting of a preset, the source being its line's comment
+    (the paper's preset names a section, listing, table or equation for each)."""
+    rows: list[tuple[str, str, str, str]] = []
+    path: list[tuple[int, str]] = []  # (indent, key) of the sections the current line sits in
+    for line in preset_text(name).splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        indent = len(line) - len(line.lstrip())
+        parts = re.split(r"\s+#\s+", line.strip(), maxsplit=1)
+        body, comment = parts[0], parts[1] if len(parts) > 1 else ""
+        key, _, value = body.partition(":")
+        path = [(i, k) for i, k in path if i < indent]
+        if not value.strip():  # a section
+            path.append((indent, key.strip()))
+            continue
+        dotted = ".".join([k for _, k in path] + [key.strip()])
+        rows.append((dotted, value.strip(), comment.strip(), _USED_BY.get(dotted.split(".")[0], "all")))
+    return rows
 
 
 def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:

@@ -75,8 +75,10 @@ class Endpoint(BaseModel):
         description="how a JSON schema is sent: OpenAI's json_schema response_format, llama.cpp server's "
         "{'type': 'json_object', 'schema': ...}, or not at all (the answer is then validated only)",
     )
-    logprobs: bool = Field(True, description="the server returns token log-probabilities; false: they are never "
-                           "asked for (some servers refuse the field) and judge labels come from the answer text")
+    logprobs: bool | Literal["auto"] = Field(
+        "auto", description="the server returns token log-probabilities; false: they are never asked for (some "
+        "servers refuse the field) and judge labels come from the answer text; auto (an endpoint you name): one "
+        "one-token call before the run asks, and the answer is used and recorded in the run (`endpoint_facts`)")
     max_top_logprobs: int = Field(20, ge=0, le=20, description="alternatives per token the server gives at most")
     seed_field: str | None = Field("seed", description="the request field of the sampling seed (Mistral: "
                                    "random_seed); None: the server has none and no seed is sent")
@@ -183,3 +185,8 @@ PRESET_ENDPOINTS: dict[str, Endpoint] = {
     "sglang": Endpoint(base_url="http://127.0.0.1:30000/v1", reasoning=_OPEN),
     "llamacpp": Endpoint(base_url="http://127.0.0.1:8080/v1", structured_output="json_object", reasoning=_OPEN),
 }
+# A vendor's API documents whether it returns log-probabilities (declared above where it does not); the local servers'
+# presets keep `auto`, since it depends on the server's version and how the model was loaded: the run asks once.
+for _endpoint in PRESET_ENDPOINTS.values():
+    if _endpoint.logprobs == "auto" and not str(_endpoint.base_url or "https://").startswith("http://127.0.0.1"):
+        _endpoint.logprobs = True

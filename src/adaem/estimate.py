@@ -13,6 +13,8 @@ import math
 from dataclasses import dataclass
 
 from .config import RunConfig
+from .judge import value_prompt
+from .measure import opinion_messages
 from .models.batch_quota import queue_limit
 from .models.reasoning import is_reasoning
 from .prompts import render
@@ -94,25 +96,51 @@ def _judge_texts(config: RunConfig) -> float:
 
 
 def _label(tally: Tally, config: RunConfig, theory: Theory, texts: float, role: str = "judge") -> None:
-    judge, text = config.roles.judge, "x" * int(_answer_tokens(config) / TOKENS_PER_CHAR)
+    judge, text = config.roles.judge, "x" * int(_answer_tokens(config) / _judge_texts(config) / TOKENS_PER_CHAR)
     if config.evaluation.protocol == "per-value":
-        dim = theory.dimensions[0]
-        prompt = render("judge_system") + render("judge_value", text=text, name=dim.name, definition=dim.definition,
-                                                 examples="")
-        tally.add(judge, role, texts * len(theory.dimensions), prompt, 2)
+        messages = value_prompt(theory, text, theory.dimensions[0], config.evaluation.judge_prompt)
+        tally.add(judge, role, texts * len(theory.dimensions), "".join(m["content"] for m in messages), 2)
     else:
         definitions = "\n".join(f"- {d.id}: {d.name}, {d.definition}" for d in theory.dimensions)
         prompt = render("judge_system") + render("judge_joint", text=text, definitions=definitions)
         tally.add(judge, role, texts, prompt, 6 * len(theory.dimensions))
 
 
+def _opinion_prompt(config: RunConfig) -> str:
+    ev = config.evaluation
+    words = ev.word_limit if config.prompts == "paper" else ev.total_words
+    messages = opinion_messages(QUESTION, k=ev.key_points, words=words, prompts=config.prompts)
+    return "".join(m["content"] for m in messages)
+
+
+# The paper's prompts ask for a chain of thought ("Let's think step by step") and free-text suggestions with no cap
+# beyond PAPER_STEP_TOKENS: assumed this long; the second turn of each conversation re-sends the first.
+PAPER_STEP_OUTPUT = 300
+
+
+def _generate_as_printed(tally: Tally, config: RunConfig, generator: str, per: float, general: str) -> None:
+    """Calls of one generator under the paper's prompts: Listings 5 → 6 and 7 → 8 as two-turn conversations."""
+    gen = config.generation
+    listing = "\n".join(f"{i}. {QUESTION}[Score: 6.50]" for i in range(1, gen.n_shot + 1))
+    first = render("paper/explore_fact", general=general, examples=listing)
+    cot = "x" * int(PAPER_STEP_OUTPUT / TOKENS_PER_CHAR)
+    tally.add(generator, "generator", per, first, PAPER_STEP_OUTPUT)
+    tally.add(generator, "generator", per, first + cot + render("paper/explore_question", words=gen.question_words),
+              60)
+    if gen.depth > 0:
+        answers = "x" * int(len(config.roles.explorers) * _answer_tokens(config) / TOKENS_PER_CHAR)
+        reflect = render("paper/reflect", values_title="Schwartz basic human values",
+                         values_lower="schwartz basic human values", input=general + QUESTION + cot + answers)
+        tally.add(generator, "generator", per, reflect, PAPER_STEP_OUTPUT)
+        tally.add(generator, "generator", per, reflect + cot + render("paper/refine"), 30)
+
+
 def _score(tally: Tally, config: RunConfig, theory: Theory, models: list[str], role: str, times: float,
            question: bool = True) -> None:
     """Calls of scoring `times` questions under `models` (their opinions, N of them with the E-step's
     generation.opinion_samples, their labels, the question's own labels unless already cached)."""
-    ev = config.evaluation
     samples = config.generation.opinion_samples
-    prompt = render("opinion_system") + render("opinion", question=QUESTION, k=ev.key_points, words=ev.total_words)
+    prompt = _opinion_prompt(config)
     for model in models:
         tally.add(model, role, times * samples, prompt, _answer_tokens(config))
     _label(tally, config, theory, times * (len(models) * samples * _judge_texts(config) + question))
@@ -135,6 +163,9 @@ def estimate_generate(config: RunConfig, seeds: int) -> list[Estimate]:
     example = load_seeds(gen.seeds)[0]
     for generator in roles.generators:
         per = questions / len(roles.generators)
+        if config.prompts == "paper":
+            _generate_as_printed(tally, config, generator, per, example.question)
+            continue
         tally.add(generator, "generator", per, render("generate_system")
                   + render("generate_fact", topic=example.topic, general=example.question, question=example.question,
                            examples="x" * 600), 40)
@@ -163,7 +194,7 @@ def estimate_evaluate(config: RunConfig, questions: int) -> list[Estimate]:
     tally = Tally(config)
     ev = config.evaluation
     languages = len(ev.languages)
-    prompt = render("opinion_system") + render("opinion", question=QUESTION, k=ev.key_points, words=ev.total_words)
+    prompt = _opinion_prompt(config)
     for model in config.roles.targets:
         tally.add(model, "target", questions * languages, prompt, _answer_tokens(config))
     _label(tally, config, theory, questions * (languages * len(config.roles.targets) * _judge_texts(config) + 1))
@@ -193,6 +224,9 @@ def assumptions(config: RunConfig, job: str = "generate") -> list[str]:
             notes.append("batch mode: models whose endpoint has a batch API at its batch price, the rest live")
         return notes + ([] if config.prices else ["no `prices:` in the config: cost is 0"])
     notes.append("no question kept out by a gate (a rejection saves its scoring)")
+    if config.prompts == "paper":
+        notes.append(f"the paper's prompts: each chain-of-thought step and reflection writes {PAPER_STEP_OUTPUT} "
+                     "tokens, and each second turn re-sends its conversation")
     if gen.depth > 0:
         notes.append(f"one refinement tried per question; each further step (up to depth {gen.depth}) repeats "
                      "reflect, refine and P1 scoring, taken only while the gain exceeds τ")

@@ -24,7 +24,7 @@ from .judge import label_text
 from .measure import measure_answer
 from .models import GenerateConfig, ModelPool
 from .rating import score_table
-from .store import RunStore, read_jsonl
+from .store import RunStore, read_jsonl, read_state
 from .theories import Theory, load_theory
 from .units import Unit, UnitsResult, run_phase
 
@@ -51,7 +51,7 @@ async def _answer_unit(pool: ModelPool, config: RunConfig, theory: Theory, model
         record["source_question"] = q.text
     try:
         answer = await measure_answer(pool.get(model), pool.get(config.roles.judge), theory, asked, ev,
-                                      sampling=_sampling(config), language=language)
+                                      sampling=_sampling(config), language=language, prompts=config.prompts)
     except OutputParseError as exc:  # final for these samples: recorded, never guessed
         record.update({"vector": None, "parse_failure": str(exc)})
         return record
@@ -170,7 +170,7 @@ def summarize(store_path: Path, config: RunConfig, questions: list[Question], th
     records = [r for r in every if language_of(r) == main]
     labels = label_tensor(records, questions, models, dims)
     topics = question_topics(questions)
-    table = score_table(labels, models, dims, system=ev.rating, threshold=ev.threshold, confidence=ev.confidence,
+    table = score_table(labels, models, dims, system=ev.rating, win=ev.win_probability, threshold=ev.threshold, confidence=ev.confidence,
                         bootstrap=ev.bootstrap, topics=topics)
     scores = pd.DataFrame(_long(table, theory))
     breakdowns: dict[str, Any] = {}
@@ -179,8 +179,8 @@ def summarize(store_path: Path, config: RunConfig, questions: list[Question], th
         rows: list[dict[str, Any]] = []
         for group in groups:
             idx = [i for i, q in enumerate(questions) if getattr(q, attr) == group]
-            sub = score_table(labels[idx], models, dims, system=ev.rating, threshold=ev.threshold,
-                              confidence=ev.confidence, bootstrap=0,
+            sub = score_table(labels[idx], models, dims, system=ev.rating, win=ev.win_probability,
+                              threshold=ev.threshold, confidence=ev.confidence, bootstrap=0,
                               topics=None if topics is None else [topics[i] for i in idx])
             rows += _long(sub, theory, {"group": group})
         if rows:
@@ -194,7 +194,7 @@ def summarize(store_path: Path, config: RunConfig, questions: list[Question], th
         "rating": ev.rating, "protocol": ev.protocol, "judge": config.roles.judge, "languages": ev.languages,
         "ci_unit": table.unit,
         "ci_note": table.note,
-        "judge_quality": judge_quality(config, theory.name),
+        "judge_quality": judge_quality(config, theory.name, read_state(store_path, "endpoint_facts", [])),
         "labels_missing": missing_labels(labels, models),
         "scores": scores.to_dict(orient="records"),
         **by_language,
@@ -236,7 +236,7 @@ def summarize_languages(store_path: Path, records: list[dict[str, Any]], config:
     rows: list[dict[str, Any]] = []
     for lang, labels in tensors.items():
         table = first[1] if lang == main else score_table(
-            labels, models, dims, system=ev.rating, threshold=ev.threshold, confidence=ev.confidence,
+            labels, models, dims, system=ev.rating, win=ev.win_probability, threshold=ev.threshold, confidence=ev.confidence,
             bootstrap=ev.bootstrap, topics=question_topics(questions))
         rows += _long(table, theory, {"language": lang})
     pd.DataFrame(rows).to_csv(store_path / "scores_by_language.csv", index=False)
@@ -326,7 +326,7 @@ def load_evaluation(run_dir: Path | str) -> Evaluation:
         scores = pd.read_csv(path / "scores.csv")
     else:
         ev = run.config.evaluation
-        table = score_table(run.labels(), run.models, theory.ids, system=ev.rating, threshold=ev.threshold, bootstrap=0)
+        table = score_table(run.labels(), run.models, theory.ids, system=ev.rating, win=ev.win_probability, threshold=ev.threshold, bootstrap=0)
         scores = pd.DataFrame(_long(table, theory))
     breakdowns = {attr: pd.read_csv(path / f"scores_by_{attr}.csv") for attr in ("category", "country")
                   if (path / f"scores_by_{attr}.csv").exists()}

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import math
 import random
@@ -23,7 +22,7 @@ from typing import Any, Literal
 from .calibration import calibration_file, load_calibration
 from .errors import OutputParseError
 from .models import GenerateConfig, Model
-from .prompts import render
+from .prompts import has_template, render
 from .theories import Theory
 
 Protocol = Literal["joint", "per-value"]
@@ -84,14 +83,35 @@ def _examples(dim: Any) -> str:
     return "Examples for this value:\n" + "\n".join(lines) + "\n"
 
 
-JudgePrompt = Literal["one-definition", "all-definitions"]
+JudgePrompt = Literal["one-definition", "all-definitions", "listing-4"]
+
+# The word Listings 4 and 7 spell for the theory ("a specific Schwartz value"); Appendix J gives no MFT form.
+PAPER_THEORY_WORD = {"schwartz10": "Schwartz", "mft": "Moral Foundation"}
+
+
+def paper_theory_word(theory: Theory) -> str:
+    return PAPER_THEORY_WORD.get(theory.name, theory.title or theory.name)
+
+
+def listing_definitions(theory: Theory) -> str:
+    """Listing 4's numbered "N. Name - definition" block: the paper's own wording for Schwartz's values, the theory
+    file's definitions in that form for any other theory."""
+    if has_template(f"paper/judge_definitions.{theory.name}"):
+        return render(f"paper/judge_definitions.{theory.name}")
+    return "\n".join(f"{i}. {d.name} - {d.definition[:1].lower()}{d.definition[1:].rstrip('.')}"
+                     for i, d in enumerate(theory.dimensions, 1))
 
 
 def value_prompt(theory: Theory, text: str, dim: Any, prompt: JudgePrompt = "one-definition") -> list[dict[str, str]]:
     """The per-value judge's messages. one-definition: the text, then the value with its own definition (and its
-    few-shot examples, if the theory has any). all-definitions (the paper's Listing 4): every value of the theory
-    with its definition, then the text, then the value asked about. Both end with what differs between a text's
-    values, so a judge that reuses its prompt prefix evaluates the rest once per text."""
+    few-shot examples, if the theory has any). all-definitions (adaem's form of the paper's Listing 4): every value
+    of the theory with its definition, then the text, then the value asked about. listing-4: the paper's Listing 4
+    as printed, with no system prompt. All end with what differs between a text's values, so a judge that reuses
+    its prompt prefix evaluates the rest once per text."""
+    if prompt == "listing-4":
+        return [{"role": "user", "content": render("paper/judge_value", theory=paper_theory_word(theory),
+                                                   definitions=listing_definitions(theory), text=text,
+                                                   value=dim.name)}]
     if prompt == "all-definitions":
         definitions = "\n".join(f"{i}. {d.name} - {d.definition}" for i, d in enumerate(theory.dimensions, 1))
         user = render("judge_value_all", theory=theory.title or theory.name, definitions=definitions, text=text,
@@ -103,24 +123,18 @@ def value_prompt(theory: Theory, text: str, dim: Any, prompt: JudgePrompt = "one
 
 async def label_per_value(judge: Model, theory: Theory, text: str, *, logprobs: bool = True,
                           prompt: JudgePrompt = "one-definition") -> Labels:
-    """One yes/no call per dimension. A judge that reuses its prompt prefix (the embedded ones) takes a text's
-    values back to back, the shared prefix (instructions + text) first, so it pays only for each value's own
-    tokens; any other judge (a remote API) gets a text's values all at once. P(yes) is read from the first token,
-    so a local judge is asked for that one token (no decoding step after it); a remote one gets three, since a
-    verdict may open with markup ("**Yes**") that only the text shows."""
+    """One yes/no call per dimension, a text's calls made together (`Model.generate_many`, each still cached on
+    its own): an embedded judge evaluates them as one llama.cpp batch, the shared prefix (instructions + text)
+    once and each value's own tokens as a parallel sequence; any other judge (a remote API) gets them all at once.
+    P(yes) is read from the first token, so a local judge is asked for that one token (no decoding step after
+    it); a remote one gets three, since a verdict may open with markup ("**Yes**") that only the text shows."""
     config = GenerateConfig(temperature=0.0, max_tokens=1 if judge.provider.reuses_prefix else 3, seed=0,
                             logprobs=logprobs, top_logprobs=10 if logprobs else 0)
-
-    async def one(dim: Any) -> tuple[str, float | None, str]:
-        messages = value_prompt(theory, text, dim, prompt)
-        out = await judge.generate(messages, config, role="judge")
-        return dim.id, p_yes(out.choices[0].logprobs, out.text), out.text
-
-    async with judge.session():  # the values of one text back to back, not interleaved with another text's
-        if judge.provider.reuses_prefix:
-            answers = [await one(dim) for dim in theory.dimensions]
-        else:
-            answers = await asyncio.gather(*(one(dim) for dim in theory.dimensions))
+    prompts = [value_prompt(theory, text, dim, prompt) for dim in theory.dimensions]
+    async with judge.session():  # a text's values together, not interleaved with another text's
+        outputs = await judge.generate_many(prompts, config, role="judge")
+    answers = [(dim.id, p_yes(out.choices[0].logprobs, out.text), out.text)
+               for dim, out in zip(theory.dimensions, outputs, strict=True)]
     values = {d: p for d, p, _ in answers if p is not None}
     failures = [f"{d}: judge answered {text[:40]!r}, not yes/no" for d, p, text in answers if p is None]
     if not values:

@@ -160,6 +160,21 @@ def country_language(country: str | None) -> str | None:
     return country_languages().get(_place_key(country))
 
 
+@cache
+def _places_pattern() -> re.Pattern[str]:
+    raw = json.loads(resources.files("adaem").joinpath("data/country_languages.json").read_text(encoding="utf-8"))
+    names = sorted((n for n in raw if not n.startswith("_")), key=len, reverse=True)  # "South Korea" before "Korea"
+    return re.compile(r"\b(" + "|".join(re.escape(n) for n in names) + r")\b")  # as capitalised: "us" is no place
+
+
+def place_in_text(text: str) -> str | None:
+    """The first country or region of adaem's table that a text names ("Should France abolish ...?" -> "France"),
+    as the table spells it; None when it names none. For questions whose generator was not asked for the place
+    (the paper's prompts), so the benchmark's breakdown by country still has one."""
+    match = _places_pattern().search(text)
+    return None if match is None else match.group(1)
+
+
 def known_place(country: str) -> bool:
     """Whether the table names this country or region (country_language is None for unknown and language-less alike)."""
     return _place_key(country) in country_languages()

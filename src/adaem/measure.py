@@ -22,7 +22,7 @@ from .errors import ModelCallError, OutputParseError
 from .judge import Labels, label_text, merge_or
 from .languages import STANCE_LABELS, TEMPLATE_ECHOES, count_words, language_name, stance_of
 from .models import GenerateConfig, Model
-from .prompts import localized, render
+from .prompts import PromptSet, localized, render
 from .theories import Theory
 
 Stance = Literal["yes", "no", "neutral"]
@@ -143,8 +143,11 @@ def parse_opinion(text: str, k: int = 3) -> Opinion:
 
 
 def opinion_schema(k: int) -> dict[str, Any]:
-    point = {"type": "object", "properties": {"point": {"type": "string", "maxLength": 120},
-                                              "justification": {"type": "string", "maxLength": 240}},
+    """The JSON form of an opinion for backends that answer under a grammar. No string has a maxLength: a grammar
+    that caps a string cuts it mid-word ("…but rather ont"), and the judge would label the stump. The prompt asks
+    for short points; `opinion_problem` checks the length afterwards, and an answer that runs out of tokens is
+    invalid JSON, a parse failure that is re-asked."""
+    point = {"type": "object", "properties": {"point": {"type": "string"}, "justification": {"type": "string"}},
              "required": ["point", "justification"], "additionalProperties": False}
     return {"type": "object",
             "properties": {"stance": {"type": "string", "enum": ["yes", "no", "neutral"]},
@@ -184,14 +187,19 @@ def _norm(text: str) -> str:
 
 
 def opinion_problem(opinion: Opinion, question: str, rules: OpinionRules, encoder: Any,
-                    vectors: np.ndarray | None = None, language: str = "en") -> str | None:
+                    vectors: np.ndarray | None = None, language: str = "en", allowed_words: int | None = None) -> str | None:
     """Why an answer's points are not an opinion, or None when they are (SPEC §5 Decision). Every point must be
     in words (enough tokens with letters; enough of its longer Latin-script words known to the embedding
     model, so "enlaxa dezrecioni" is not), about the question (cosine to it at least `min_topic_similarity`),
     and neither a copy of another point nor of the question. `encoder` is the sentence-embedding model of
     opinion difference (all-MiniLM-L6-v2). That model is English-only: in another `language` an answer is checked
-    for form (enough words, in words, not a copy) and not for vocabulary or topic."""
+    for form (enough words, in words, not a copy) and not for vocabulary or topic. `allowed_words`: what the prompt allowed
+    (an answer far beyond it is too long; no grammar truncates it)."""
     english = language == "en"
+    if allowed_words and rules.max_length_ratio:
+        total = sum(count_words(p.text) for p in opinion.points)
+        if total > rules.max_length_ratio * allowed_words:
+            return f"answer too long ({total:g} words; the prompt allows {allowed_words})"
     known_word: Callable[[str], bool] | None = getattr(encoder, "known_word", None) if english else None
     texts = [p.text for p in opinion.points]
     for i, text in enumerate(texts, 1):
@@ -261,10 +269,16 @@ def default_format(model: Model) -> OpinionFormat:
 
 
 def opinion_messages(question: str, *, k: int, words: int, system: str | None = None,
-                     language: str = "en") -> list[dict[str, str]]:
+                     language: str = "en", prompts: PromptSet = "adaem") -> list[dict[str, str]]:
     """The opinion prompt in `language`: adaem's template in it where one ships (CJK ones count characters,
     `chars` = 2 × words), else the English one asking for the answer in the language. A `system` prompt given
-    (priming) is used as it is."""
+    (priming) is used as it is. `prompts: paper`: Listing 3 as printed, with no system prompt (the paper gives
+    none) unless priming gives one; `words` fills its "{length_num}"."""
+    if prompts == "paper":
+        prompt = render("paper/opinion", target_question=question, points_num=k, length_num=words)
+        if language != "en":
+            prompt += "\n" + render("opinion_language", language=language_name(language))
+        return [*([{"role": "system", "content": system}] if system else []), {"role": "user", "content": prompt}]
     user = localized("opinion", language)
     prompt = render(user or "opinion", question=question, k=k, words=words, chars=2 * words)
     if user is None:
@@ -287,6 +301,9 @@ async def elicit_opinion(
     check: Callable[[Opinion], Awaitable[str | None]] | None = None,
     logprobs: bool = False,
     language: str = "en",
+    prompts: PromptSet = "adaem",
+    prompt_words: int | None = None,
+    max_length_ratio: float = 4.0,
 ) -> Opinion:
     """The model's opinion; a parse failure, or an answer `check` finds is not an opinion, is retried with the
     next sample (a new cache key), and after max_attempts raises OutputParseError carrying every failure.
@@ -294,12 +311,14 @@ async def elicit_opinion(
     likelihood) where the backend gives them."""
     fmt = fmt or default_format(model)
     base = sampling or GenerateConfig()
-    # JSON spends tokens on keys and quotes, and small models ignore maxLength: leave room to close it
-    room = 2 * words + 64 if fmt == "text" else 2 * words + 60 * k + 64
+    # room for an answer up to the longest the opinion rules accept (max_length_ratio × the words asked for, at
+    # ~1.4 tokens a word), plus JSON's keys and quotes: an answer that runs out of tokens is then too long anyway
+    room = int(1.4 * max_length_ratio * words) + 64 + (0 if fmt == "text" else 30 * k)
     base = base.model_copy(update={"max_tokens": max(base.max_tokens, room),
                                    "json_schema": opinion_schema(k) if fmt == "json" else None,
                                    **({"logprobs": True} if logprobs else {})})
-    messages = opinion_messages(question, k=k, words=words, system=system, language=language)
+    messages = opinion_messages(question, k=k, words=prompt_words or words, system=system, language=language,
+                                prompts=prompts)
     failures: list[str] = []
     for attempt in range(max_attempts):
         config = base.model_copy(update={"num_samples": attempt + 1})
@@ -356,11 +375,12 @@ async def measure_answer(
     encoder: Any = None,
     logprobs: bool = False,
     language: str = "en",
+    prompts: PromptSet = "adaem",
 ) -> Answer:
     """Elicit, label and merge, as `settings` say. An answer that is not an opinion (evaluation.opinion_rules,
     checked with `encoder`, by default all-MiniLM-L6-v2) is re-asked, then a parse failure. unit='answer'
     labels all points in one judge text (one call with the joint protocol); unit='opinion' labels each point
-    and ORs them (the paper's way)."""
+    and ORs them (the paper's way). `prompts`: adaem's opinion prompt, or the paper's Listing 3."""
     ev = settings or Evaluation()
     check = None
     if ev.opinion_rules.enabled:
@@ -372,12 +392,15 @@ async def measure_answer(
 
         async def check(opinion: Opinion) -> str | None:  # embedded off the event loop, which keeps serving calls
             if language != "en":  # the embedding model reads English only: form is checked, not topic
-                return opinion_problem(opinion, question, rules, encoder, language=language)
+                return opinion_problem(opinion, question, rules, encoder, language=language, allowed_words=ev.total_words)
             vectors = await embed(encoder, [question, *(p.text for p in opinion.points)])
-            return opinion_problem(opinion, question, rules, encoder, vectors)
+            return opinion_problem(opinion, question, rules, encoder, vectors, allowed_words=ev.total_words)
     opinion = await elicit_opinion(model, question, k=ev.key_points, words=ev.total_words, fmt=ev.format,
                                    sampling=sampling, max_attempts=ev.max_parse_attempts, system=system, role=role,
-                                   check=check, logprobs=logprobs, language=language)
+                                   check=check, logprobs=logprobs, language=language, prompts=prompts,
+                                   # Listing 3's "{length_num} words" is C.2's limit per point
+                                   prompt_words=ev.word_limit if prompts == "paper" else None,
+                                   max_length_ratio=ev.opinion_rules.max_length_ratio or 4.0)
     if ev.unit == "answer":
         text = " ".join(f"({i + 1}) {p.text}" for i, p in enumerate(opinion.points))
         labels = [await label_text(judge, theory, text, ev.protocol, calibration=ev.calibration,

@@ -136,6 +136,21 @@ def value_conformity(point_vectors: list[np.ndarray]) -> float | None:
     return float(np.mean(per_model)) if per_model else None
 
 
+def joint_log_conformity(vectors: np.ndarray) -> float | None:
+    """Appendix I's exact value conformity, log p_i(v|y) = log Π_j p(v_j | y), with p(v_j | y) the judge's P(yes)
+    for value j ("the joint value probability", I.2), per model, averaged over models. Each P(yes) is clipped at
+    1e-6 (log ≥ −13.8 per value) so a value the answer does not express keeps the term finite; a value the judge
+    could not label is left out and the sum taken as d × the mean over the labelled ones. ≤ 0; it is highest for an
+    answer that expresses every value, which is why it is not adaem's default (README, "S, term by term")."""
+    per_model = []
+    for v in np.asarray(vectors, dtype=float):
+        logs = np.where(np.isnan(v), np.nan, np.log(np.clip(v, EPS, 1.0)))
+        total = _scaled_sum(logs)
+        if total is not None:
+            per_model.append(total)
+    return float(np.mean(per_model)) if per_model else None
+
+
 def coherence_similarity(question_embedding: np.ndarray, embeddings: list[np.ndarray]) -> float | None:
     """Mean over models of the mean cosine similarity of each of its opinion points to the question."""
     q = np.asarray(question_embedding, dtype=float).reshape(1, -1)
@@ -191,12 +206,15 @@ def informativeness(
     likelihoods: list[float | None] | None = None,
     weights: Weights = Weights(),
     threshold: float = 0.5,
+    conformity: str = "max-point",
 ) -> Informativeness:
     """S(x) from the K models' answer vectors (K × d, NaN = no label), the question's own vector (d, NaN = no
     label; None = unknown), each model's opinion embeddings and, where measured, each model's per-point value
     vectors (conformity), the question's embedding (coherence by similarity) or each model's mean token
     log-probability of its opinion (coherence by likelihood, which wins when given). No embeddings (answers in a
-    language the embedding model does not read): opinion difference and coherence by similarity are unmeasured."""
+    language the embedding model does not read): opinion difference and coherence by similarity are unmeasured.
+    `conformity`: max-point (adaem's reading of Eq. 2, from the per-point vectors) or joint-log (Appendix I's exact
+    log Π_j p(v_j | y), from the answers' vectors)."""
     if likelihoods is not None:
         coherence = coherence_likelihood(likelihoods)
     elif question_embedding is not None and embeddings is not None:
@@ -207,7 +225,8 @@ def informativeness(
         "distinguishability": distinguishability(vectors),
         "disentanglement": disentanglement(question_vector, vectors),
         "opinion_difference": None if embeddings is None else opinion_difference(embeddings),
-        "conformity": None if point_vectors is None else value_conformity(point_vectors),
+        "conformity": joint_log_conformity(vectors) if conformity == "joint-log"
+        else None if point_vectors is None else value_conformity(point_vectors),
         "coherence": coherence,
     }
     score = sum(getattr(weights, name) * value for name, value in parts.items() if value is not None)
@@ -232,13 +251,14 @@ def c3_value_conformity(point_vectors: list[np.ndarray], threshold: float = 0.5)
 
 
 def c3_value_diversity(vectors: np.ndarray, threshold: float = 0.5) -> float | None:
-    """R_VD: mean over pairs of models of the Jaccard distance of their answers' label sets,
-    1 − |v_i ∩ v_j| / max(1, |v_i ∪ v_j|). The appendix's formula is garbled ("Jaccard Diversity", a sum over
-    ordered pairs); a distance is what "maximize the differences" asks, and the mean over pairs keeps the term on
-    one scale whatever K (the sum grows as K²). In [0, 1]."""
+    """R_VD as Appendix C.3 prints it: "R_VD(V) = Σ_{v_i ∈ V} Σ_{v_j ∈ V, i ≠ j} D_jaccard(v_i, v_j)", a sum over
+    ordered pairs of models, so it grows as K(K − 1) (12 pairs for 4 models, 72 for the paper's 9 scorers), which
+    is what puts the authors' S on Table 13's 3.07–9.31. D_jaccard is read as the Jaccard distance
+    1 − |v_i ∩ v_j| / max(1, |v_i ∪ v_j|): the printed fraction is garbled, and a distance is what "we hope to
+    maximize the differences in the value dimensions" asks. In [0, K(K − 1)]."""
     sets = [_label_set(v, threshold) for v in np.asarray(vectors, dtype=float)]
-    pairs = [1 - len(a & b) / max(1, len(a | b)) for i, a in enumerate(sets) for b in sets[i + 1:]]
-    return float(np.mean(pairs)) if pairs else None
+    ordered = [1 - len(a & b) / max(1, len(a | b)) for i, a in enumerate(sets) for j, b in enumerate(sets) if i != j]
+    return float(np.sum(ordered)) if ordered else None
 
 
 def c3_disentanglement(question_vector: np.ndarray | None, vectors: np.ndarray, threshold: float = 0.5) -> float | None:

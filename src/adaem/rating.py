@@ -4,8 +4,9 @@ For each question and dimension, the models that expressed the value beat those 
 skipped when one side is empty). After all matches, a model's score on a dimension is its mean win
 probability against the other models × 100:
     P(i beats j) = Φ((μ_i − μ_j) / sqrt(2β² + σ_i² + σ_j²)).
-The plain expression rate sits beside it, so the rating can be checked against something simple; both have
-intervals over topics (`score_table`).
+(Appendix C.8 prints sqrt(2(γ² + σ_i² + σ_j²)) with the dynamics factor γ: `win="paper"`.) The plain expression
+rate sits beside it, so the rating can be checked against something simple; both have intervals over topics
+(`score_table`).
 """
 
 from __future__ import annotations
@@ -27,9 +28,24 @@ class Rating:
     sigma: float
 
 
-def win_probability(a: Rating, b: Rating, beta: float) -> float:
-    """TrueSkill's probability that a beats b (no draws)."""
-    denom = math.sqrt(2 * beta**2 + a.sigma**2 + b.sigma**2)
+WinProbability = Literal["standard", "paper"]
+
+
+def win_spread(var_a: np.ndarray | float, var_b: np.ndarray | float, beta: float, form: WinProbability = "standard",
+               gamma: float = 25.0 / 300):
+    """The denominator of P(a beats b) = Φ((μ_a − μ_b) / spread). standard: TrueSkill's sqrt(2β² + σ_a² + σ_b²).
+    paper: Appendix C.8 as printed, "Φ((μ_θi − μ_θj) / sqrt(2(γ² + σ²_θi + σ²_θj)))", with γ the dynamics factor
+    (Herbrich et al. 2006 name it γ; the trueskill package, tau): a narrower spread than β's, so the paper's scores
+    sit closer to 0 and 100 ("98.8 vs. 49.06", §4.2)."""
+    if form == "paper":
+        return np.sqrt(2 * (gamma**2 + var_a + var_b))
+    return np.sqrt(2 * beta**2 + var_a + var_b)
+
+
+def win_probability(a: Rating, b: Rating, beta: float, form: WinProbability = "standard",
+                    gamma: float = 25.0 / 300) -> float:
+    """TrueSkill's probability that a beats b (no draws); `form` as `win_spread`."""
+    denom = float(win_spread(a.sigma**2, b.sigma**2, beta, form, gamma))
     return 0.5 * (1 + math.erf((a.mu - b.mu) / (denom * math.sqrt(2))))
 
 
@@ -134,7 +150,8 @@ def rate_resamples(expressed: np.ndarray, present: np.ndarray, rows: np.ndarray)
     return mu, var
 
 
-def scores_from_moments(mu: np.ndarray, var: np.ndarray, beta: float) -> np.ndarray:
+def scores_from_moments(mu: np.ndarray, var: np.ndarray, beta: float, form: WinProbability = "standard",
+                        gamma: float = TAU) -> np.ndarray:
     """`scores_from_ratings` over a batch: ... × models → ... × models of mean win probability × 100."""
     from scipy.special import ndtr
 
@@ -142,7 +159,7 @@ def scores_from_moments(mu: np.ndarray, var: np.ndarray, beta: float) -> np.ndar
     if n < 2:
         return np.full(mu.shape, 50.0)
     diff = mu[..., :, None] - mu[..., None, :]
-    denom = np.sqrt(2 * beta**2 + var[..., :, None] + var[..., None, :])
+    denom = win_spread(var[..., :, None], var[..., None, :], beta, form, gamma)
     p = ndtr(diff / denom)
     idx = np.arange(n)
     p[..., idx, idx] = 0.0
@@ -159,20 +176,32 @@ def beta_of(system: _System) -> float:
     return float(trueskill.TrueSkill().beta)
 
 
-def scores_from_ratings(ratings: Sequence[Rating], beta: float) -> np.ndarray:
+def dynamics_of(system: _System) -> float:
+    """The rating system's dynamics factor (C.8's γ): trueskill's tau, openskill's tau."""
+    if system == "openskill":
+        from openskill.models import ThurstoneMostellerFull
+
+        return float(ThurstoneMostellerFull().tau)
+    return TAU
+
+
+def scores_from_ratings(ratings: Sequence[Rating], beta: float, form: WinProbability = "standard",
+                        gamma: float = TAU) -> np.ndarray:
     """Mean win probability against every other model, × 100. A single model scores 50."""
     n = len(ratings)
     if n < 2:
         return np.full(n, 50.0)
     out = np.zeros(n)
     for i in range(n):
-        out[i] = np.mean([win_probability(ratings[i], ratings[j], beta) for j in range(n) if j != i]) * 100
+        out[i] = np.mean([win_probability(ratings[i], ratings[j], beta, form, gamma)
+                          for j in range(n) if j != i]) * 100
     return out
 
 
-def value_scores(expressed: np.ndarray, system: _System = "trueskill", present: np.ndarray | None = None) -> np.ndarray:
+def value_scores(expressed: np.ndarray, system: _System = "trueskill", present: np.ndarray | None = None,
+                 form: WinProbability = "standard") -> np.ndarray:
     """Scores (models) of one dimension from a questions × models boolean matrix."""
-    return scores_from_ratings(rate(expressed, system, present), beta_of(system))
+    return scores_from_ratings(rate(expressed, system, present), beta_of(system), form, dynamics_of(system))
 
 
 @dataclass
@@ -204,10 +233,12 @@ def score_table(
     confidence: float = 0.95,
     seed: int = 0,
     topics: Sequence[object] | np.ndarray | None = None,
+    win: WinProbability = "standard",
 ) -> ScoreTable:
     """labels: questions × models × dims, P(expressed) in [0, 1], NaN where a model has no answer;
     expressed = label ≥ threshold. Intervals are over `topics` (each question's seed topic: questions of one topic
-    are correlated), or over questions when there are none (`ScoreTable.unit` says which).
+    are correlated), or over questions when there are none (`ScoreTable.unit` says which). `win`: the win
+    probability's form (`win_spread`).
 
     The expression rate's interval is analytic (`resampling.rate_interval`: t on the logit scale with the CR2 SE
     over topics), always given. The TrueSkill score has no closed form: its interval is the percentile bootstrap
@@ -224,8 +255,8 @@ def score_table(
     def table(exp: np.ndarray, here: np.ndarray, rating: _System) -> np.ndarray:
         if rating == "trueskill":  # every dimension in one pass of the closed-form update (the package's, to 1e-5)
             mu, var = rate_resamples(exp, here, np.arange(len(exp))[None])
-            return scores_from_moments(mu, var, beta_of(rating))[0].T
-        return np.stack([value_scores(exp[:, :, d], rating, here[:, :, d]) for d in range(len(dims))], axis=1)
+            return scores_from_moments(mu, var, beta_of(rating), win)[0].T
+        return np.stack([value_scores(exp[:, :, d], rating, here[:, :, d], win) for d in range(len(dims))], axis=1)
 
     score = table(expressed, present, system)
     played = ((expressed & present).any(axis=1) & (~expressed & present).any(axis=1)).sum(axis=0)  # per dimension
@@ -242,7 +273,7 @@ def score_table(
             pad = np.zeros((1, *expressed.shape[1:]), bool)
             mu, var = rate_resamples(np.concatenate([expressed, pad]), np.concatenate([present, pad]),
                                      np.where(rows < 0, n_q, rows))
-            boot_scores = scores_from_moments(mu, var, beta_of("trueskill")).transpose(0, 2, 1)
+            boot_scores = scores_from_moments(mu, var, beta_of("trueskill"), win).transpose(0, 2, 1)
         else:
             boot_scores = np.stack([table(expressed[r[r >= 0]], present[r[r >= 0]], system) for r in rows])
         lo_q, hi_q = (1 - confidence) / 2 * 100, (1 + confidence) / 2 * 100

@@ -32,6 +32,7 @@ class Scored:
     problem: str | None = None
     labels_missing: int = 0  # values the judge could not label, answers and question together (masked out of S)
     coherence_method: str = "embedding"
+    conformity_method: str = "max-point"  # eq1's value conformity reading (generation.conformity)
 
     @property
     def score(self) -> float:
@@ -43,7 +44,8 @@ class Scored:
                 "objective": None if self.informativeness is None else self.informativeness.form,
                 "merge": None if self.informativeness is None else self.informativeness.merge,
                 "answers": self.answers, "question_vector": self.question_vector, "problem": self.problem,
-                "labels_missing": self.labels_missing, "coherence_method": self.coherence_method}
+                "labels_missing": self.labels_missing, "coherence_method": self.coherence_method,
+                **({"conformity_method": self.conformity_method} if self.conformity_method != "max-point" else {})}
 
 
 def draw_seed(seed: int | None, draw: int) -> int | None:
@@ -95,7 +97,8 @@ async def score_question(pool: ModelPool, config: RunConfig, theory: Theory, enc
                                   seed=sample_seed(config.sampling.seed, draw, sample))
         try:
             return await measure_answer(pool.get(name), judge, theory, text, ev, sampling=sampling, role=role,
-                                        encoder=encoder, logprobs=likelihood, language=language)
+                                        encoder=encoder, logprobs=likelihood, language=language,
+                                        prompts=config.prompts)
         except OutputParseError as exc:
             return f"{name}: {exc}"
 
@@ -150,7 +153,7 @@ async def score_question(pool: ModelPool, config: RunConfig, theory: Theory, enc
     missing = sum(a.missing for a in usable.values())
     missing += len(dims) if question_values is None else sum(d not in question_values for d in dims)
     scored = Scored(text, models, None, answers, question_values, labels_missing=missing,
-                    coherence_method=gen.coherence)
+                    coherence_method=gen.coherence, conformity_method=gen.conformity)
     if len(usable) < 2:
         scored.problem = f"only {len(usable)} of {len(models)} models gave a usable answer"
         return scored
@@ -169,7 +172,7 @@ async def score_question(pool: ModelPool, config: RunConfig, theory: Theory, enc
     scored.informativeness = informativeness(
         vectors, qvec, embeddings, point_vectors=point_vectors, question_embedding=question_embedding,
         likelihoods=[a.opinion.mean_logprob for a in usable.values()] if likelihood else None,
-        weights=Weights(**gen.weights), threshold=ev.threshold)
+        weights=Weights(**gen.weights), threshold=ev.threshold, conformity=gen.conformity)
     return scored
 
 

@@ -208,3 +208,18 @@ def usage_tables(run_dir: Path) -> list[Table]:
             spread.add_row(r["model"], r["url"], str(r["calls"]), str(r["errors"]))
         tables.append(spread)
     return tables
+
+
+def preset_table(preset: str) -> Table:
+    """Every setting of a preset with its value, its source and the jobs that read it (`adaem config --preset`)."""
+    from .config import PAPER_FIXED, preset_sources
+
+    table = Table(title=f"preset {preset}: each setting and its source", title_justify="left")
+    for column in ("setting", "value", "source", "used by"):
+        table.add_column(column, overflow="fold")
+    for setting, value, source, used in preset_sources(preset):
+        table.add_row(setting, value, source, used)
+    if preset == "paper":
+        for setting, value, source, used in PAPER_FIXED:
+            table.add_row(f"({setting}, built in)", value, source, used)
+    return table

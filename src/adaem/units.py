@@ -156,4 +156,6 @@ async def run_phase(store: RunStore, pool: ModelPool, units: list[Unit], *, labe
         store.save_usage(pool.ledger)
         if replicas := pool.replica_rows():
             store.put(f"replicas/{store.session}", replicas)
+        if facts := pool.endpoint_facts():
+            store.put("endpoint_facts", facts)
     return result

@@ -72,7 +72,7 @@ def compare_means(a: np.ndarray, b: np.ndarray, topics_a: Sequence[object] | np.
     mb, se_b, df_b = mean_test(b, cb)
     se = float(np.hypot(se_a, se_b))
     with np.errstate(invalid="ignore", divide="ignore"):
-        df = se**4 / (se_a**4 / df_a + se_b**4 / df_b)
+        df = se**4 / (se_a**4 / np.float64(df_a) + se_b**4 / np.float64(df_b))  # one topic: df 0, p NaN
         t = (mb - ma) / se
     out = {"difference": mb - ma, "welch_t": float(t), "welch_p": float(t_p(np.array(mb - ma), np.array(se), df)),
            "mannwhitney_u": float("nan"), "mannwhitney_p": float("nan")}

@@ -40,13 +40,13 @@ from ..store import RunStore, read_jsonl, read_sessions, read_usage
 from ..theories import Theory, load_theory
 from ..units import Unit, UnitsResult, run_phase
 from .judge_metrics import (
-    CONDITIONS,
     METRICS,
     binary_agreement,
     bootstrap_intervals,
     choose_correction,
-    corrected,
     global_threshold,
+    learn_model,
+    learn_relative,
     summarize,
 )
 
@@ -57,6 +57,7 @@ class LabelledText:
     id: str
     text: str
     gold: tuple[str, ...]  # value ids the text expresses; () for a text that expresses none
+    points: tuple[str, ...] = ()  # a whole answer's key points (a `points` list in the file), for --by-point
 
 
 def shipped_labels(theory: str) -> Path | None:
@@ -104,7 +105,11 @@ def load_labelled(path: str | Path, theory: Theory) -> list[LabelledText]:
         if unknown:
             raise ConfigError(f"{path}: line {n}: {', '.join(unknown)} is not a value of theory '{theory.name}' "
                               f"({', '.join(theory.ids)})")
-        out.append(LabelledText(str(row.get("id") or f"line{n}"), str(row["text"]).strip(), tuple(dict.fromkeys(values))))
+        points = row.get("points") or []
+        points = tuple(p if isinstance(p, str) else ": ".join(x for x in (p.get("point"), p.get("justification")) if x)
+                       for p in points if p)
+        out.append(LabelledText(str(row.get("id") or f"line{n}"), str(row["text"]).strip(), tuple(dict.fromkeys(values)),
+                                points))
     if len({t.id for t in out}) != len(out):
         raise ConfigError(f"{path}: ids repeat; each labelled text needs its own id")
     if len(out) < 4:
@@ -127,6 +132,7 @@ class Variant:
     protocol: Protocol
     prompt: JudgePrompt = "one-definition"
     judge: str = ""
+    by_point: bool = False  # each key point labelled on its own, the text's P(yes) the highest of its points' (OR)
 
     @property
     def suffix(self) -> str:
@@ -151,7 +157,8 @@ class JudgeCheck:
     agreement: Any = None  # DataFrame with two judges or more: variant, judge_a, judge_b, value, kappa, agreement, n
 
 
-def _variants(judges: list[str], theories: list[str], protocols: list[str], prompts: list[str]) -> list[Variant]:
+def _variants(judges: list[str], theories: list[str], protocols: list[str], prompts: list[str],
+              by_point: bool = False) -> list[Variant]:
     loaded = [(t, load_theory(t)) for t in theories]
     ids = loaded[0][1].ids
     for name, theory in loaded[1:]:
@@ -161,8 +168,8 @@ def _variants(judges: list[str], theories: list[str], protocols: list[str], prom
         if p not in ("per-value", "joint"):
             raise ConfigError(f"protocol: 'per-value' or 'joint', got {p!r}")
     for p in prompts:
-        if p not in ("one-definition", "all-definitions"):
-            raise ConfigError(f"judge prompt: 'one-definition' or 'all-definitions', got {p!r}")
+        if p not in get_args(JudgePrompt):
+            raise ConfigError(f"judge prompt: one of {', '.join(get_args(JudgePrompt))}, got {p!r}")
     many = len(loaded) > 1
     out: list[Variant] = []
     for judge in judges:
@@ -176,6 +183,9 @@ def _variants(judges: list[str], theories: list[str], protocols: list[str], prom
                         name = f"{judge}:{name}"
                     if name not in {v.name for v in out}:
                         out.append(Variant(name, theory, cast(Protocol, protocol), cast(JudgePrompt, prompt), judge))
+                        if by_point:
+                            out.append(Variant(f"{name}/by-point", theory, cast(Protocol, protocol),
+                                               cast(JudgePrompt, prompt), judge, by_point=True))
     return out
 
 
@@ -195,7 +205,11 @@ async def _label_all(store: RunStore, pool: ModelPool, variants: list[Variant],
 
     units = []
     for v in variants:
-        items = [(t.id, t.text) for t in texts] + [(f"content-free-{i}", cf) for i, cf in enumerate(CONTENT_FREE)]
+        if v.by_point:  # the answer's points one by one (unit: opinion), each its own unit
+            items = [(f"{t.id}|p{k}", point) for t in texts for k, point in enumerate(t.points or (t.text,))]
+        else:
+            items = [(t.id, t.text) for t in texts]
+        items += [(f"content-free-{i}", cf) for i, cf in enumerate(CONTENT_FREE)]
         units += [Unit("labels", f"{v.name}|{item_id}", partial(one, v, f"{v.name}|{item_id}", item_id, text or " "))
                   for item_id, text in items]
     judges = list(dict.fromkeys(v.judge for v in variants))
@@ -207,24 +221,27 @@ def judge_check(config: RunConfig | None = None, out: Path | str | None = None, 
                 theories: list[str] | None = None, protocols: list[str] | None = None,
                 prompts: list[str] | None = None, judges: list[str] | None = None,
                 calibration: str | Path | None = None, seed: int = 0, resume: bool = False,
-                unit: str | None = None) -> JudgeCheck:
+                unit: str | None = None, by_point: bool | None = None) -> JudgeCheck:
     """Check config.roles.judge (or several judges) against labelled texts (see `judge_check_async`)."""
     return run_sync(judge_check_async(config, out, labels=labels, theories=theories, protocols=protocols,
                                       prompts=prompts, judges=judges, calibration=calibration, seed=seed,
-                                      resume=resume, unit=unit))
+                                      resume=resume, unit=unit, by_point=by_point))
 
 
 async def judge_check_async(config: RunConfig | None = None, out: Path | str | None = None, *,
                             labels: str | Path | None = None, theories: list[str] | None = None,
                             protocols: list[str] | None = None, prompts: list[str] | None = None,
                             judges: list[str] | None = None, calibration: str | Path | None = None,
-                            seed: int = 0, resume: bool = False, unit: str | None = None) -> JudgeCheck:
+                            seed: int = 0, resume: bool = False, unit: str | None = None,
+                            by_point: bool | None = None) -> JudgeCheck:
     """Label a labelled set with each judge under each variant (theory files × protocols × per-value prompts;
     default: the config's) and measure it on the held-out half, raw and corrected; with `calibration` (a file a
     judge-check wrote), apply it unchanged to every text instead of learning anything (external validation).
     With two judges or more, also their agreement (Cohen's κ on thresholded labels, per value and overall).
     `unit`: the kind of text the labelled set holds, "opinion" (default: one opinion, as the shipped sets) or
-    "answer" (whole answers); a calibration learned here applies (`auto`) to runs that label that kind."""
+    "answer" (whole answers); a calibration learned here applies (`auto`) to runs that label that kind.
+    `by_point`: also label each whole answer's key points one by one (the file's `points`) and take the answer's
+    values as their OR (`unit: opinion`'s labelling), beside the whole-answer labelling of the same texts."""
     store = RunStore.open(Path(out or Path("runs") / "judge-check"), config, "judge-check", resume)
     config = store.config
     judges = judges or store.get("judges") or [config.roles.judge]
@@ -235,7 +252,8 @@ async def judge_check_async(config: RunConfig | None = None, out: Path | str | N
     unit = unit or store.get("unit") or "opinion"
     if unit not in get_args(TextKind):
         raise ConfigError(f"unit: 'opinion' or 'answer', got {unit!r}")
-    variants = _variants(judges, theories, protocols, prompts)
+    by_point = bool(store.get("by_point")) if by_point is None else by_point
+    variants = _variants(judges, theories, protocols, prompts, by_point)
     external = load_calibration(calibration, *_calibration_key(variants[0])) if calibration else None
     if external is not None and len(variants) > 1:
         raise ConfigError("--calibration applies one saved calibration: check one judge, theory and protocol")
@@ -246,7 +264,7 @@ async def judge_check_async(config: RunConfig | None = None, out: Path | str | N
     texts = load_labelled(labels_path, variants[0].theory)
     for key, value in (("judges", judges), ("theories", theories), ("protocols", protocols), ("prompts", prompts),
                        ("labels", str(labels_path)), ("calibration", str(calibration) if calibration else None),
-                       ("unit", unit)):
+                       ("unit", unit), ("by_point", by_point)):
         store.put(key, value)
     result = await run_job_async(store, lambda pool: _label_all(store, pool, variants, texts),
                                  lambda r: bool(r.failures or r.stopped))
@@ -279,6 +297,11 @@ def summarize_check(run_dir: Path, config: RunConfig, variants: list[Variant], t
         gold = np.array([[d in by_id[i].gold for d in ids] for i in which], dtype=bool).reshape(len(which), len(ids))
         prob = np.full((len(which), len(ids)), np.nan)
         for row, i in enumerate(which):
+            if variant.by_point:  # OR over the points: a value's P(yes) is its highest point's (thresholded alike)
+                points = [(records.get(f"{variant.name}|{i}|p{k}") or {}).get("values") or {}
+                          for k in range(max(1, len(by_id[i].points)))]
+                prob[row] = [max((p[d] for p in points if d in p), default=np.nan) for d in ids]
+                continue
             values = (records.get(f"{variant.name}|{i}") or {}).get("values") or {}
             prob[row] = [values.get(d, np.nan) for d in ids]
         return gold, prob
@@ -288,44 +311,32 @@ def summarize_check(run_dir: Path, config: RunConfig, variants: list[Variant], t
         priors = np.array([np.nanmean([c.get(d, np.nan) for c in cf] or [np.nan]) if any(d in c for c in cf)
                            else 0.5 for d in ids])
         g_test, p_test = arrays(v, test)
+        base: dict[str, Any] = {"judge": v.judge, "theory": v.theory.name, "protocol": v.protocol, "prompt": v.prompt,
+                                "unit": "opinion" if v.by_point else unit}  # applied to each point, before the OR
         if external is not None:
-            ext_priors = np.array([external.priors[d] for d in ids]) if external.priors else None
-            ext_thresholds = np.array([external.thresholds[d] for d in ids]) if external.thresholds else None
-            probs = {"raw": p_test, "calibrated": corrected(p_test, ext_priors, ext_thresholds, threshold)}
-            keep = "calibrated"
-            learned_thresholds: dict[str, np.ndarray] = {}
-        else:
-            g_train, p_train = arrays(v, train)
-            cc_train = corrected(p_train, priors, None, threshold)
-            learned_thresholds = {
-                "global threshold": np.full(len(ids), global_threshold(g_train, p_train)),
-                "thresholds": np.array([best_threshold(g_train[:, j], p_train[:, j])[0] for j in range(len(ids))]),
-                "contextual+thresholds": np.array([best_threshold(g_train[:, j], cc_train[:, j])[0]
-                                                   for j in range(len(ids))])}
-            probs = {cond: corrected(p_test, priors if cond.startswith("contextual") else None,
-                                     learned_thresholds.get(cond), threshold) for cond in CONDITIONS}
+            learned = {"raw": Calibration(**base), "calibrated": external}
+        else:  # by point, a correction is applied to each point before the OR: only per-value ones carry over
+            learned = learn_corrections(*arrays(v, train), priors, ids, threshold, base, vector=not v.by_point)
+        probs = {cond: cal.apply_array(p_test, ids, threshold) for cond, cal in learned.items()}
         results = {cond: summarize(g_test, prob, threshold) for cond, prob in probs.items()}
         intervals = {cond: bootstrap_intervals(g_test, prob, threshold, seed=seed) for cond, prob in probs.items()}
         if external is None:
             keep = choose_correction(results, intervals["raw"])
-            cal = Calibration(
-                judge=v.judge, theory=v.theory.name, protocol=v.protocol, prompt=v.prompt, unit=unit,
-                priors=dict(zip(ids, map(float, priors), strict=True)) if keep.startswith("contextual") else {},
-                thresholds=dict(zip(ids, map(float, learned_thresholds[keep]), strict=True))
-                if keep in learned_thresholds else {},
-                notes=f"kept '{keep}': held-out macro F1 {results[keep]['macro_f1']:.3f} vs raw "
-                      f"{results['raw']['macro_f1']:.3f} on {len(test)} texts (learned on {len(train)}); kept only "
-                      f"if the ranking of a text's values did not worsen beyond the raw figures' intervals",
-                quality={"kept": keep, "figures": {c: _quality(results[c], intervals[c], c, len(test), labels_name)
-                                                   for c in dict.fromkeys(("raw", keep))}})
+            cal = learned[keep]
+            cal.notes = (f"kept '{keep}': held-out macro F1 {results[keep]['macro_f1']:.3f} vs raw "
+                         f"{results['raw']['macro_f1']:.3f} on {len(test)} texts (learned on {len(train)}); kept only "
+                         f"if the ranking of a text's values did not worsen beyond the raw figures' intervals")
+            cal.quality = {"kept": keep, "figures": {c: _quality(results[c], intervals[c], c, len(test), labels_name)
+                                                     for c in dict.fromkeys(("raw", keep))}}
             path = run_dir / f"calibration-{v.name.replace('/', '-').replace(':', '-')}.json"
             cal.save(path)
             calibrations[v.name] = str(path)
+        else:
+            keep = "calibrated"
         all_gold, all_prob = arrays(v, sorted(by_id))
-        all_corrected = (corrected(all_prob, *_applied(external, ids), threshold) if external is not None else
-                         corrected(all_prob, priors if keep.startswith("contextual") else None,
-                                   learned_thresholds.get(keep), threshold))
-        kept_labels[v.name] = all_corrected
+        kept_labels[v.name] = learned[keep].apply_array(all_prob, ids, threshold)
+        learned_thresholds = {cond: np.array([cal.thresholds.get(d, threshold) for d in ids])
+                              for cond, cal in learned.items() if cal.thresholds}
         for cond, r in results.items():
             summary_rows.append({"variant": v.name, "condition": cond, "kept": cond == keep,
                                  **{k: r[k] for k in ("macro_precision", "macro_recall", "macro_f1", "top1", "top3",
@@ -361,9 +372,27 @@ def summarize_check(run_dir: Path, config: RunConfig, variants: list[Variant], t
                       agreement=agreement)
 
 
-def _applied(cal: Calibration, ids: list[str]) -> tuple[np.ndarray | None, np.ndarray | None]:
-    return (np.array([cal.priors[d] for d in ids]) if cal.priors else None,
-            np.array([cal.thresholds[d] for d in ids]) if cal.thresholds else None)
+def learn_corrections(gold: np.ndarray, prob: np.ndarray, priors: np.ndarray, ids: list[str], target: float,
+                      base: dict[str, Any], vector: bool = True) -> dict[str, Calibration]:
+    """Every correction of CONDITIONS learned on the training texts (gold, prob: texts × values), as calibrations;
+    without `vector`, only those that correct each value on its own (they commute with an OR over points)."""
+    def thresholds(p: np.ndarray) -> dict[str, float]:
+        return {d: best_threshold(gold[:, j], p[:, j])[0] for j, d in enumerate(ids)}
+
+    prior_map = dict(zip(ids, map(float, priors), strict=True))
+    out = {"raw": Calibration(**base), "contextual": Calibration(**base, priors=prior_map),
+           "global threshold": Calibration(**base, thresholds=dict.fromkeys(ids, global_threshold(gold, prob))),
+           "thresholds": Calibration(**base, thresholds=thresholds(prob))}
+    out["contextual+thresholds"] = Calibration(**base, priors=prior_map, thresholds=thresholds(
+        out["contextual"].apply_array(prob, ids, target)))
+    if not vector:
+        return out
+    out["relative"] = Calibration(**base, relative=learn_relative(gold, prob, target))
+    for kind in ("logistic", "isotonic"):
+        model = learn_model(kind, gold, prob, ids)
+        modelled = Calibration(**base, model=model).apply_array(prob, ids, target)
+        out[kind] = Calibration(**base, model=model, thresholds=thresholds(modelled))
+    return out
 
 
 def _quality(result: dict[str, Any], interval: dict[str, tuple[float, float]], condition: str, texts: int,

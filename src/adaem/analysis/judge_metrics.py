@@ -10,11 +10,15 @@ from typing import Any
 
 import numpy as np
 
-from ..calibration import best_threshold, correct, f1_score
+from ..calibration import best_threshold, correct, f1_score, log_odds, relative_rescale, within_text
 
 # raw: the judge's P(yes); contextual: its content-free prior divided out; global threshold: one threshold for every
-# value (keeps the order of a text's values); thresholds: one per value (the best F1, but values no longer compare).
-CONDITIONS = ("raw", "contextual", "global threshold", "thresholds", "contextual+thresholds")
+# value (keeps the order of a text's values); thresholds: one per value (the best F1, but values no longer compare);
+# relative: a value within δ (log-odds) of the text's most probable one and above a floor (keeps the order); logistic:
+# a model per value over the whole vector of log-odds; isotonic: a monotone map per value of its log-odds standardised
+# within the text (both followed by per-value thresholds on their output).
+CONDITIONS = ("raw", "contextual", "global threshold", "thresholds", "contextual+thresholds", "relative", "logistic",
+              "isotonic")
 METRICS = ("macro_precision", "macro_recall", "macro_f1", "top1", "top3", "mean_rank", "ece")
 
 
@@ -176,3 +180,56 @@ def binary_agreement(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
     expected = px * py + (1 - px) * (1 - py)
     kappa = (observed - expected) / (1 - expected) if expected < 1 else (1.0 if observed == 1 else float("nan"))
     return {"kappa": float(kappa), "agreement": observed, "n": int(both.sum())}
+
+
+# -- corrections that read a text's whole vector (learned on the training half) -----------------------------------
+def macro_f1(gold: np.ndarray, prob: np.ndarray, threshold: float) -> float:
+    pred = np.nan_to_num(prob, nan=0.0) >= threshold
+    return float(np.mean([f1_score(gold[:, j], pred[:, j]) for j in range(gold.shape[1])]))
+
+
+def learn_relative(gold: np.ndarray, prob: np.ndarray, target: float = 0.5) -> dict[str, float]:
+    """δ (log-odds below the text's most probable value) and a floor on P(yes), chosen together for the best
+    training macro F1: a value is expressed when it is nearly as probable as the text's top value, and probable at
+    all. Ties keep the smaller δ and floor."""
+    best = (-1.0, 0.0, 0.0)
+    for floor in np.arange(0.0, 0.96, 0.05):
+        for delta in np.arange(0.0, 6.01, 0.25):
+            f1 = macro_f1(gold, relative_rescale(prob, float(delta), float(floor), target), target)
+            if f1 > best[0] + 1e-12:
+                best = (f1, float(delta), float(floor))
+    return {"delta": best[1], "floor": best[2]}
+
+
+def learn_model(kind: str, gold: np.ndarray, prob: np.ndarray, ids: list[str]) -> dict[str, object]:
+    """A logistic or isotonic model of P(expressed) per value (scikit-learn), as plain numbers for
+    `calibration.model_probabilities`. A value with one class only in the training texts keeps its raw P(yes)
+    (left out of the model)."""
+    usable = [j for j in range(len(ids)) if 0 < gold[:, j].sum() < len(gold)]
+    if kind == "logistic":
+        from sklearn.linear_model import LogisticRegression
+
+        z = log_odds(prob)
+        mean = np.nanmean(z, axis=0)
+        scale = np.nanstd(z, axis=0)
+        scale = np.where(scale > 1e-9, scale, 1.0)
+        x = np.where(np.isnan(prob), 0.0, (z - mean) / scale)
+        coef, intercept = [], []
+        for j in usable:
+            fit = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000).fit(x, gold[:, j])
+            coef.append(fit.coef_[0].tolist())
+            intercept.append(float(fit.intercept_[0]))
+        # the model reads every value's log-odds, but predicts only the usable ones
+        return {"kind": "logistic", "ids": [ids[j] for j in usable], "inputs": list(ids),
+                "mean": mean.tolist(), "scale": scale.tolist(), "coef": coef, "intercept": intercept}
+    if kind == "isotonic":
+        from sklearn.isotonic import IsotonicRegression
+
+        z = within_text(prob)
+        knots = []
+        for j in usable:
+            keep = ~np.isnan(z[:, j])
+            fit = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(z[keep, j], gold[keep, j])
+            knots.append([fit.X_thresholds_.tolist(), fit.y_thresholds_.tolist()])
+        return {"kind": "isotonic", "ids": [ids[j] for j in usable], "knots": knots}
+    raise ValueError(f"unknown model kind {kind!r}")

@@ -27,7 +27,7 @@ from ..errors import ConfigError, OutputParseError
 from ..jobs import run_job_async, run_sync
 from ..measure import measure_answer
 from ..models import GenerateConfig, ModelPool
-from ..prompts import render
+from ..prompts import PromptSet, render
 from ..store import RunStore, read_jsonl
 from ..theories import Theory, load_theory
 from ..units import Unit, UnitsResult, run_phase
@@ -37,8 +37,17 @@ BASELINE = "baseline"
 RELATIONS = ("target", "same group", "opposite group")
 
 
-def prime_prompt(theory: Theory, dim: str) -> str:
+def prime_prompt(theory: Theory, dim: str, prompts: PromptSet = "adaem") -> str:
+    """The system message that primes a model towards one value. adaem's: the respondent's own system prompt, then
+    the value with its definition. The paper's (`prompts: paper`): C.11's "You are an expert in Schwartz values,
+    and you are designed to reflect value {value} in your response." as printed, or its MFT form (Appendix J.2)
+    for `mft`; any other theory takes the Schwartz form with its own title."""
     d = theory.dimension(dim)
+    if prompts == "paper":
+        if theory.name == "mft":
+            return render("paper/prime_system.mft", value=d.name)
+        text = render("paper/prime_system", value=d.name)
+        return text if theory.name == "schwartz10" else text.replace("Schwartz values", theory.title or theory.name)
     return render("prime_system", opinion_system=render("opinion_system"), name=d.name, definition=d.definition)
 
 
@@ -133,10 +142,10 @@ async def _measure(store: RunStore, pool: ModelPool, theory: Theory, model: str,
     async def one(condition: str, q: Question) -> dict[str, Any]:
         record: dict[str, Any] = {"key": f"{model}|{condition}|{q.id}", "condition": condition, "model": model,
                                   "question_id": q.id, "question": q.text}
-        system = None if condition == BASELINE else prime_prompt(theory, condition)
+        system = None if condition == BASELINE else prime_prompt(theory, condition, config.prompts)
         try:
             answer = await measure_answer(pool.get(model), pool.get(config.roles.judge), theory, q.text, ev,
-                                          sampling=sampling, system=system)
+                                          sampling=sampling, system=system, prompts=config.prompts)
             record.update({**answer.opinion.as_record(), "vector": answer.vector})
         except OutputParseError as exc:
             record.update({"vector": None, "parse_failure": str(exc)})

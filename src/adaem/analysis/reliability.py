@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
-from ..rating import RatingSystem, beta_of, rate_resamples, score_table, scores_from_moments
+from ..rating import RatingSystem, WinProbability, beta_of, rate_resamples, score_table, scores_from_moments
 from ..resampling import Clusters, clusters_of
 from .psychometrics import icc
 
@@ -54,12 +54,13 @@ def fold_of(n_q: int, folds: int, seed: int = 0, clusters: Clusters | None = Non
 
 
 def subset_scores(labels: np.ndarray, subsets: list[np.ndarray], models: list[str], dims: list[str], *,
-                  system: RatingSystem = "trueskill", threshold: float = 0.5) -> np.ndarray:
+                  system: RatingSystem = "trueskill", threshold: float = 0.5,
+                  win: WinProbability = "standard") -> np.ndarray:
     """len(subsets) × models × dims: the scores of each subset of the questions (index arrays) on its own,
     TrueSkill's every subset in one batched pass."""
     if system != "trueskill":
         return np.stack([score_table(labels[idx], models, dims, system=system, threshold=threshold,
-                                     bootstrap=0).score for idx in subsets])
+                                     bootstrap=0, win=win).score for idx in subsets])
     present = ~np.isnan(labels)
     expressed = (np.nan_to_num(labels, nan=0.0) >= threshold) & present
     n_q = len(labels)
@@ -68,16 +69,16 @@ def subset_scores(labels: np.ndarray, subsets: list[np.ndarray], models: list[st
         rows[r, :len(idx)] = idx
     pad = np.zeros((1, *labels.shape[1:]), bool)
     mu, var = rate_resamples(np.concatenate([expressed, pad]), np.concatenate([present, pad]), rows)
-    return scores_from_moments(mu, var, beta_of("trueskill")).transpose(0, 2, 1)
+    return scores_from_moments(mu, var, beta_of("trueskill"), win).transpose(0, 2, 1)
 
 
 def fold_scores(labels: np.ndarray, models: list[str], dims: list[str], folds: int = 5, *, seed: int = 0,
                 system: RatingSystem = "trueskill", threshold: float = 0.5,
-                topics: Sequence[object] | np.ndarray | None = None) -> np.ndarray:
+                topics: Sequence[object] | np.ndarray | None = None, win: WinProbability = "standard") -> np.ndarray:
     """folds × models × dims of scores, each fold scored on its own share of the questions (`fold_of`)."""
     fold = fold_of(labels.shape[0], folds, seed, clusters_of(topics, labels.shape[0]))
     return subset_scores(labels, [np.flatnonzero(fold == k) for k in range(folds)], models, dims, system=system,
-                         threshold=threshold)
+                         threshold=threshold, win=win)
 
 
 def fold_alpha(per_fold: np.ndarray) -> float:
@@ -115,7 +116,7 @@ def _normal_interval(estimate: np.ndarray, boot: np.ndarray, level: float, forwa
 
 def alpha_interval(labels: np.ndarray, fold: np.ndarray, clusters: Clusters, models: list[str], dims: list[str], *,
                    system: RatingSystem = "trueskill", threshold: float = 0.5, confidence: float = 0.95,
-                   resamples: int = 200, seed: int = 0) -> tuple[float, float]:
+                   resamples: int = 200, seed: int = 0, win: WinProbability = "standard") -> tuple[float, float]:
     """Cronbach's α's interval over the questions' topics (questions without topics): α ± z · SD on Feldt's scale
     ln(1 − α), the SD over a bootstrap of whole topics (each resample split into folds again, a topic drawn
     twice kept in one fold). The subjects (model, value) are fixed; what varies is which questions were asked,
@@ -139,10 +140,10 @@ def alpha_interval(labels: np.ndarray, fold: np.ndarray, clusters: Clusters, mod
         subsets += [rows[again == k] for k in range(folds)]
     if not subsets:
         return float("nan"), float("nan")
-    scores = subset_scores(labels, subsets, models, dims, system=system, threshold=threshold)
+    scores = subset_scores(labels, subsets, models, dims, system=system, threshold=threshold, win=win)
     boot = np.array([fold_alpha(scores[b * folds:(b + 1) * folds]) for b in range(len(subsets) // folds)])
     estimate = fold_alpha(subset_scores(labels, [np.flatnonzero(fold == k) for k in range(folds)], models, dims,
-                                    system=system, threshold=threshold))
+                                    system=system, threshold=threshold, win=win))
     lo, hi = _normal_interval(np.array(estimate), boot, confidence, *TRANSFORMS["log1m"])
     return float(lo), float(hi)
 
@@ -180,7 +181,8 @@ def profile_agreement(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
 def agreement_intervals(labels_a: np.ndarray, topics_a: Sequence[object] | np.ndarray | None, labels_b: np.ndarray,
                         topics_b: Sequence[object] | np.ndarray | None, models: list[str], dims: list[str], *,
                         system: RatingSystem = "trueskill", threshold: float = 0.5, confidence: float = 0.95,
-                        resamples: int = 200, seed: int = 0) -> dict[str, tuple[float, float]]:
+                        resamples: int = 200, seed: int = 0, win: WinProbability = "standard"
+                        ) -> dict[str, tuple[float, float]]:
     """Intervals of `profile_agreement`'s four figures over both benchmarks' topics: each estimate ± z · SD on
     Fisher's z scale, the SD over bootstraps of whole topics of each run (independently). The (model, value)
     subjects are fixed: the claim is how alike two benchmarks like these would profile these models. (scipy's
@@ -188,16 +190,16 @@ def agreement_intervals(labels_a: np.ndarray, topics_a: Sequence[object] | np.nd
     reported.)"""
     from ..resampling import TRANSFORMS
 
-    full_a = subset_scores(labels_a, [np.arange(len(labels_a))], models, dims, system=system, threshold=threshold)[0]
-    full_b = subset_scores(labels_b, [np.arange(len(labels_b))], models, dims, system=system, threshold=threshold)[0]
+    full_a = subset_scores(labels_a, [np.arange(len(labels_a))], models, dims, system=system, threshold=threshold, win=win)[0]
+    full_b = subset_scores(labels_b, [np.arange(len(labels_b))], models, dims, system=system, threshold=threshold, win=win)[0]
     estimate = profile_agreement(full_a, full_b)
     ca, cb = clusters_of(topics_a, len(labels_a)), clusters_of(topics_b, len(labels_b))
     if ca.count < 3 or cb.count < 3:
         return {k: (float("nan"), float("nan")) for k in AGREEMENT}
     boot_a = subset_scores(labels_a, topic_resamples(ca, resamples, seed), models, dims, system=system,
-                           threshold=threshold)
+                           threshold=threshold, win=win)
     boot_b = subset_scores(labels_b, topic_resamples(cb, resamples, seed + 1), models, dims, system=system,
-                           threshold=threshold)
+                           threshold=threshold, win=win)
     boot = np.array([[st[k] for k in AGREEMENT] for st in (profile_agreement(x, y) for x, y in
                                                           zip(boot_a, boot_b, strict=True))])
     lo, hi = _normal_interval(np.array([estimate[k] for k in AGREEMENT]), boot, confidence, *TRANSFORMS["atanh"])
@@ -230,10 +232,10 @@ def reliability(run_dir: Path | str, folds: int = 5, *, against: Path | str | No
     dims = run.theory.ids
     fold = fold_of(len(labels), folds, seed, clusters)
     per_fold = subset_scores(labels, [np.flatnonzero(fold == k) for k in range(folds)], run.models, dims,
-                             system=ev.rating, threshold=ev.threshold)
+                             system=ev.rating, threshold=ev.threshold, win=ev.win_probability)
     alpha = fold_alpha(per_fold)
     lo, hi = alpha_interval(labels, fold, clusters, run.models, dims, system=ev.rating, threshold=ev.threshold,
-                            confidence=ev.confidence, seed=seed)
+                            confidence=ev.confidence, seed=seed, win=ev.win_probability)
     cv = coefficient_of_variation(per_fold, axis=0)
     rows = []
     for i, m in enumerate(run.models):
@@ -261,7 +263,8 @@ def reliability(run_dir: Path | str, folds: int = 5, *, against: Path | str | No
         ok_b = ~np.isnan(other_labels).all(axis=(1, 2))
         intervals = agreement_intervals(labels[:, idx_a], topics, other_labels[ok_b][:, idx_b],
                                         _topics(other.questions, ok_b), shared, dims, system=ev.rating,
-                                        threshold=ev.threshold, confidence=ev.confidence, seed=seed)
+                                        threshold=ev.threshold, confidence=ev.confidence, seed=seed,
+                                        win=ev.win_probability)
         summary["against"] = {"run": str(against), "models": shared, **profile_agreement(a, b),
                               **{f"{k}_ci": list(v) for k, v in intervals.items()},
                               "ci_unit": "topics of both runs (questions where a run has none)"}
@@ -283,7 +286,7 @@ def _scores(run, labels: np.ndarray, models: list[str]) -> np.ndarray:
     """The run's scores of `models` alone (every question), from its label tensor."""
     ev = run.config.evaluation
     idx = [run.models.index(m) for m in models]
-    return score_table(labels[:, idx], models, run.theory.ids, system=ev.rating, threshold=ev.threshold,
+    return score_table(labels[:, idx], models, run.theory.ids, system=ev.rating, win=ev.win_probability, threshold=ev.threshold,
                        bootstrap=0).score
 
 

@@ -2,16 +2,21 @@
 
 Ratings are a matrix of items × raters holding integer categories, NaN where a rater did not rate an item.
 
-- `cohen_kappa`: Cohen's κ of two raters, weighted (quadratic or linear) for ordinal scales: disagreement
-  between 1 and 3 counts more than between 1 and 2. `mean_pairwise_kappa` averages it over rater pairs.
-- `fleiss_kappa`: Fleiss' κ (1971), nominal, for any number of raters; items may have different numbers of
-  ratings (each item's agreement is over its own rater pairs; category shares are pooled over all ratings).
+- `cohen_kappa`: Cohen's κ of two raters over the items both rated, weighted (quadratic or linear) for ordinal
+  scales: disagreement between 1 and 3 counts more than between 1 and 2. `pairwise_kappa` gives it for every two
+  raters, `shared_items` the items behind each; a pair sharing fewer than `min_overlap` items gets NaN ("too few
+  shared items"), never 0. `mean_pairwise_kappa` averages over the pairs that share enough.
+- `fleiss_kappa`: Fleiss' κ (1971), nominal, for any number of raters. Missing ratings are left out: only items
+  with at least two ratings count, each item's agreement is over the raters who rated it (so items may have
+  different numbers of raters), each item weighs the same, and category shares are pooled over all ratings.
 - `krippendorff_alpha`: Krippendorff's α from the coincidence matrix (Krippendorff 2011), nominal, ordinal or
-  interval, missing ratings allowed.
-- `rater_outliers`: raters whose agreement with the others is well below the others' agreement among
-  themselves, checked against the noise of a bootstrap over items (a warning, not a test).
+  interval. Missing ratings are left out by its definition: only pairable values (items with ≥ 2 ratings) enter,
+  each item's pairs weighted 1 / (its ratings − 1).
+- `rater_agreement`: raters whose agreement with the others is well below the others' agreement among
+  themselves, checked against the noise of a bootstrap over items (a warning, not a test); only pairs sharing
+  `min_overlap` items count, and a rater needs two such partners to be judged at all.
 
-Every statistic is NaN when it is undefined (no pairable ratings, or no variation at all to agree on).
+Every statistic is NaN when it is undefined (no pairable ratings, too few shared items, or no variation at all).
 """
 
 from __future__ import annotations
@@ -67,10 +72,18 @@ def cohen_kappa(a: np.ndarray, b: np.ndarray, categories: list[int], weights: We
     return _kappa_from_confusion(confusion, kappa_weights(k, weights))
 
 
+def shared_items(matrix: np.ndarray) -> np.ndarray:
+    """raters × raters: how many items both raters rated (the diagonal: how many each rated)."""
+    here = (~np.isnan(np.asarray(matrix, float))).astype(np.int64)
+    return here.T @ here
+
+
 def pairwise_kappa(matrix: np.ndarray, categories: list[int], weights: Weights = "quadratic",
-                   item_weights: np.ndarray | None = None) -> np.ndarray:
-    """raters × raters of Cohen's κ (NaN on the diagonal and for pairs without a common item). `item_weights`
-    (items, or resamples × items) counts each item that many times: a bootstrap resample without copying."""
+                   item_weights: np.ndarray | None = None, min_overlap: int = 1) -> np.ndarray:
+    """raters × raters of Cohen's κ (NaN on the diagonal and for pairs sharing fewer than `min_overlap` items).
+    `item_weights` (items, or resamples × items) counts each item that many times: a bootstrap resample without
+    copying (which pairs share enough is decided on the items themselves, not per resample)."""
+    enough = shared_items(matrix) >= max(min_overlap, 1)
     codes = _codes(matrix, categories)
     n_items, n_raters = codes.shape
     k = len(categories)
@@ -81,7 +94,7 @@ def pairwise_kappa(matrix: np.ndarray, categories: list[int], weights: Weights =
     for r in range(n_raters):
         for s in range(r + 1, n_raters):
             both = (codes[:, r] >= 0) & (codes[:, s] >= 0)
-            if not both.any():
+            if not both.any() or not enough[r, s]:
                 continue
             cell = codes[both, r] * k + codes[both, s]
             for b, row in enumerate(stacked):
@@ -90,9 +103,10 @@ def pairwise_kappa(matrix: np.ndarray, categories: list[int], weights: Weights =
     return out[0] if item_weights is None or np.ndim(item_weights) == 1 else out
 
 
-def mean_pairwise_kappa(matrix: np.ndarray, categories: list[int], weights: Weights = "quadratic") -> tuple[float, int]:
-    """Cohen's κ averaged over every pair of raters with items in common; (mean, pairs averaged)."""
-    pairs = pairwise_kappa(matrix, categories, weights)
+def mean_pairwise_kappa(matrix: np.ndarray, categories: list[int], weights: Weights = "quadratic",
+                        min_overlap: int = 1) -> tuple[float, int]:
+    """Cohen's κ averaged over every pair of raters sharing at least `min_overlap` items; (mean, pairs averaged)."""
+    pairs = pairwise_kappa(matrix, categories, weights, min_overlap=min_overlap)
     upper = pairs[np.triu_indices_from(pairs, 1)]
     finite = upper[np.isfinite(upper)]
     return (float(finite.mean()) if len(finite) else float("nan")), len(finite)
@@ -160,13 +174,16 @@ def krippendorff_alpha(matrix: np.ndarray, categories: list[int], level: Level =
 
 @dataclass
 class RaterAgreement:
-    """Per rater: mean κ with every other rater, the others' mean κ among themselves, and whether the gap is an
-    outlier (gap ≥ `margin` and its bootstrap lower bound above 0)."""
+    """Per rater: mean κ with every other rater they share enough items with, the others' mean κ among themselves,
+    how many such partners and how many items that rests on, and whether the gap is an outlier (gap ≥ `margin`,
+    its bootstrap lower bound above 0, and at least two partners)."""
 
     with_others: np.ndarray
     among_others: np.ndarray
     gap_lo: np.ndarray
     flagged: np.ndarray
+    partners: np.ndarray  # raters each shares at least min_overlap items with (on every metric: the fewest)
+    shared: np.ndarray  # items each rated that a partner also rated (any metric)
 
 
 def _leave_one_out(pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -182,29 +199,46 @@ def _leave_one_out(pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def rater_agreement(matrices: list[np.ndarray], categories: list[int], weights: Weights = "quadratic", *,
-                    margin: float = 0.1, resamples: int = 200, seed: int = 0) -> RaterAgreement:
+                    margin: float = 0.1, resamples: int = 200, seed: int = 0, min_overlap: int = 2) -> RaterAgreement:
     """Each rater's agreement with the rest, averaged over the metrics (`matrices`, items × raters each, the same
-    raters). Flagged: mean κ with the others at least `margin` below the others' mean κ among themselves, and the
-    one-sided 95% bootstrap bound (over items) of that gap above 0, so a gap that is only noise is not flagged."""
+    raters), over rater pairs sharing at least `min_overlap` items only. Flagged: at least two such partners, mean
+    κ with them at least `margin` below the others' mean κ among themselves, and the one-sided 95% bootstrap bound
+    (over items) of that gap above 0, so a gap that is only noise is not flagged."""
     n_raters = matrices[0].shape[1]
+    overlap = [shared_items(m) >= min_overlap for m in matrices]
+    enough = np.logical_and.reduce(overlap) & ~np.eye(n_raters, dtype=bool)
+    partners = enough.sum(1)
+    shared = np.zeros(n_raters, dtype=np.int64)
+    for j in range(n_raters):
+        rated_here = np.zeros(len(matrices[0]), bool)
+        for m in matrices:
+            mine = ~np.isnan(m[:, j])
+            others = (~np.isnan(m[:, enough[j]])).any(1) if enough[j].any() else np.zeros(len(m), bool)
+            rated_here |= mine & others
+        shared[j] = int(rated_here.sum())
     if n_raters < 3:  # with two raters there is no "rest" to compare against
         nan = np.full(n_raters, np.nan)
-        return RaterAgreement(nan, nan, nan, np.zeros(n_raters, bool))
+        return RaterAgreement(nan, nan, nan, np.zeros(n_raters, bool), partners, shared)
     rng = np.random.default_rng(seed)
     point_with, point_among, boot_gaps = [], [], []
     for m in matrices:
-        with_others, among = _leave_one_out(pairwise_kappa(m, categories, weights))
+        pair_k = pairwise_kappa(m, categories, weights, min_overlap=min_overlap)
+        pair_k[~enough] = np.nan
+        with_others, among = _leave_one_out(pair_k)
         point_with.append(with_others)
         point_among.append(among)
         draws = rng.integers(0, len(m), (resamples, len(m)))
         counts = np.stack([np.bincount(d, minlength=len(m)) for d in draws]).astype(float)
-        b_with, b_among = _leave_one_out(pairwise_kappa(m, categories, weights, item_weights=counts))
+        boot_k = pairwise_kappa(m, categories, weights, item_weights=counts, min_overlap=min_overlap)
+        boot_k[:, ~enough] = np.nan
+        b_with, b_among = _leave_one_out(boot_k)
         boot_gaps.append(b_among - b_with)
-    with warnings.catch_warnings():  # a rater with no pairable ratings has NaN everywhere: not an error
+    with warnings.catch_warnings():  # a rater with no partner has NaN everywhere: not an error
         warnings.simplefilter("ignore", RuntimeWarning)
         with_others = np.nanmean(np.stack(point_with), axis=0)
         among = np.nanmean(np.stack(point_among), axis=0)
         gap_lo = np.nanpercentile(np.nanmean(np.stack(boot_gaps), axis=0), 5, axis=0)
     flagged = np.nan_to_num(among - with_others) >= margin
     flagged &= np.nan_to_num(gap_lo) > 0
-    return RaterAgreement(with_others, among, gap_lo, flagged)
+    flagged &= partners >= 2
+    return RaterAgreement(with_others, among, gap_lo, flagged, partners, shared)

@@ -39,25 +39,51 @@ def create(
     rater_names: Annotated[str | None, typer.Option(help="the raters' names instead, comma-separated")] = None,
     per_item: Annotated[int | None, typer.Option(min=1, help="raters per question (default: every rater rates "
                                                  "every question)")] = None,
-    metrics: Annotated[Path | None, typer.Option(help="your own metrics YAML (default: the paper's Rationality, "
-                                                 "Controversy, Value Elicitation on 1-3)")] = None,
-    seed: Annotated[int, typer.Option(help="seed of the pairing and of each rater's order")] = 0,
+    design: Annotated[Path | None, typer.Option("--design", "--metrics", help="your own study design YAML: scale, "
+                                                "metrics with examples, instructions, practice and attention-check "
+                                                "items, analysis settings (default: the paper's three metrics on 1-3)")]
+    = None,
+    min_gap: Annotated[int, typer.Option(min=1, help="at least this many questions between the two questions of a "
+                                         "pair in every rater's order")] = 10,
+    min_overlap: Annotated[int | None, typer.Option(min=2, help="questions two raters must share before their κ is "
+                                                    "computed (the analysis plan; default 10)")] = None,
+    seed: Annotated[int | None, typer.Option(help="seed of the choice of pairs (default: the study's secret); the "
+                                             "raters' orders always come from the secret")] = None,
 ) -> None:
-    """Build a study: question pairs, shuffled and blinded, and a private link per rater."""
+    """Build a study: question pairs, blind orders, a private link per rater, and the analysis plan, frozen."""
     from .study import create_study
 
     names = [n.strip() for n in rater_names.split(",") if n.strip()] if rater_names else None
     study, summary = create_study(source, out_dir, baseline=baseline, pairs=pairs, raters=names or raters,
-                                  per_item=per_item, metrics=metrics, seed=seed)
+                                  per_item=per_item, design=design, seed=seed, min_gap=min_gap, min_overlap=min_overlap)
     study.close()
     _say(f"study {out_dir}: {summary['described']}; {summary['generated']} against {summary['baseline']}")
     per = summary["per_rater"]
     each = f"{per[0]} questions each" if len(set(per)) == 1 else f"{min(per)}-{max(per)} questions each"
-    _say(f"{summary['items']} questions, {len(summary['raters'])} raters ({', '.join(summary['raters'])}), {each}; "
-         f"metrics: {', '.join(summary['metrics'])}")
+    extras = "".join(f", {summary[k]} {what}{'s' if summary[k] != 1 else ''}"
+                     for k, what in (("practice", "practice question"), ("checks", "attention check")) if summary[k])
+    _say(f"{summary['items']} questions, {len(summary['raters'])} raters ({', '.join(summary['raters'])}), {each}"
+         f"{' (attention checks included)' if summary['checks'] else ''}; metrics: {', '.join(summary['metrics'])}"
+         f"{extras}; a pair's two questions at least {summary['min_gap']} apart in every order")
     for note in summary["notes"]:
         _say(f"note: {note}")
+    _say(f"analysis plan frozen, sha256 {summary['plan_sha256']} (`adaem annotate plan {out_dir}` prints it: publish "
+         "it before the first rating to pre-register)")
     _say(f"next: adaem annotate serve {out_dir}   (prints each rater's private link)")
+
+
+@app.command("plan")
+def plan(study_dir: StudyArg) -> None:
+    """The study's pre-registered analysis plan in words, its settings and its SHA-256 (for a pre-registration)."""
+    from .study import Study
+
+    with Study.open(study_dir) as study:
+        p = study.plan
+        lines = p.describe([m.name for m in study.metrics.metrics], len(study.design.checks), len(study.design.practice))
+        _say(f"analysis plan of {study_dir} (frozen at creation), sha256 {study.meta('plan_sha256')}")
+        for line in lines:
+            _say(f"- {line}")
+        _say("settings: " + p.canonical())
 
 
 def _is_loopback(host: str) -> bool:
@@ -136,58 +162,98 @@ def _p(x: object) -> str:
 @app.command("results")
 def results(
     study_dir: StudyArg,
-    resamples: Annotated[int, typer.Option(min=0, help="bootstrap resamples of the CIs")] = 2000,
-    permutations: Annotated[int, typer.Option(min=100, help="random sign vectors of the paired test")] = 10_000,
-    weights: Annotated[str, typer.Option(help="Cohen's κ weights: quadratic, linear or none")] = "quadratic",
-    seed: Annotated[int, typer.Option(help="seed of the bootstrap and the permutations")] = 0,
-    out_dir: Annotated[Path | None, typer.Option("--out", help="also write results.csv, agreement.csv, raters.csv "
-                                                 "here")] = None,
+    resamples: Annotated[int | None, typer.Option(min=0, help="bootstrap resamples of the CIs (default: the plan's)")]
+    = None,
+    permutations: Annotated[int | None, typer.Option(min=100, help="random sign vectors of the paired test (default: "
+                                                     "the plan's)")] = None,
+    weights: Annotated[str | None, typer.Option(help="Cohen's κ weights: quadratic, linear or none (default: the "
+                                                "plan's)")] = None,
+    seed: Annotated[int | None, typer.Option(help="seed of the bootstrap and the permutations (default: the plan's)")]
+    = None,
+    min_overlap: Annotated[int | None, typer.Option(min=2, help="questions two raters must share for their κ "
+                                                    "(default: the plan's)")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="also write results.csv, agreement.csv, pairs.csv, "
+                                                 "raters.csv and plan.json here")] = None,
 ) -> None:
-    """The paper's table for this study: per metric each set's mean [95% CI], the gain, a paired test, agreement."""
+    """The paper's table for this study, as its analysis plan says: per metric each set's mean [95% CI], the gain, a
+    paired test, agreement over shared questions, each rater against the rest; any setting given is a deviation."""
     from .results import annotate_results
 
-    if weights not in ("quadratic", "linear", "none"):
+    if weights is not None and weights not in ("quadratic", "linear", "none"):
         raise ConfigError(f"--weights {weights}: use quadratic, linear or none")
-    res = annotate_results(study_dir, resamples=resamples, permutations=permutations, weights=weights,  # type: ignore[arg-type]
-                           seed=seed)
+    res = annotate_results(study_dir, resamples=resamples, permutations=permutations, weights=weights, seed=seed,
+                           min_overlap=min_overlap)
+    plan = res.plan
     lo, hi = res.scale
-    table = Table(title=Text(f"Human evaluation of {study_dir} (scale {lo}-{hi}, mean [95% CI])"))
-    for col in ("metric", res.baseline_name, res.generated_name, "gain [95% CI]", "paired test"):
+    table = Table(title=Text(f"Human evaluation of {study_dir} (scale {lo}-{hi}, mean [{plan.confidence:.0%} CI])"))
+    for col in ("metric", res.baseline_name, res.generated_name, "gain [CI]", "paired test"):
         table.add_column(Text(col), justify="left" if col == "metric" else "right")  # set names come from file names
     for r in res.table.to_dict("records"):
-        test = f"Δ {float(r['difference']):+.2f}, p {_p(r['p_value'])} ({r['pairs']} pairs)" if r["pairs"] else "–"
+        test = (f"Δ {float(r['difference']):+.2f}, p {_p(r['p_value'])}, Holm {_p(r['p_holm'])} ({r['pairs']} pairs)"
+                if r["pairs"] else "–")
         table.add_row(Text(r["metric"]), _ci(r["baseline"], r["baseline_lo"], r["baseline_hi"]),
                       _ci(r["generated"], r["generated_lo"], r["generated_hi"]),
                       f"{_pct(r['gain'])} [{_pct(r['gain_lo'])}, {_pct(r['gain_hi'])}]", test)
     out.print(table)
-    agree = Table(title="Inter-rater agreement (over the questions with at least two ratings)")
-    for col in ("metric", f"Cohen's κ ({weights}, mean over rater pairs)", "Fleiss' κ", "Krippendorff's α (ordinal)",
-                "questions", "raters"):
+    agree = Table(title=f"Inter-rater agreement (κ over rater pairs sharing at least {plan.min_overlap} questions; "
+                        "Fleiss' κ and α over the questions with at least two ratings)")
+    for col in ("metric", f"Cohen's κ ({plan.weights}, mean over rater pairs)", "Fleiss' κ",
+                "Krippendorff's α (ordinal)", "questions", "raters"):
         agree.add_column(col, justify="left" if col == "metric" else "right")
     for r in res.agreement.to_dict("records"):
-        agree.add_row(Text(r["metric"]), f"{_num(r['cohen_kappa'])} ({r['rater_pairs']} pairs)",
+        few = f"; {r['pairs_too_few']} sharing too few" if r["pairs_too_few"] else ""
+        agree.add_row(Text(r["metric"]), f"{_num(r['cohen_kappa'])} ({r['rater_pairs']} pairs{few})",
                       _num(r["fleiss_kappa"]), _num(r["krippendorff_alpha"]), str(r["items"]), str(r["raters"]))
     out.print(agree)
-    if len(res.raters) >= 3:
-        per = Table(title="Each rater against the rest (Cohen's κ, mean over metrics)")
-        for col in ("rater", "ratings", "κ with the others", "the others among themselves", ""):
+    if res.pairs is not None and len(res.pairs):
+        keys = [k for k in res.pairs.columns if k not in ("rater_a", "rater_b", "shared_questions", "note")]
+        pairs = Table(title="Every two raters (Cohen's κ over the questions both rated)")
+        for col in ("raters", "shared questions", *(res.metrics.get(k, k) for k in keys)):
+            pairs.add_column(col, justify="left" if col == "raters" else "right")
+        for r in res.pairs.to_dict("records"):
+            cells = [r["note"]] + [""] * (len(keys) - 1) if r["note"] else [_num(r[k]) for k in keys]
+            pairs.add_row(Text(f"{r['rater_a']} – {r['rater_b']}"), str(r["shared_questions"]), *cells)
+        out.print(pairs)
+    if len(res.raters):
+        per = Table(title="Each rater (κ with the others: mean over metrics, over raters sharing enough questions)")
+        checks = res.raters["checks_assigned"].notna().any()
+        cols = ["rater", "ratings", "shared questions", "κ with the others", "the others among themselves", ""]
+        if checks:
+            cols.insert(5, "attention checks")
+        cols.insert(-1, "median s / question")
+        for col in cols:
             per.add_column(col, justify="left" if col in ("rater", "") else "right")
         for r in res.raters.to_dict("records"):
-            per.add_row(Text(r["rater"]), str(r["ratings"]), _num(r["kappa_with_others"]),
-                        _num(r["kappa_among_others"]), Text("outlier", style="bold red") if r["flagged"] else "")
+            status = r["agreement"] if r["agreement"] != "outlier" else ""
+            row: list[str | Text] = [Text(r["rater"]), str(r["ratings"]), str(r["shared_questions"]), _num(r["kappa_with_others"]),
+                   _num(r["kappa_among_others"])]
+            if checks:
+                row.append(f"{r['checks_passed']} / {r['checks_answered']} passed" if r["checks_assigned"] else "–")
+            row.append(_num(r["median_seconds"], 1))
+            row.append(Text("outlier", style="bold red") if r["flagged"] else Text(r["excluded"] or status))
+            per.add_row(*row)
         out.print(per)
+    for d in res.deviations:
+        err.print(Text("deviation from the pre-registered plan: ", style="bold yellow") + Text(d), soft_wrap=True)
     for w in res.warnings:
         err.print(Text("warning: ", style="bold yellow") + Text(w), soft_wrap=True)
     for note in res.notes:
         _say(f"note: {note}")
+    _say(f"analysis plan sha256 {res.plan_sha256}")
     for m in res.methods:
         out.print(Text(m, style="dim"), soft_wrap=True)
     if out_dir is not None:
+        import json
+
         out_dir.mkdir(parents=True, exist_ok=True)
         res.table.to_csv(out_dir / "results.csv", index=False)
         res.agreement.to_csv(out_dir / "agreement.csv", index=False)
+        res.pairs.to_csv(out_dir / "pairs.csv", index=False)
         res.raters.to_csv(out_dir / "raters.csv", index=False)
-        _say(f"wrote results.csv, agreement.csv, raters.csv to {out_dir}")
+        (out_dir / "plan.json").write_text(json.dumps({"sha256": res.plan_sha256, "settings": plan.as_data(),
+                                                       "deviations": res.deviations, "methods": res.methods},
+                                                      indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        _say(f"wrote results.csv, agreement.csv, pairs.csv, raters.csv, plan.json to {out_dir}")
 
 
 @app.command("export")
@@ -195,7 +261,7 @@ def export(
     study_dir: StudyArg,
     output: Annotated[Path, typer.Option("--output", "-o", help="the CSV file to write")] = Path("ratings.csv"),
 ) -> None:
-    """Every rating as CSV: rater, item_id, pair, set, topic, question, metric, value, time, source."""
+    """Every rating as CSV: rater, item_id, pair, set, topic, question, metric, value, at (when it was given), source, seconds."""
     from .ratings_csv import export_csv
     from .study import Study
 

@@ -87,7 +87,7 @@ def load_baseline(source: Path | str, baseline: Path | str | None) -> tuple[list
         "seed questions (adaem's shipped seeds)"
 
 
-def match_pairs(baseline: list[Candidate], generated: list[Candidate], n: int, seed: int = 0) -> list[Pair]:
+def match_pairs(baseline: list[Candidate], generated: list[Candidate], n: int, seed: int | str = 0) -> list[Pair]:
     """Up to `n` pairs, no question in two pairs. Pairs with the same topic first (one per topic in turn, so that
     a cut at n keeps as many topics as it can), then the same category, then the rest at random."""
     rng = random.Random(seed)

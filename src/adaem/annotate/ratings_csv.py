@@ -19,7 +19,7 @@ from typing import Any
 from ..errors import ConfigError
 from .study import RatingError, Study, check_rater_name
 
-EXPORT_COLUMNS = ("rater", "item_id", "pair", "set", "topic", "question", "metric", "value", "at", "source")
+EXPORT_COLUMNS = ("rater", "item_id", "pair", "set", "topic", "question", "metric", "value", "at", "source", "seconds")
 _RATER = ("rater", "annotator", "coder", "worker", "worker_id", "user")
 _ITEM = ("item_id", "item")
 _TEXT = ("question", "text")
@@ -27,14 +27,16 @@ _VALUE = ("value", "rating", "score")
 
 
 def export_csv(study: Study, out: Path | str | None = None) -> str:
-    """Every current rating as CSV text (written to `out` when given)."""
+    """Every current rating of a study question as CSV text (written to `out` when given); `seconds` is the time the
+    rater's page showed the question (summed over visits; empty for ratings imported or made before timing)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(EXPORT_COLUMNS)
     for r in study.ratings():
         at = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(r["at"])) + "Z"
+        seconds = "" if r["seconds"] is None else f"{r['seconds']:.1f}"  # the rater's time on the question
         writer.writerow([r["rater"], r["item"], r["pair"], r["set_name"], r["topic"] or "", r["question"], r["metric"],
-                         r["value"], at, r["source"]])
+                         r["value"], at, r["source"], seconds])
     text = buffer.getvalue()
     if out is not None:
         Path(out).write_text(text, encoding="utf-8")

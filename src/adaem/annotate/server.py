@@ -1,9 +1,14 @@
 """`adaem annotate serve`: the rating pages of a study (aiohttp), for several raters at once.
 
     /r/TOKEN                  the rating page of the rater with that token (403 for any other)
-    /api/r/TOKEN              that rater's items in their order and their own ratings (never a set, a pair, or
-                              another rater's rating)
-    /api/r/TOKEN/rating       POST {"item", "metric", "value"}: stored and committed before the answer
+    /api/r/TOKEN              that rater's items in their order and their own ratings (never a set, a pair, a
+                              check's expected answer, or another rater's rating), the instructions, the metrics with
+                              their examples, the practice items, and a version of the rater's ratings
+    /api/r/TOKEN/rating       POST {"item", "metric", "value", "expected"?}: stored and committed before the
+                              answer; with "expected" (what the page shows as stored) a rating changed meanwhile by
+                              another page of the same rater is a 409 carrying the stored value, which wins
+    /api/r/TOKEN/version      the version alone: a page polls it to pick up what its rater's other pages did
+    /api/r/TOKEN/time         POST {"item", "seconds"}: time the page showed an item, added to the rater's total
     /admin/TOKEN              progress per rater and the raters' links (the study's admin token only)
     /api/admin/TOKEN          the same as JSON; /admin/TOKEN/ratings.csv: the export
 
@@ -23,8 +28,9 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from .markdown import markdown_tree
 from .ratings_csv import export_csv
-from .study import Rater, RatingError, Study
+from .study import Rater, RatingConflict, RatingError, Study
 
 HOST = "127.0.0.1"
 ASSETS = {"rate.js": "text/javascript", "rate.css": "text/css", "admin.js": "text/javascript"}
@@ -91,14 +97,31 @@ async def rate_page(request: web.Request) -> web.Response:
     return _page("rate.html") if _rater(request) else _forbidden(api=False)
 
 
+def _page_metrics(study: Study) -> list[dict[str, Any]]:
+    labels = study.metrics.scale.labels
+    return [{"key": m.key, "name": m.name, "definition": m.definition,
+             "examples": [{"point": k, "label": labels.get(k, ""), "text": markdown_tree(v, 3)}
+                          for k, v in m.examples.items()]} for m in study.metrics.metrics]
+
+
 async def rater_state(request: web.Request) -> web.Response:
     rater = _rater(request)
     if rater is None:
         return _forbidden(api=True)
     study = request.app[STUDY]
     done, total = study.rated(rater.id)
-    return web.json_response({"rater": rater.name, **study.metrics.as_data(), "items": study.rater_items(rater.id),
-                              "done": done, "total": total})
+    scale = study.metrics.as_data()["scale"]
+    return web.json_response({"rater": rater.name, "scale": scale, "metrics": _page_metrics(study),
+                              "instructions": markdown_tree(study.design.instructions),
+                              "practice": study.practice_items(rater.id), "items": study.rater_items(rater.id),
+                              "done": done, "total": total, "version": study.version(rater.id)})
+
+
+async def rater_version(request: web.Request) -> web.Response:
+    rater = _rater(request)
+    if rater is None:
+        return _forbidden(api=True)
+    return web.json_response({"version": request.app[STUDY].version(rater.id)})
 
 
 def _same_origin(request: web.Request) -> bool:
@@ -107,10 +130,8 @@ def _same_origin(request: web.Request) -> bool:
     return origin is None or urlsplit(origin).netloc == request.host
 
 
-async def save_rating(request: web.Request) -> web.Response:
-    rater = _rater(request)
-    if rater is None:
-        return _forbidden(api=True)
+async def _body(request: web.Request, required: set[str], optional: set[str]) -> dict[str, Any] | web.Response:
+    """The JSON body of a rater's POST, or the error response to send instead."""
     if not _same_origin(request):
         return _error(403, "a rating can only be sent from the rating page itself")
     if request.content_type != "application/json":
@@ -119,18 +140,51 @@ async def save_rating(request: web.Request) -> web.Response:
         body: Any = json.loads(await request.text())
     except (json.JSONDecodeError, UnicodeDecodeError):
         return _error(400, "the body is not JSON")
-    if not isinstance(body, dict) or set(body) != {"item", "metric", "value"}:
-        return _error(400, "send exactly {\"item\", \"metric\", \"value\"}")
+    if not isinstance(body, dict) or not required <= set(body) <= required | optional:
+        names = ", ".join(f'"{k}"' for k in sorted(required)) + "".join(f', "{k}"?' for k in sorted(optional))
+        return _error(400, f"send exactly {{{names}}}")
+    if not isinstance(body["item"], str) or len(body["item"]) > 64:
+        return _error(400, "item and metric must be short texts")
+    return body
+
+
+async def save_rating(request: web.Request) -> web.Response:
+    rater = _rater(request)
+    if rater is None:
+        return _forbidden(api=True)
+    body = await _body(request, {"item", "metric", "value"}, {"expected"})
+    if isinstance(body, web.Response):
+        return body
     item, metric, value = body["item"], body["metric"], body["value"]
-    if not isinstance(item, str) or not isinstance(metric, str) or len(item) > 64 or len(metric) > 64:
+    if not isinstance(metric, str) or len(metric) > 64:
         return _error(400, "item and metric must be short texts")
     study = request.app[STUDY]
     try:
-        study.set_rating(rater.id, item, metric, value)
+        if "expected" in body:
+            prior, version = study.set_rating(rater.id, item, metric, value, expected=body["expected"])
+        else:
+            prior, version = study.set_rating(rater.id, item, metric, value)
+    except RatingConflict as exc:
+        return web.json_response({"error": str(exc), "conflict": True, "current": exc.current,
+                                  "version": study.version(rater.id)}, status=409)
     except RatingError as exc:
         return _error(400, str(exc))
     done, total = study.rated(rater.id)
-    return web.json_response({"saved": True, "done": done, "total": total})
+    return web.json_response({"saved": True, "done": done, "total": total, "prior": prior, "version": version})
+
+
+async def save_time(request: web.Request) -> web.Response:
+    rater = _rater(request)
+    if rater is None:
+        return _forbidden(api=True)
+    body = await _body(request, {"item", "seconds"}, set())
+    if isinstance(body, web.Response):
+        return body
+    try:
+        request.app[STUDY].add_time(rater.id, body["item"], body["seconds"])
+    except RatingError as exc:
+        return _error(400, str(exc))
+    return web.json_response({"saved": True})
 
 
 def _admin(request: web.Request) -> bool:
@@ -149,7 +203,8 @@ async def admin_state(request: web.Request) -> web.Response:
     rows = [{**p, "link": links[p["rater"]] if p["source"] == "study" else None} for p in study.progress()]
     return web.json_response({"raters": rows, "metrics": study.metrics.keys(),
                               "items": len(study.items()), "generated": study.meta("generated_name"),
-                              "baseline": study.meta("baseline_name")})
+                              "baseline": study.meta("baseline_name"), "checks": len(study.design.checks),
+                              "practice": len(study.design.practice), "plan_sha256": study.meta("plan_sha256")})
 
 
 async def admin_export(request: web.Request) -> web.Response:
@@ -176,6 +231,8 @@ def make_app(study: Study | Path | str) -> web.Application:
         web.get("/r/{token}", rate_page),
         web.get("/api/r/{token}", rater_state),
         web.post("/api/r/{token}/rating", save_rating),
+        web.get("/api/r/{token}/version", rater_version),
+        web.post("/api/r/{token}/time", save_time),
         web.get("/admin/{token}", admin_page),
         web.get("/api/admin/{token}", admin_state),
         web.get("/admin/{token}/ratings.csv", admin_export),

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..config import RunConfig
 from ..judge import p_flagged
+from ..languages import place_in_text
 from ..measure import embed
 from ..models import GenerateConfig, ModelPool
 from ..prompts import render
@@ -27,15 +28,16 @@ SAME_QUESTION = 0.97
 # A refinement: the question and the place it concerns. A new question first states its argument (Listing 6 of the
 # paper: "[Argument]: <one sentence> [Question]: <yes-no question transformed from the argument>"); under a
 # grammar the fields are written in this order, so the argument is written before the question.
+# No string has a maxLength: a grammar would cut it mid-word; `question_problem` checks the length afterwards.
 REFINE_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "properties": {"question": {"type": "string", "maxLength": 240}, "country": {"type": "string", "maxLength": 60}},
+    "properties": {"question": {"type": "string"}, "country": {"type": "string"}},
     "required": ["question", "country"],
     "additionalProperties": False,
 }
 QUESTION_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "properties": {"argument": {"type": "string", "maxLength": 200}, **REFINE_SCHEMA["properties"]},
+    "properties": {"argument": {"type": "string"}, **REFINE_SCHEMA["properties"]},
     "required": ["argument", "question", "country"],
     "additionalProperties": False,
 }
@@ -61,12 +63,41 @@ def question_problem(text: str, max_words: int) -> str | None:
 
 
 def json_field(raw: str, key: str) -> str | None:
-    """One string field of a generator's JSON answer, or None when it is not there."""
+    """One string field of a generator's answer, or None when it is not there: adaem's JSON, or the paper's
+    "[Argument] : …" / "[Question]: …" lines (Listing 6)."""
     try:
         value = json.loads(raw).get(key)
     except (ValueError, AttributeError):
-        return None
+        value = listing_field(raw, key)
     return str(value).strip() if value else None
+
+
+_MARKUP = re.compile(r"[*_`#>]+")
+
+
+def listing_field(raw: str, key: str) -> str | None:
+    """The text after the last "[Key]:" (or "[Key] :", markdown around it allowed) up to the end of its line, or
+    on the next line when the marker ends its line; None when the answer has no such marker."""
+    found = list(re.finditer(rf"\[\s*{re.escape(key)}\s*\]\s*:?", raw, re.IGNORECASE))
+    if not found:
+        return None
+    rest = raw[found[-1].end():].lstrip(" \t:*")
+    lines = [line for line in rest.splitlines() if _MARKUP.sub("", line).strip()]
+    return _MARKUP.sub("", lines[0]).strip().strip("\"'") if lines else None
+
+
+def listing_question(raw: str) -> str | None:
+    """The question of a free-text answer to the paper's prompts: after "[Question]:" where the model wrote the
+    marker (Listing 6 asks for it; Listing 8 ends with it, so the answer may be the bare question), else the first
+    line that ends with a question mark. None when there is neither."""
+    marked = listing_field(raw, "question")
+    if marked:
+        return re.sub(r"\s+", " ", marked)
+    for line in raw.splitlines():
+        plain = _MARKUP.sub("", line).strip().strip("\"'")
+        if plain.endswith("?"):
+            return re.sub(r"\s+", " ", plain)
+    return None
 
 
 def top3_similarity(candidate: np.ndarray, existing: np.ndarray) -> float:
@@ -177,12 +208,20 @@ class Gates:
         return None
 
     def parse(self, raw: str) -> tuple[str, str | None] | str:
-        try:
-            data = json.loads(raw)
-            text = re.sub(r"\s+", " ", str(data["question"])).strip().strip("\"'")
-            country = str(data.get("country") or "").strip()
-        except (ValueError, KeyError, TypeError):
-            return f"generator answer is not the asked JSON: {raw[:80]!r}"
+        """(question, country) from a generator's answer: adaem's JSON, or the paper's free text (Listings 6 and 8:
+        "[Question]: …"), whose place is read from the question itself (the paper's prompts do not ask for it)."""
+        if self.config.prompts == "paper" and not raw.lstrip().startswith("{"):
+            text = listing_question(raw)
+            if text is None:
+                return f"no yes/no question in the generator's answer: {raw[:80]!r}"
+            country = place_in_text(text) or ""
+        else:
+            try:
+                data = json.loads(raw)
+                text = re.sub(r"\s+", " ", str(data["question"])).strip().strip("\"'")
+                country = str(data.get("country") or "").strip()
+            except (ValueError, KeyError, TypeError):
+                return f"generator answer is not the asked JSON: {raw[:80]!r}"
         problem = question_problem(text, self.gen.max_words)
         if problem:
             return problem

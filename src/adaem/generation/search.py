@@ -37,6 +37,21 @@ from .seeds import CATEGORIES, Seed
 # labels, coherence in S). State without the mark came from an earlier adaem and is not extended: its arm means
 # mix P1 and P2 scores and its records hold made-up numbers.
 SEARCH_METHOD = 2
+# The paper's prompts (`prompts: paper`) ask for free text with no length cap; a chain-of-thought step ("Let's think
+# step by step") or a reflection gets this much room, a step's final answer (the argument and question) this much.
+PAPER_STEP_TOKENS = 1024
+PAPER_ANSWER_TOKENS = 512
+
+
+def paper_values_words(theory: Theory) -> tuple[str, str]:
+    """How Listing 7 names the theory's values: "Schwartz basic human values" (and "schwartz basic human values"
+    in its format line) for Schwartz; any other theory by its title (Appendix J gives no MFT form)."""
+    if theory.name == "schwartz10":
+        return "Schwartz basic human values", "schwartz basic human values"
+    title = "moral foundations" if theory.name == "mft" else (theory.title or theory.name)
+    return title, title
+
+
 def pick_arms(seeds: list[Seed], count: int | None, seed: int) -> list[Seed]:
     """`count` seeds spread round-robin over the categories (shuffled within each, reproducibly)."""
     if count is None or count >= len(seeds):
@@ -59,8 +74,10 @@ def pick_arms(seeds: list[Seed], count: int | None, seed: int) -> list[Seed]:
 def parallelism(config: RunConfig, pool: ModelPool) -> tuple[int, bool]:
     """(pulls in flight, whether a pull's questions run at once). Embedded models share the CPU, so a run with
     one in any role takes one pull and one question at a time. Remote models: `generation.parallel_pulls`, or
-    by default as many pulls as keep every model's connections busy without queueing far past them (half the
-    smallest concurrency limit among the roles, at most 32)."""
+    by default as many pulls as keep every model's connections busy without queueing far past them: half the
+    smallest concurrency limit among the roles, at most 32, and more when the judge (9 of a question's 10 calls
+    with the per-value protocol) has more connections: a quarter of its limit, at most 64 (measured: at 1 s latency
+    a 256-connection judge was kept at 0.77 of its bound by 32 pulls, 0.91 by 64)."""
     r = config.roles
     names = [*r.explorers, *r.scorers, *r.generators, r.judge, *([r.safety_filter] if r.safety_filter else [])]
     models = [pool.get(name) for name in dict.fromkeys(names)]
@@ -69,7 +86,8 @@ def parallelism(config: RunConfig, pool: ModelPool) -> tuple[int, bool]:
     if config.generation.parallel_pulls:
         return config.generation.parallel_pulls, True
     limit = min(m.concurrency for m in models)
-    return max(1, min(32, limit // 2)), True
+    judge = pool.get(r.judge).concurrency
+    return max(1, min(32, limit // 2), min(64, judge // 4)), True
 
 
 class Search:
@@ -102,16 +120,20 @@ class Search:
 
     # -- generation ----------------------------------------------------------------------------------
     async def _ask(self, model: str, prompt: str, *, schema: dict | None = None, role: str, seed: int) -> str:
+        return await self._chat(model, [{"role": "system", "content": render("generate_system")},
+                                        {"role": "user", "content": prompt}], schema=schema, role=role, seed=seed)
+
+    async def _chat(self, model: str, messages: list[dict[str, str]], *, schema: dict | None = None, role: str,
+                    seed: int, max_tokens: int = 160) -> str:
         out = await self.pool.get(model).generate(
-            [{"role": "system", "content": render("generate_system")}, {"role": "user", "content": prompt}],
-            GenerateConfig(temperature=self.generator_temperature, top_p=self.config.sampling.top_p,
-                           max_tokens=160, seed=seed, json_schema=schema),
-            role=role,
-        )
+            messages, GenerateConfig(temperature=self.generator_temperature, top_p=self.config.sampling.top_p,
+                                     max_tokens=max_tokens, seed=seed, json_schema=schema), role=role)
         return out.text.strip()
 
     async def propose(self, generator: str, arm: Arm, base: dict[str, Any], examples: list[dict], seed: int):
         """Two steps: a concrete contentious fact, then a more specific yes/no question built on it."""
+        if self.config.prompts == "paper":
+            return await self.propose_as_printed(generator, arm, examples, seed)
         shots = ""
         if examples:
             shots = "Earlier specific questions on this topic, with their scores (higher is better):\n" + "\n".join(
@@ -126,6 +148,21 @@ class Search:
                               schema=QUESTION_SCHEMA, role="generator", seed=seed)
         return fact, raw
 
+    async def propose_as_printed(self, generator: str, arm: Arm, examples: list[dict], seed: int):
+        """Listings 5 and 6 as printed: one conversation with no system prompt. The first turn shows the general
+        argument and the arm's specific questions with their scores and asks, "Let's think step by step," for one
+        new fact; the second, in the same conversation, asks for "[Argument] : <one sentence of your argument>" of
+        "less than 20 words" and "[Question]: <only one yes-no question transformed from the argument>". Free text
+        both times (parsed by the gates), each with room to finish (PAPER_STEP_TOKENS)."""
+        listing = "\n".join(f"{i}. {e['question']}[Score: {e['p2_score']:.2f}]" for i, e in enumerate(examples, 1))
+        messages = [{"role": "user", "content": render("paper/explore_fact", general=self.general_question(arm),
+                                                       examples=listing)}]
+        fact = await self._chat(generator, messages, role="generator", seed=seed, max_tokens=PAPER_STEP_TOKENS)
+        messages += [{"role": "assistant", "content": fact},
+                     {"role": "user", "content": render("paper/explore_question", words=self.gen.question_words)}]
+        raw = await self._chat(generator, messages, role="generator", seed=seed, max_tokens=PAPER_ANSWER_TOKENS)
+        return fact, raw
+
     def general_question(self, arm: Arm) -> str:
         """The arm's general (seed) question, which every step of the paper's prompts sees (Listings 5–7)."""
         seed = self._seed_questions.get(arm.topic)
@@ -133,6 +170,8 @@ class Search:
 
     async def refine(self, generator: str, arm: Arm, fact: str, scored: Scored, seed: int) -> str:
         """Reflect (suggestions from the answers, values and score, towards the general question), then rewrite."""
+        if self.config.prompts == "paper":
+            return await self.refine_as_printed(generator, arm, fact, scored, seed)
         answers = "\n".join(
             f"- {m}: stance {a.get('stance')}; points: " + "; ".join(p["point"] for p in a.get("points", []))
             + "; values: " + ", ".join(d for d, v in (a.get("vector") or {}).items() if v is not None and v >= 0.5)
@@ -143,6 +182,29 @@ class Search:
         return await self._ask(generator, render("refine", question=scored.text, suggestions=suggestions,
                                                  words=self.gen.question_words),
                                schema=REFINE_SCHEMA, role="generator", seed=seed)
+
+    async def refine_as_printed(self, generator: str, arm: Arm, fact: str, scored: Scored, seed: int) -> str:
+        """Listings 7 and 8 as printed: one conversation with no system prompt. The reflection sees the general
+        question, the question, its background (the fact it was built on), each model's key points *with* their
+        justifications and values (models named Model-1, Model-2, … as the listing does) and the reward score,
+        and gives suggestions only; the refinement, the second turn of the same conversation, answers "one
+        yes-or-no question" after "[Question]:"."""
+        names = {d.id: d.name for d in self.theory.dimensions}
+        lines = [f"[General question]: {self.general_question(arm)}", f"[Question]: {scored.text}",
+                 f"[Background]: {fact}", "[Generation]:"]
+        for i, a in enumerate((a for a in scored.answers.values() if "points" in a), 1):
+            points = " ".join(f"{j}. {p['point']}" + (f": {p['justification']}" if p.get("justification") else "")
+                              for j, p in enumerate(a["points"], 1))
+            values = ", ".join(names.get(d, d) for d, v in (a.get("vector") or {}).items() if v is not None
+                               and v >= self.config.evaluation.threshold)
+            lines += [f"[Model-{i} Key-points]: {points}", f"[Model-{i} Value]: {values or 'none'}"]
+        lines.append(f"[Reward Score]: {scored.score:.2f}")
+        title, lower = paper_values_words(self.theory)
+        messages = [{"role": "user", "content": render("paper/reflect", values_title=title, values_lower=lower,
+                                                       input="\n".join(lines))}]
+        suggestions = await self._chat(generator, messages, role="generator", seed=seed, max_tokens=PAPER_STEP_TOKENS)
+        messages += [{"role": "assistant", "content": suggestions}, {"role": "user", "content": render("paper/refine")}]
+        return await self._chat(generator, messages, role="generator", seed=seed, max_tokens=PAPER_ANSWER_TOKENS)
 
     # -- state ---------------------------------------------------------------------------------------
     def load_arms(self) -> list[Arm]:
@@ -188,8 +250,8 @@ class Search:
     # -- arms ----------------------------------------------------------------------------------------
     async def init_arms(self, arms: list[Arm]) -> list[Arm]:
         """Score every new arm's seed question with the scorers (P2), the scale of every later reward: one scored
-        pull each (SPEC Decision). A seed no two scorers could answer leaves its arm unpulled (UCB tries it
-        first) rather than at a made-up 0."""
+        pull each (SPEC Decision; `arm_init: unpulled-first` keeps the score out of the bandit, as Algorithm 2). A
+        seed no two scorers could answer leaves its arm unpulled (UCB tries it first) rather than at a made-up 0."""
         known = {a.topic for a in arms}
         done = {r["key"]: r for r in self.store.records("seed_scores")}
         new = [s for s in pick_arms(self.seeds, self.gen.arms, self.config.sampling.seed or 0) if s.topic not in known]
@@ -206,7 +268,10 @@ class Search:
 
         for seed, record in zip(new, await asyncio.gather(*(one(s) for s in new)), strict=True):
             arm = Arm(seed.topic, seed.category)
-            if record["score"] is not None:
+            # seed-pull: the seed's score is the arm's first reward. unpulled-first (Algorithm 2): "For each arm i,
+            # set Counter C_i ← 0 and UCB Estimated Mean Reward Q_i ← 0"; UCB then takes every unpulled arm first
+            # (an unpulled arm's bonus is infinite), and the seed's score is only the input S_i of the examples.
+            if record["score"] is not None and self.gen.arm_init == "seed-pull":
                 arm.update(record["score"])
             arms.append(arm)
         return arms

@@ -72,8 +72,8 @@ def dedupe_seeds(seeds: list[Seed], threshold: float = 0.85) -> tuple[list[Seed]
 
 
 def expand_schema(count: int) -> dict:
-    item = {"type": "object", "properties": {"topic": {"type": "string", "maxLength": 60},
-                                             "question": {"type": "string", "maxLength": 160}},
+    # no maxLength: a grammar would cut a question mid-word; question_problem checks each afterwards
+    item = {"type": "object", "properties": {"topic": {"type": "string"}, "question": {"type": "string"}},
             "required": ["topic", "question"], "additionalProperties": False}
     return {"type": "object", "properties": {"topics": {"type": "array", "items": item, "minItems": count,
                                                         "maxItems": count}},

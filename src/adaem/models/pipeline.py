@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 
 from ..config import Limits
 from .accounting import Ledger
@@ -144,6 +144,110 @@ class Model:
             cached=all(hit for _, hit in done),
             raw=[c.raw for c, _ in done],
         )
+
+    async def generate_many(
+        self,
+        prompts: Sequence[str | list[ChatMessage] | list[dict[str, str]]],
+        config: GenerateConfig | None = None,
+        *,
+        role: str = "default",
+    ) -> list[ModelOutput]:
+        """generate() of each prompt under one config, made together: the same calls, each cached, counted and
+        retried as its own. A provider that evaluates prompts together (`batches_prompts`: the embedded models,
+        which take a judge's verdicts on one text as one llama.cpp batch) gets the cache misses in one request; one
+        that reuses its prompt prefix gets them one after another, in order; any other gets them all at once.
+
+        Raises the first ModelCallError once every call has ended; the calls that did finish stay cached."""
+        config = config or GenerateConfig()
+        if not self.provider.batches_prompts or self.provider.batch or config.num_samples != 1:
+            if self.provider.reuses_prefix:
+                return [await self.generate(p, config, role=role) for p in prompts]
+            return list(await asyncio.gather(*(self.generate(p, config, role=role) for p in prompts)))
+        messages = [as_messages(p) for p in prompts]
+        keys = [self.key(m, config, 0) for m in messages]
+        done: list[tuple[Completion, bool] | BaseException | None] = [None] * len(messages)
+        for i, key in enumerate(keys):
+            stored = self.cache.get(key.digest()) if self.cache is not None else None
+            if stored is not None:
+                self.ledger.record_hit(self.name, role)
+                self._event("hit")
+                done[i] = (Completion(*stored), True)
+        misses = [i for i, d in enumerate(done) if d is None]
+        if misses:
+            answers = await self._call_many([(messages[i], keys[i].config) for i in misses], role)
+            for i, answer in zip(misses, answers, strict=True):
+                if isinstance(answer, TransientError):  # retried on its own, as generate() would
+                    self.ledger.record_retry(self.name, role)
+                    self._event("retry")
+                    try:
+                        answer = await self._call_with_retries(messages[i], keys[i].config, role)
+                    except ModelCallError as exc:
+                        answer = exc
+                if isinstance(answer, BaseException):
+                    done[i] = answer
+                    continue
+                if self.cache is not None:
+                    self.cache.put(keys[i].digest(), self.name, answer.choice, answer.usage, answer.raw)
+                done[i] = (answer, False)
+        outputs: list[ModelOutput] = []
+        for d in done:
+            if isinstance(d, BaseException):
+                raise d
+            assert d is not None
+            completion, was_cached = d
+            outputs.append(ModelOutput(model=self.name, choices=[completion.choice], usage=completion.usage,
+                                       cached=was_cached, raw=[completion.raw]))
+        return outputs
+
+    async def _call_many(self, calls: list[tuple[list[ChatMessage], GenerateConfig]],
+                         role: str) -> list[Completion | ModelCallError]:
+        """One provider request for several calls (under one concurrency and CPU slot), each call counted as a
+        call of its own, with an equal share of the request's time. A call that failed gives its error in its place
+        (recorded as an error unless transient: the caller retries those)."""
+        cpu = self._cpu_slots.get() if self._cpu_slots is not None else None
+        held = 0.0
+        async with self._slots.get():
+            why = self._spend_gate() if self._spend_gate is not None else None
+            if why:
+                raise BudgetReached(why)
+            try:
+                for messages, config in calls:
+                    held += self._reserve(messages, config) if self._reserve is not None else 0.0
+            except BudgetReached:
+                if held and self._release is not None:
+                    self._release(held)
+                raise
+            if cpu is not None:
+                await cpu.acquire()
+            self.in_flight += len(calls)
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+            started = time.perf_counter()
+            try:
+                timeout = self.limits.timeout * len(calls) if self.provider.applies_timeout and self.limits.timeout else None
+                try:
+                    async with asyncio.timeout(timeout):
+                        answers = await self.provider.complete_many(calls)
+                except TimeoutError:
+                    if timeout is None:
+                        raise
+                    answers = [TransientError(f"{self.name}: no answer within {timeout:g}s")] * len(calls)
+            finally:
+                self.in_flight -= len(calls)
+                if cpu is not None:
+                    cpu.release()
+                if held and self._release is not None:
+                    self._release(held)
+        seconds = (time.perf_counter() - started) / max(len(calls), 1)
+        for answer in answers:
+            if isinstance(answer, TransientError):
+                continue
+            if isinstance(answer, ModelCallError):
+                self.ledger.record_error(self.name, role)
+                self._event("error")
+                continue
+            self.ledger.record_call(self.name, role, answer.usage, seconds)
+            self._event("call")
+        return answers
 
     async def _sample(self, messages: list[ChatMessage], config: GenerateConfig, index: int, role: str):
         key = self.key(messages, config, index)

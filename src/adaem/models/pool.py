@@ -72,6 +72,9 @@ def _openai_compatible(name: str, model: str, config: RunConfig) -> Provider:
         dialect=Dialect.of(endpoint, model, info.kind if info else None), batch=endpoint.batch,
         batch_discount=endpoint.batch_discount, replica_limit=limits.max_concurrency,
         replica_cooldown=limits.replica_cooldown, timeout=limits.timeout,
+        # asked live before the run; a batch run asks nothing live (its calls all go through the batch API)
+        probe_logprobs=endpoint.logprobs == "auto" and not (info and info.kind == "reasoning")
+        and not (endpoint.batch and config.batch.mode != "off"),
     )
 
 
@@ -156,6 +159,11 @@ class ModelPool:
         for name, model in self._models.items():
             rows += [{"model": name, **r} for r in model.provider.replica_rows()]
         return rows
+
+    def endpoint_facts(self) -> list[dict[str, object]]:
+        """What the run learnt of its endpoints by asking (whether a server returns log-probabilities)."""
+        return [{"model": name, **model.provider.facts} for name, model in self._models.items()
+                if model.provider.facts]
 
     def in_flight(self) -> int:
         """Calls being made right now, over every model (for progress and benchmarks)."""

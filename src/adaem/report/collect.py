@@ -58,6 +58,7 @@ class RunData:
     language_scores: list[dict[str, Any]] = field(default_factory=list)  # language, model, dim, score, rate
     consistency: list[dict[str, Any]] = field(default_factory=list)  # rows of language_consistency.csv
     judge: dict[str, Any] | None = None  # who labelled an evaluate run, and how good that judge measured
+    analyses: list[dict[str, Any]] = field(default_factory=list)  # title, caption, rows, image (base64 PNG)
 
     def as_json(self) -> dict[str, Any]:
         return self.__dict__
@@ -143,40 +144,100 @@ def collect_run(run_dir: Path | str, *, similarity: bool = True) -> RunData:
         data.stats = _question_stats([q["text"] for q in data.questions], similarity)
     data.facts = {m: facts for m in data.models if (facts := config.facts(m))}
     data.findings = _findings(path)
+    data.analyses = _analyses(path)
     return data
 
 
-def _collect_study(path: Path) -> RunData:
-    """An `adaem annotate` study: the paper's table, the agreement and each rater against the rest, as result
-    tables of text (the report prints them as they are); outlier raters as warnings."""
-    from ..annotate.results import annotate_results
+def _analyses(path: Path) -> list[dict[str, Any]]:
+    """Analyses an evaluate run holds beside its answers: `adaem subsets` (Appendix K.2) in RUN/subsets."""
+    import base64
 
-    res = annotate_results(path, resamples=1000)
+    from ..analysis.subsets import read_subsets
+
+    out = []
+    found = read_subsets(path / "subsets")
+    if found is not None:
+        s = found["settings"]
+        image = path / "subsets" / "subsets.png"
+        out.append({"title": "How many questions are enough (Appendix K.2)",
+                    "caption": f"Agreement of random subsets' profiles with the whole benchmark's ({s['questions']} "
+                               f"questions), {s['draws']} subsets per size: mean, spread over subsets (draws_lo–"
+                               f"draws_hi) and a {s['confidence']:.0%} interval over {s['unit']}.",
+                    "rows": [{k: _r(v) for k, v in r.items()} for r in found["rows"]],
+                    "image": base64.b64encode(image.read_bytes()).decode() if image.exists() else None})
+    return out
+
+
+def collect_across(runs: list[RunData]) -> dict[str, Any] | None:
+    """Which of the report's benchmarks tells the models apart (Fig. 8a, Table 15): computed when two or more
+    evaluate runs share a theory and at least two models; None otherwise."""
+    from ..analysis.distinguishability import distinguishability
+
+    evaluated = [r for r in runs if r.kind == "evaluate" and r.theory]
+    if len(evaluated) < 2:
+        return None
+    theory = evaluated[0].theory
+    assert theory is not None
+    same = [r for r in evaluated if r.theory == theory]
+    shared = [m for m in same[0].models if all(m in r.models for r in same[1:])]
+    if len(same) < 2 or len(shared) < 2:
+        return None
+    result = distinguishability([r.path for r in same], names=[r.name for r in same])
+    return {"models": result.models, "values": theory["ids"], "names": theory["names"],
+            "benchmarks": [{k: _r(v) for k, v in row.items()} for row in result.table.to_dict(orient="records")],
+            "tests": [{k: _r(v) for k, v in row.items()} for row in result.tests.to_dict(orient="records")],
+            "profiles": {k: [[_r(x) for x in row] for row in v.tolist()] for k, v in result.profiles.items()},
+            "settings": result.settings}
+
+
+def _collect_study(path: Path) -> RunData:
+    """An `adaem annotate` study: the paper's table, the agreement, every two raters and each rater against the
+    rest, as result tables of text (the report prints them as they are); outlier raters as warnings. The figures
+    are `annotate_results` as the study's analysis plan says, exactly what `adaem annotate results` prints."""
+    from ..annotate.results import TOO_FEW, annotate_results
+
+    res = annotate_results(path)
     data = RunData(name=path.name, path=str(path), kind="annotate", status="partial" if res.notes else "finished",
                    notes=list(res.notes))
     lo, hi = res.scale
-    data.info = [f"{res.generated_name} against {res.baseline_name}; ratings on {lo}–{hi}, mean [95% CI]",
-                 *(f"warning: {w}" for w in res.warnings), *res.methods]
+    level = f"{res.plan.confidence:.0%}"
+    data.info = [f"{res.generated_name} against {res.baseline_name}; ratings on {lo}–{hi}, mean [{level} CI]",
+                 *(f"warning: {w}" for w in res.warnings),
+                 *(f"deviation from the pre-registered plan: {d}" for d in res.deviations),
+                 *res.methods, f"analysis plan sha256 {res.plan_sha256}"]
 
     def ci(mid: Any, a: Any, b: Any, pct: bool = False) -> str:
         f = (lambda x: "–" if _r(x) is None else f"{x:+.1%}") if pct else (lambda x: "–" if _r(x) is None else f"{x:.2f}")
         return f"{f(mid)} [{f(a)}, {f(b)}]"
+
+    def p(x: Any) -> str:
+        return "–" if _r(x) is None else "< 0.001" if x < 0.001 else f"{x:.3f}"
 
     data.tables["human evaluation"] = [
         {"metric": r["metric"], res.baseline_name: ci(r["baseline"], r["baseline_lo"], r["baseline_hi"]),
          res.generated_name: ci(r["generated"], r["generated_lo"], r["generated_hi"]),
          "gain": ci(r["gain"], r["gain_lo"], r["gain_hi"], pct=True),
          "mean difference": "–" if _r(r["difference"]) is None else f"{r['difference']:+.2f}",
-         "p (paired permutation)": "–" if _r(r["p_value"]) is None else
-         "< 0.001" if r["p_value"] < 0.001 else f"{r['p_value']:.3f}", "pairs": r["pairs"]}
+         "p (paired permutation)": p(r["p_value"]), "p (Holm)": p(r["p_holm"]), "pairs": r["pairs"]}
         for r in res.table.to_dict("records")]
     data.tables["inter-rater agreement"] = [
-        {"metric": r["metric"], "Cohen's κ (mean pairwise, quadratic)": _r(r["cohen_kappa"]),
+        {"metric": r["metric"], f"Cohen's κ (mean pairwise, {res.plan.weights})": _r(r["cohen_kappa"]),
+         "rater pairs": r["rater_pairs"], f"pairs sharing < {res.plan.min_overlap}": r["pairs_too_few"],
          "Fleiss' κ": _r(r["fleiss_kappa"]), "Krippendorff's α (ordinal)": _r(r["krippendorff_alpha"]),
          "questions": r["items"], "raters": r["raters"]} for r in res.agreement.to_dict("records")]
+    keys = res.metrics
+    data.tables["every two raters"] = [
+        {"raters": f"{r['rater_a']} – {r['rater_b']}", "shared questions": r["shared_questions"],
+         **{name: (r["note"] or TOO_FEW) if r[key] is None or r[key] != r[key] else _r(r[key])
+            for key, name in keys.items()}} for r in res.pairs.to_dict("records")]
     data.tables["each rater against the rest"] = [
-        {"rater": r["rater"], "ratings": r["ratings"], "κ with the others": _r(r["kappa_with_others"]),
-         "the others among themselves": _r(r["kappa_among_others"]), "outlier": "yes" if r["flagged"] else ""}
+        {"rater": r["rater"], "ratings": r["ratings"], "shared questions": r["shared_questions"],
+         "κ with the others": _r(r["kappa_with_others"]) if r["kappa_with_others"] is not None else (r["agreement"] or "–"),
+         "the others among themselves": _r(r["kappa_among_others"]),
+         **({"attention checks": f"{r['checks_passed']} / {r['checks_answered']} passed"
+             if r["checks_answered"] else "–"} if res.raters["checks_assigned"].notna().any() else {}),
+         "median s / question": _r(r["median_seconds"], 1),
+         "": "outlier" if r["flagged"] else (r["excluded"] or "")}
         for r in res.raters.to_dict("records")]
     return data
 
@@ -252,7 +313,7 @@ def _collect_evaluate(path: Path, config, theory, data: RunData) -> None:
         rows = []
         if answered.sum() >= 1:
             ev = config.evaluation
-            table = score_table(labels[answered], run.models, dims, system=ev.rating, threshold=ev.threshold,
+            table = score_table(labels[answered], run.models, dims, system=ev.rating, win=ev.win_probability, threshold=ev.threshold,
                                 bootstrap=0)
             rows = [{"model": m, "dimension": d, "score": table.score[i, j], "score_lo": None, "score_hi": None,
                      "rate": table.rate[i, j], "rate_lo": None, "rate_hi": None}
@@ -322,7 +383,7 @@ def _collect_languages(path: Path, config, theory, run, languages: list[str], da
                                       dims) for lang in languages}
         rows = []
         for lang, labels in tensors.items():
-            table = score_table(labels, run.models, dims, system=ev.rating, threshold=ev.threshold, bootstrap=0)
+            table = score_table(labels, run.models, dims, system=ev.rating, win=ev.win_probability, threshold=ev.threshold, bootstrap=0)
             rows += [{"language": lang, "model": m, "dimension": d, "score": table.score[i, j],
                       "rate": table.rate[i, j]} for i, m in enumerate(run.models) for j, d in enumerate(dims)]
         per_model, _ = language_consistency(tensors, run.models, dims, threshold=ev.threshold, bootstrap=0,
@@ -353,7 +414,7 @@ def _profiles_from_cells(data: RunData, config, dims: list[str]) -> None:
             if cell and cell[2]:
                 labels[i, j] = [np.nan if v is None else v for v in cell[2]]
     ev = config.evaluation
-    table = score_table(labels, data.models, dims, system=ev.rating, threshold=ev.threshold,
+    table = score_table(labels, data.models, dims, system=ev.rating, win=ev.win_probability, threshold=ev.threshold,
                         bootstrap=min(ev.bootstrap, 100), confidence=ev.confidence)
     data.scores = [{"model": m, "dim": d, **{k: _r(getattr(table, k)[i, j], 2) for k in
                     ("score", "score_lo", "score_hi", "rate", "rate_lo", "rate_hi")}}

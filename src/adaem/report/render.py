@@ -10,7 +10,7 @@ from importlib import resources
 from pathlib import Path
 from string import Template
 
-from .collect import RunData, collect_run
+from .collect import RunData, collect_across, collect_run
 
 
 def _asset(name: str) -> str:
@@ -23,8 +23,9 @@ def embed_json(value: object) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def render_report(runs: list[RunData], title: str = "adaem report") -> str:
-    payload = {"title": title, "generated": time.strftime("%Y-%m-%d %H:%M"), "runs": [r.as_json() for r in runs]}
+def render_report(runs: list[RunData], title: str = "adaem report", across: dict | None = None) -> str:
+    payload = {"title": title, "generated": time.strftime("%Y-%m-%d %H:%M"), "runs": [r.as_json() for r in runs],
+               "across": across}
     return Template(_asset("report.html")).substitute(
         title=html.escape(title), css=_asset("report.css"), js=_asset("report.js"), data=embed_json(payload))
 
@@ -35,5 +36,5 @@ def write_report(run_dirs: list[Path | str], out: Path | str, *, similarity: boo
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     names = ", ".join(r.name for r in runs)
-    out.write_text(render_report(runs, f"adaem report: {names}"), encoding="utf-8")
+    out.write_text(render_report(runs, f"adaem report: {names}", collect_across(runs)), encoding="utf-8")
     return out, runs

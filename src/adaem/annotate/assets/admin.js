@@ -1,4 +1,5 @@
-// The admin page of `adaem annotate serve`: progress per rater and each rater's link. Names reach the DOM only
+// The admin page of `adaem annotate serve`: progress per rater (attention checks, time per question) and each
+// rater's link; on a phone the table becomes one card per rater. Names reach the DOM only
 // through textContent (the `el` helper); nothing here assigns innerHTML.
 "use strict";
 
@@ -10,7 +11,7 @@ function el(tag, attrs, ...children) {
     if (v === null || v === undefined || v === false) continue;
     if (k === "class") node.className = v; else node.setAttribute(k, String(v));
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === null || c === undefined || c === false) continue;
     node.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
@@ -36,18 +37,36 @@ async function main() {
   const d = await r.json();
   const done = d.raters.reduce((s, x) => s + x.complete, 0), total = d.raters.reduce((s, x) => s + x.assigned, 0);
   document.getElementById("summary").textContent =
-    `${d.items} questions (${d.generated} against ${d.baseline}) · ${d.raters.length} raters · ${done} / ${total} rated`;
-  const rows = d.raters.map(x => el("tr", {},
-    el("td", {}, x.rater + (x.source === "import" ? " (imported)" : "")),
-    el("td", {class: "num"}, `${x.complete} / ${x.assigned}`),
-    el("td", {}, el("div", {class: "bar"}, bar(x.assigned ? 100 * x.complete / x.assigned : 0))),
-    el("td", {class: "num"}, String(x.ratings)),
-    el("td", {}, when(x.last)),
-    el("td", {class: "link"}, x.link ? location.origin + x.link : "–")));
+    `${d.items} questions (${d.generated} against ${d.baseline})` +
+    (d.checks ? ` + ${d.checks} attention check${d.checks > 1 ? "s" : ""}` : "") +
+    (d.practice ? ` + ${d.practice} practice` : "") +
+    ` · ${d.raters.length} raters · ${done} / ${total} rated`;
+  const checks = d.checks > 0;
+  const heads = ["rater", "questions rated", "progress", "ratings", ...(checks ? ["attention checks"] : []),
+                 "median time per question", "last rating", "link (send to this rater only)"];
+  const cell = (i, attrs, ...content) => el("td", {"data-label": heads[i], ...attrs}, ...content);
+  const rows = d.raters.map(x => {
+    const cells = [
+      el("td", {}, el("strong", {}, x.rater + (x.source === "import" ? " (imported)" : ""))),
+      cell(1, {class: "num"}, `${x.complete} / ${x.assigned}`),
+      cell(2, {}, el("div", {class: "bar", "aria-hidden": "true"}, bar(x.assigned ? 100 * x.complete / x.assigned : 0))),
+      cell(3, {class: "num"}, String(x.ratings))];
+    if (checks) cells.push(cell(4, {class: "num"}, x.checks_answered ? `${x.checks_passed} / ${x.checks_answered} passed` : "–"));
+    const k = checks ? 5 : 4;
+    cells.push(cell(k, {class: "num"}, x.median_seconds == null ? "–" : `${x.median_seconds.toFixed(1)} s`),
+               cell(k + 1, {}, when(x.last)),
+               cell(k + 2, {class: "link"}, x.link ? location.origin + x.link : "–"));
+    return el("tr", {}, cells);
+  });
+  const tbody = document.getElementById("raters");
+  if (tbody) { tbody.replaceChildren(...rows); return; }  // a refresh: only the rows change, focus stays put
+  const numeric = new Set(["questions rated", "ratings", "attention checks", "median time per question"]);
   app.replaceChildren(
-    el("table", {}, el("thead", {}, el("tr", {}, ["rater", "questions rated", "", "ratings", "last rating", "link (send to this rater only)"]
-      .map((h, i) => el("th", {class: i === 1 || i === 3 ? "num" : null}, h)))), el("tbody", {}, rows)),
-    el("p", {}, el("a", {href: `/admin/${encodeURIComponent(TOKEN)}/ratings.csv`}, "Download every rating (CSV)")));
+    el("table", {class: "cards"}, el("caption", {class: "visually-hidden"}, "Each rater's progress and private link"),
+      el("thead", {}, el("tr", {}, heads.map(h => el("th", {scope: "col", class: numeric.has(h) ? "num" : null}, h)))),
+      el("tbody", {id: "raters"}, rows)),
+    el("p", {}, el("a", {href: `/admin/${encodeURIComponent(TOKEN)}/ratings.csv`}, "Download every rating (CSV)")),
+    el("p", {class: "muted hash"}, `Analysis plan (frozen at creation): sha256 ${d.plan_sha256}`));
 }
 
 main();

@@ -5,7 +5,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..types import ChatMessage, Choice, GenerateConfig, Usage
+from ..types import ChatMessage, Choice, GenerateConfig, ModelCallError, Usage
 
 
 @dataclass
@@ -47,6 +47,7 @@ class Provider(ABC):
     shares_cpu: bool = False  # in-process models compete for the same cores
     applies_timeout: bool = True  # the pipeline bounds each attempt (False: in-process calls cannot be abandoned mid-way, or the provider bounds them itself)
     reuses_prefix: bool = False  # keeps the previous prompt's KV state: consecutive calls sharing a prefix are cheap
+    batches_prompts: bool = False  # complete_many evaluates several prompts together (cheaper than one at a time)
     schema_opinions: bool = False  # cannot keep a free-text format: opinions are asked for under a JSON schema
     logprobs: bool = True  # returns token log-probabilities (else the judge reads its labels from the text)
     batch: bool = False  # has a batch API (submit_batch / batch_status / batch_results work)
@@ -59,6 +60,17 @@ class Provider(ABC):
     @abstractmethod
     async def complete(self, messages: list[ChatMessage], config: GenerateConfig) -> Completion:
         """Produce one sample (config.num_samples is always 1 here)."""
+
+    async def complete_many(self, calls: list[tuple[list[ChatMessage], GenerateConfig]]) -> list[Completion | ModelCallError]:
+        """One sample of each call, in order; a call that fails gives its error in its place. Default: one call
+        after another (a provider with `batches_prompts` evaluates them together)."""
+        out: list[Completion | ModelCallError] = []
+        for messages, config in calls:
+            try:
+                out.append(await self.complete(messages, config))
+            except ModelCallError as exc:
+                out.append(exc)
+        return out
 
     def preflight(self) -> Awaitable[None] | None:
         """Check the model can be used before work starts (weights present, URL reachable, key accepted); raise
@@ -84,6 +96,12 @@ class Provider(ABC):
     def replica_rows(self) -> list[dict[str, Any]]:
         """Calls and errors per replica, when the name stands for several servers."""
         return []
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        """What the provider learnt about its server by asking (an OpenAI-compatible endpoint you named: whether it
+        returns log-probabilities); empty when it asked nothing."""
+        return {}
 
     def read_batch_output(self, data: bytes, results: BatchResults) -> None:
         """Add the lines of a batch output file (this provider's format) to `results`."""

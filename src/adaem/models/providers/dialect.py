@@ -44,7 +44,7 @@ class Dialect:
         return cls(
             seed_field=endpoint.seed_field, max_tokens_field=endpoint.max_tokens_field,
             sampling_fields=tuple(endpoint.sampling_fields), max_temperature=endpoint.max_temperature,
-            stop=endpoint.stop, logprobs=endpoint.logprobs and not reasoning,
+            stop=endpoint.stop, logprobs=endpoint.logprobs is not False and not reasoning,
             max_top_logprobs=endpoint.max_top_logprobs, structured_output=endpoint.structured_output,
             extra_body=dict(endpoint.extra_body), reasoning=reasoning,
             drops=frozenset(spec.drops) if reasoning else frozenset(), allowance=spec.allowance if reasoning else 0,

@@ -98,6 +98,50 @@ def schema_instance(schema: dict[str, Any], seed: bytes = b"", words: tuple[str,
 _PLACES = ("Kenya", "Japan", "Brazil", "France", "India", "Canada", "Egypt", "Norway", "Chile", "Vietnam")
 
 
+_VERDICT = ("answer yes or no", "just respond with 'yes' or 'no'")
+
+
+def is_verdict_prompt(text: str) -> bool:
+    """A yes/no question to the judge: adaem's prompts ("Answer Yes or No") or the paper's Listing 4."""
+    lowered = text.lower()
+    return any(v in lowered for v in _VERDICT)
+
+
+def _general_words(messages: list[ChatMessage]) -> tuple[str, ...]:
+    """Content words of the general question of a conversation in the paper's prompts ("[General Argument]: …" or
+    "[General question]: …"), which later turns do not repeat."""
+    for m in messages:
+        for line in m.content.splitlines():
+            if line.startswith(("[General Argument]:", "[General question]:")):
+                return topic_words([ChatMessage(role="user", content=line.split(":", 1)[1])])
+    return ()
+
+
+def paper_step(name: str, messages: list[ChatMessage], digest: bytes) -> str | None:
+    """A plausible free-text answer to a step of the paper's prompts (Listings 3 and 5–8), or None for any other
+    prompt: the opinion in Listing 3's format, a fact, "[Argument] : … [Question]: …", suggestions, a question."""
+    last = messages[-1].content if messages else ""
+    words = _general_words(messages) or topic_words(messages) or ("policy",)
+    place = _PLACES[digest[1] % len(_PLACES)]
+    topic = " ".join(words[:2])
+    question = f"Should {place} restrict {topic} for group {digest[2]} by {1990 + digest[3] % 40}?"
+    if "you should give me your stance" in last:
+        stance = ("yes", "no", "neutral")[digest[0] % 3]
+        points = [f"{i + 1}. The {words[digest[4 + i] % len(words)]} question and {_WORDS[digest[8 + i] % len(_WORDS)]}: "
+                  f"it matters for {_WORDS[digest[12 + i] % len(_WORDS)]} in everyday life" for i in range(3)]
+        return f"Stance: {stance}\nKey Points:\n" + "\n".join(points)
+    if "think step by step" in last:
+        return f"Let me think. In {place}, a {1990 + digest[3] % 40} law on {topic} divided group {digest[2]}."
+    if "[Argument] :" in last:
+        return f"[Argument] : {place} restricting {topic} would protect group {digest[2]} but limit others.\n" \
+               f"[Question]: {question}"
+    if "only suggections" in last:
+        return f"1. Name the {topic} rule of {place}. 2. Make the trade-off for group {digest[2]} explicit."
+    if last.rstrip().endswith("[Question]:"):
+        return question
+    return None
+
+
 def simulated(name: str, messages: list[ChatMessage], schema: dict[str, Any] | None, seed: Any = None) -> str:
     """A plausible answer to every step of adaem, for benchmarks against a server (the stub's `sim*` models):
     a yes/no verdict to the judge, a stance with three key points about the question's words to the opinion
@@ -106,8 +150,11 @@ def simulated(name: str, messages: list[ChatMessage], schema: dict[str, Any] | N
     digest = _digest(name, [m.model_dump() for m in messages], seed)
     last = messages[-1].content if messages else ""
     words = topic_words(messages) or ("policy",)
-    if "answer yes or no" in last.lower():
+    if is_verdict_prompt(last):
         return "Yes" if digest[0] % 3 == 0 else "No"
+    step = paper_step(name, messages, digest) if schema is None else None
+    if step is not None:
+        return step
     if schema is not None and "question" in (schema.get("properties") or {}):
         place = _PLACES[digest[1] % len(_PLACES)]
         topic = " ".join(words[:2])
@@ -151,10 +198,11 @@ class MockProvider(Provider):
         elif config.json_schema is not None:
             seed = _digest(self.model, [m.model_dump() for m in messages], config.seed)
             result = json.dumps(schema_instance(config.json_schema, seed, topic_words(messages)))
-        elif messages and "answer yes or no" in messages[-1].content.lower():  # a yes/no question (the judge)
+        elif messages and is_verdict_prompt(messages[-1].content):  # a yes/no question (the judge)
             result = "Yes" if _digest(self.model, [m.model_dump() for m in messages])[0] % 2 else "No"
         else:
-            result = default_text(self.model, messages, config)
+            digest = _digest(self.model, [m.model_dump() for m in messages], config.seed)
+            result = paper_step(self.model, messages, digest) or default_text(self.model, messages, config)
         completion = result if isinstance(result, Completion) else self._wrap(str(result), messages, config)
         log = os.environ.get("ADAEM_MOCK_CALL_LOG")
         if log:

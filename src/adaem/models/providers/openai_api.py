@@ -126,6 +126,7 @@ class OpenAIProvider(HTTPProvider):
         replica_limit: int | None = None,
         replica_cooldown: float = 10.0,
         timeout: float | None = None,
+        probe_logprobs: bool = False,
     ):
         urls = [base_url] if isinstance(base_url, str) else list(base_url or [])
         self.provider = provider
@@ -135,6 +136,8 @@ class OpenAIProvider(HTTPProvider):
         self._key_env = key_env
         self.dialect = dialect or Dialect()
         self.logprobs = self.dialect.logprobs
+        self.probe_logprobs = probe_logprobs  # an endpoint you named: ask once whether it returns log-probabilities
+        self._facts: dict[str, Any] = {}  # what that probe found, recorded with the run
         self.reasoning = self.dialect.reasoning
         self.variant = self.dialect.variant
         self.batch = batch
@@ -307,6 +310,38 @@ class OpenAIProvider(HTTPProvider):
                       output_tokens=usage_data.get("completion_tokens") or 0, reasoning_tokens=thought)
         return Completion(Choice(text=text, finish_reason=finish, logprobs=logprobs), usage, payload)
 
+    @property
+    def facts(self) -> dict[str, Any]:
+        return self._facts
+
+    async def _probe_logprobs(self) -> None:
+        """One one-token call asking for log-probabilities: a server that returns them keeps getting asked (judge
+        labels are then P(yes) and calibrations apply); one that refuses the field or ignores it is not asked
+        again, so no call fails on it and labels come from the answer text. The answer is recorded (`facts`)."""
+        from dataclasses import replace
+
+        body = self.request_body([ChatMessage(role="user", content="Answer Yes or No: is water wet?")],
+                                 GenerateConfig(temperature=0.0, max_tokens=1, logprobs=True, top_logprobs=2))
+        try:
+            async with asyncio.timeout(30), self.router.use() as replica:
+                status, data, _ = await self._http("POST", f"{replica.url}/chat/completions",
+                                                   data=json.dumps(body).encode(), headers=_JSON)
+        except (TransientError, ModelCallError, TimeoutError) as exc:  # unanswered: keep asking, as before
+            self._facts = {"logprobs": None, "probe": f"no answer ({str(exc)[:80]})"}
+            return
+        returned = False
+        if status == 200:
+            try:
+                first = (json.loads(data).get("choices") or [{}])[0]
+                returned = bool((first.get("logprobs") or {}).get("content"))
+            except (ValueError, AttributeError):
+                returned = False
+        self._facts = {"logprobs": returned, "probe": f"HTTP {status}" + ("" if returned else
+                      ": no log-probabilities; judge labels are read from the answer text (0/1)")}
+        if not returned:
+            self.dialect = replace(self.dialect, logprobs=False)
+            self.logprobs = False
+
     def _status_error(self, status: int, data: bytes, headers: Any) -> ModelCallError:
         try:
             detail = error_detail(json.loads(data)) or data[:200].decode("utf-8", "replace")
@@ -325,9 +360,13 @@ class OpenAIProvider(HTTPProvider):
             return ModelCallError(f"{self.name}: HTTP 404 from {self.where}: is '{self.model}' served there? {detail}",
                                   status=status)
         if status in (400, 422):  # a field the server does not take: say which, and where it is declared
-            return ModelCallError(f"{self.name}: HTTP {status} from {self.where}: {detail} (the request follows "
-                                  f"endpoints.{self.provider}'s declared fields; see the README's presets)",
-                                  status=status)
+            hint = f"the request follows endpoints.{self.provider}'s declared fields; see the README's presets"
+            lowered = detail.lower()
+            if not self.reasoning and any(f in lowered for f in ("top_p", "temperature", "max_tokens", "logprobs",
+                                                                   "reasoning")):
+                hint = (f"if {self.model} is a reasoning model, declare it: model_info: {{{self.name}: {{kind: "
+                        f"reasoning}}}} (reasoning models get no temperature, top_p or logprobs); else {hint}")
+            return ModelCallError(f"{self.name}: HTTP {status} from {self.where}: {detail} ({hint})", status=status)
         return ModelCallError(f"{self.name}: HTTP {status} from {self.where}: {detail}", status=status)
 
     async def preflight(self, timeout: float = 15.0) -> None:
@@ -347,6 +386,8 @@ class OpenAIProvider(HTTPProvider):
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                 problem = exc
                 self.router.failed(replica, unreachable=True)
+        if reached and self.probe_logprobs:
+            await self._probe_logprobs()
         if not reached:
             raise ModelCallError(
                 f"{self.name}: cannot reach {self.where} ({self._scrub(problem) or type(problem).__name__}): is the "

@@ -164,9 +164,20 @@ function judgePanel(j) {
       `macro F1 ${f("macro_f1")}, precision ${f("macro_precision")}, recall ${f("macro_recall")}, ` +
       `gold value first ${f("top1")} (95% intervals over texts), calibration error ${fmt(q.ece, 2)} (no interval: ` +
       `it is biased upwards)`));
+    if (q.per_value && q.per_value.length) {
+      // what each value's numbers mean: how often the judge finds it where it is, and is right when it says so
+      const names = new Map((j.value_names || []).map(([id, name]) => [id, name]));
+      const ci = (v) => v ? ` [${fmt(v[0], 2)}–${fmt(v[1], 2)}]` : "";
+      box.append(el("details", {}, el("summary", {}, "per value: how far to trust each one"),
+        el("ul", {class: "per-value"}, q.per_value.map(r => el("li", {},
+          `the judge finds ${names.get(r.value) || r.value} in an answer with precision ${fmt(r.precision, 2)}` +
+          `${ci(r.precision_ci)} and recall ${fmt(r.recall, 2)}${ci(r.recall_ci)} (held out, ${r.support} answers ` +
+          `expressing it)`)))));
+    }
   } else {
     box.append(el("div", {}, j.note || "this judge is unvalidated"));
   }
+  if (j.logprobs_note) box.append(el("div", {}, j.logprobs_note));
   return box;
 }
 
@@ -464,7 +475,49 @@ function browser(run) {
   return s;
 }
 
+function analysesSection(run) {
+  // analyses written beside an evaluate run (adaem subsets): their table and chart
+  const s = el("section", {id: "analyses"}, el("h2", {}, "Analyses"));
+  for (const a of run.analyses) {
+    const cols = Object.keys(a.rows[0] || {}).map(k => ({key: k, label: k, num: typeof a.rows[0][k] === "number",
+      render: typeof a.rows[0][k] === "number" ? (r) => fmt(r[k], Number.isInteger(r[k]) ? 0 : 3) : null}));
+    s.append(el("article", {class: "finding"}, el("h3", {}, a.title), el("p", {class: "muted"}, a.caption),
+      a.image ? el("img", {src: `data:image/png;base64,${a.image}`, alt: a.title, class: "finding-img"}) : null,
+      table(cols, a.rows)));
+  }
+  return s;
+}
+
+function acrossSection(across) {
+  // the paper's Fig. 8a and Table 15: the same models on several benchmarks; one radar per benchmark
+  const s = el("section", {id: "benchmarks-compared"}, el("h2", {}, "Which benchmark tells the models apart"),
+    el("p", {class: "muted"}, "The same models on each benchmark (the paper's Fig. 8a, Table 15): each model's " +
+      "expression rate per value. Mean correlation: the mean Pearson correlation of two models' profiles (lower = the " +
+      "models look less alike); mean SD: the mean spread of a model's values (higher = its values are told apart). " +
+      "95% intervals and tests over each benchmark's topics (jackknife-t): questions like these, not only these."));
+  const grid = el("div", {class: "small-multiples"});
+  for (const b of across.benchmarks) {
+    const profile = across.profiles[b.benchmark];
+    grid.append(el("figure", {}, radar(across.models.map((m, i) => ({label: m, color: color(i),
+      values: profile[i].map(v => v === null ? null : 100 * v)})), across.names, 260, false),
+      el("figcaption", {}, `${b.benchmark}: corr ${fmt(b.mean_corr, 2)} [${fmt(b.corr_lo, 2)}, ${fmt(b.corr_hi, 2)}], ` +
+        `sd ${fmt(b.mean_sd, 3)} [${fmt(b.sd_lo, 3)}, ${fmt(b.sd_hi, 3)}]`)));
+  }
+  s.append(el("div", {class: "legend"}, across.models.map((m, i) => el("span", {style: `--c:${color(i)}`}, m))), grid);
+  const cols = (rows) => Object.keys(rows[0] || {}).map(k => ({key: k, label: k, num: typeof rows[0][k] === "number",
+    render: typeof rows[0][k] === "number" ? (r) => fmt(r[k], Number.isInteger(r[k]) ? 0 : 3) : null}));
+  s.append(el("h3", {}, "Per benchmark"), table(cols(across.benchmarks), across.benchmarks));
+  if (across.tests.length) s.append(el("h3", {}, "Between benchmarks (difference a − b)"), table(cols(across.tests), across.tests));
+  return s;
+}
+
 // -- page -----------------------------------------------------------------------------------------------
+function showAcross() {
+  document.querySelectorAll("nav#runs button").forEach((b) => b.setAttribute("aria-selected",
+    b.dataset.across ? "true" : "false"));
+  document.getElementById("app").replaceChildren(acrossSection(DATA.across));
+}
+
 function showRun(index) {
   const run = DATA.runs[index];
   document.querySelectorAll("nav#runs button").forEach((b, i) => b.setAttribute("aria-selected", i === index ? "true" : "false"));
@@ -476,6 +529,7 @@ function showRun(index) {
   if (run.generation) parts.push(generationSection(run));
   if (Object.values(run.tables).some(rows => rows.length)) parts.push(resultTables(run));
   if (run.findings.length || Object.keys(run.facts).length) parts.push(findingsSection(run));
+  if (run.analyses && run.analyses.length) parts.push(analysesSection(run));
   if (run.kind !== "annotate") parts.push(usageSection(run));
   if (run.questions.length) parts.push(browser(run));
   app.replaceChildren(...parts);
@@ -485,6 +539,8 @@ function main() {
   const nav = document.getElementById("runs");
   DATA.runs.forEach((run, i) => nav.append(el("button", {role: "tab", on: {click: () => showRun(i)}},
     `${run.name} · ${run.kind}${run.status === "partial" ? " · partial" : ""}`)));
+  if (DATA.across) nav.append(el("button", {role: "tab", "data-across": "1", on: {click: showAcross}},
+    "benchmarks compared"));
   if (DATA.runs.length) showRun(0);
   else document.getElementById("app").replaceChildren(el("p", {}, "No runs."));
 }
