@@ -3,7 +3,7 @@
     python scripts/judge_data/build_sets.py ANSWERS.jsonl LABELS_DIR OUT_DIR [--provisional]
 
 LABELS_DIR holds `<theory>_A.jsonl`, `<theory>_B.jsonl` (two annotators, independent instructions) and
-`<theory>_adjudicated.jsonl` (the decision where they disagreed); a label file's last line for a key wins. Each
+`<theory>_adjudicated.jsonl` (the decision where they disagreed, or the label of an answer only one annotator labelled); a label file's last line for a key wins. Each
 output line: id, text (the whole answer, as the judge sees it under `unit: answer`), points (for `--by-point`),
 values (the gold: where A and B agree, their labels; elsewhere the adjudication's), labels_a, labels_b, question,
 model, temperature, kind. `--provisional` writes annotator A's labels as gold where no adjudication exists yet (to
@@ -63,6 +63,8 @@ def main() -> None:
             key = key_of(ans)
             if key in a and key in b:
                 gold = a[key] if a[key] == b[key] else adjudicated.get(key)
+            elif key in adjudicated:
+                gold = adjudicated[key]
             elif args.provisional:
                 gold = a.get(key, [])
             else:
