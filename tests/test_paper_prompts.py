@@ -297,9 +297,9 @@ def test_the_paper_preset_on_the_embedded_models(tmp_path: Path):
     assert seeds[0]["objective"] == "c3" and seeds[0]["score"] is not None
     summary = json.loads((tmp_path / "gen" / "summary.json").read_text())
     assert summary["pulls"] == 1
-    accepted = [json.loads(x) for x in (tmp_path / "gen" / "outputs" / "benchmark.jsonl").read_text().splitlines()]
-    rejected_path = tmp_path / "gen" / "outputs" / "rejected.jsonl"
-    rejected = [json.loads(x) for x in rejected_path.read_text().splitlines()] if rejected_path.exists() else []
+    outputs = tmp_path / "gen" / "outputs"
+    accepted, rejected = ([json.loads(x) for x in (outputs / name).read_text().splitlines()]
+                          if (outputs / name).exists() else [] for name in ("benchmark.jsonl", "rejected.jsonl"))
     assert len(accepted) + len(rejected) == 1  # the pull's one question, entered or kept out with its reason
     if accepted:
         assert accepted[0]["question"].endswith("?") and accepted[0]["fact"]  # Listing 5's step, then Listing 6's

@@ -738,6 +738,50 @@ def check_annotate(sims: int, seed: int = 0) -> list[Measured]:
     return rows
 
 
+@check("distinguish", fast=40)
+def check_distinguish(sims: int, seed: int = 0) -> list[Measured]:
+    """`adaem distinguish` (Fig. 8a / Table 15): each benchmark's mean pairwise correlation of the models' rate
+    profiles and mean within-model SD, with jackknife-t intervals over topics, against their population values
+    (the profiles' expected rates); the Welch test of a difference between two independent benchmarks of one
+    design (null), and against a benchmark whose questions separate the models more (power)."""
+    from ..resampling import clusters_of
+    from .distinguishability import Benchmark, profile_separation, separation
+
+    rows = []
+    for k, shape in enumerate([T30, T60]):
+        mu = sim.model_profiles(np.random.default_rng(4321), [0, 0, 1, 1, 2, 2], shape.values)
+        wider = mu + np.random.default_rng(4322).normal(0, 0.6, mu.shape)  # questions that pull the models apart
+        truth = np.array(profile_separation(sim.expected_rate(mu, shape.sd)))
+        corr, sd, null, power, sizes = Tally(), Tally(), Tally(), Tally(), Tally()
+        for i in range(sims):
+            rng = np.random.default_rng([seed, i, k])
+            a, b, c = (sim.draw(shape, m, rng) for m in (mu, mu, wider))
+            bench = [Benchmark(name, x.x, clusters_of(list(x.topic), len(x.x))) for name, x in
+                     (("a", a), ("b", b), ("c", c))]
+            result = separation(bench)
+            first = result.table.iloc[0]
+            corr.add(_covers(first.corr_lo, first.corr_hi, truth[0]))
+            sd.add(_covers(first.sd_lo, first.sd_hi, truth[1]))
+            tests = result.tests.set_index(["a", "b", "statistic"])
+            null.add([_rejects(tests.loc[("a", "b", st), "p"]) for st in ("mean_corr", "mean_sd")])
+            power.add(_rejects(tests.loc[("a", "c", "mean_sd"), "p"]))
+            if k == 0:  # one design against a benchmark twice its size: their biases differ, the corrected do not
+                big = sim.draw(T60, mu, rng)
+                other = separation([bench[0], Benchmark("big", big.x, clusters_of(list(big.topic), len(big.x)))])
+                sizes.add(_rejects(other.tests.p.to_numpy()))
+        d = "6 models in 3 families, " + describe(shape)
+        rows += [corr.row("distinguish: mean profile correlation 95% CI (jackknife over topics)", "coverage", d),
+                 sd.row("distinguish: mean within-model SD 95% CI (jackknife over topics)", "coverage", d),
+                 null.row("distinguish: Welch test between two benchmarks", "type-I error",
+                          d + "; both figures, two benchmarks of one design"),
+                 power.row("distinguish: Welch test between two benchmarks", "power",
+                           d + "; mean SD, against questions adding model offsets of sd 0.6 logit")]
+        if k == 0:
+            rows.append(sizes.row("distinguish: Welch test between two benchmarks", "type-I error",
+                                  d + " against 60 such topics; both figures"))
+    return rows
+
+
 def run_checks(sims: int, names: list[str] | None = None, seed: int = 0) -> list[Measured]:
     out: list[Measured] = []
     with _quiet():
