@@ -289,25 +289,22 @@ FIGURES = {
 }
 
 
-VALIDITY_LINE = re.compile(r"^(?P<name>\S.*?)\s{2,}(?P<measure>type-I error|coverage)\s+(?P<value>[01]\.\d+)"
-                           r".*?(?P<miss>MISS)?$")
-
-
-def validity_rows(text: str) -> dict[tuple[str, str], tuple[float, bool]]:
-    """(analysis, measure) -> (value, missed its target) of the validity suite's saved output
-    (`benchmarks/bench_validity.py`: lines `name   type-I error  0.050 (n=...) OK`); a row measured again later in
-    the file wins."""
-    rows: dict[tuple[str, str], tuple[float, bool]] = {}
+def validity_rows(text: str) -> list[tuple[str, str, str, float, bool]]:
+    """(analysis, measure, design, value, missed its target) of every row of the validity suite's saved table
+    (`benchmarks/bench_validity.py`: `| analysis | measure | value ± MC SE | n | target | design |`, ✗ = more than
+    one Monte-Carlo SE outside the target); power rows are left out (they have no target)."""
+    rows = []
     for line in text.splitlines():
-        match = VALIDITY_LINE.match(line.rstrip())
-        if match:
-            rows[(match["name"].strip(), match["measure"])] = (float(match["value"]), bool(match["miss"]))
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 6 and cells[1] in ("type-I error", "coverage"):
+            rows.append((cells[0], cells[1], cells[5], float(cells[2].split()[0]), "✗" in cells[2]))
     return rows
 
 
 def validity_figure() -> bytes:
-    """Every test's type-I error and every interval's coverage, before and after issue 24, against their targets:
-    the validity table as a picture (from benchmarks/results/validity/*-500.txt)."""
+    """Every test's type-I error and every interval's coverage, before and after issue 36, against their targets:
+    the validity table as a picture (from benchmarks/results/validity/after36-500.txt and before36-500.txt). One
+    line per analysis, one mark per simulated design on it."""
     import io
 
     import matplotlib
@@ -316,32 +313,40 @@ def validity_figure() -> bytes:
     import matplotlib.pyplot as plt
 
     folder = ROOT / "benchmarks" / "results" / "validity"
-    after = validity_rows((folder / "after-500.txt").read_text())
-    before = validity_rows((folder / "before-500.txt").read_text())
-    panels = [("type-I error", "type-I error at α = 0.05 (target ≤ 0.07)", (0.0, 0.3), (0.0, 0.07), 0.05),
-              ("coverage", "coverage of 95% intervals (target 0.92–0.98)", (0.7, 1.0), (0.92, 0.98), 0.95)]
-    heights = [sum(1 for _, m in after if m == measure) for measure, *_ in panels]
-    fig, axes = plt.subplots(1, 2, figsize=(13, 0.32 * max(heights) + 1.6))
+    after = validity_rows((folder / "after36-500.txt").read_text())
+    before = {(a, m, d): v for a, m, d, v, _ in validity_rows((folder / "before36-500.txt").read_text())}
+    panels = [("type-I error", "type-I error at α = 0.05 (target ≤ 0.06)", (0.0, 0.3), (0.0, 0.06), 0.05),
+              ("coverage", "coverage of 95% intervals (target 0.94–0.96)", (0.85, 1.0), (0.94, 0.96), 0.95)]
+    names_of = {measure: list(dict.fromkeys(a for a, m, *_ in after if m == measure)) for measure, *_ in panels}
+    fig, axes = plt.subplots(1, 2, figsize=(14, 0.3 * max(map(len, names_of.values())) + 1.6))
     for ax, (measure, title, xlim, band, target) in zip(axes, panels, strict=True):
-        names = [n for n, m in after if m == measure]
-        ys = list(range(len(names)))[::-1]
+        names = names_of[measure]
         ax.axvspan(*band, color="#d9f2d9", zorder=0)
         ax.axvline(target, color="#4a8f4a", lw=1, zorder=1)
-        labels = []
-        for y, name in zip(ys, names, strict=True):
-            old = before.get((name, measure), (None, False))[0]
-            new, missed = after[(name, measure)]
-            labels.append(name.removeprefix("findings: ") + (" (missed: removed)" if missed else ""))
-            if old is not None:
-                ax.plot([min(max(old, xlim[0]), xlim[1]), new], [y, y], color="#bbbbbb", lw=1, zorder=2)
-                ax.plot(min(max(old, xlim[0]), xlim[1]), y, "o", mfc="white", mec="#888888", zorder=3)
-            ax.plot(new, y, "x" if missed else "o", color="#c62828" if missed else "#3949ab", zorder=4)
-        ax.set_yticks(ys, labels, fontsize=8)
+        for i, name in enumerate(names):
+            y = len(names) - 1 - i
+            if i:
+                ax.axhline(y + 0.5, color="#e0e0e0", lw=0.6, zorder=0)
+            rows = [r for r in after if r[0] == name and r[1] == measure]
+            for k, (_, _, design, new, missed) in enumerate(rows):
+                dy = 0.0 if len(rows) == 1 else 0.5 * (0.5 - k / (len(rows) - 1))
+                old = before.get((name, measure, design))
+                shown = min(max(new, xlim[0]), xlim[1])
+                if old is not None:
+                    ax.plot([min(max(old, xlim[0]), xlim[1]), shown], [y + dy] * 2, color="#bbbbbb", lw=1, zorder=2)
+                    ax.plot(min(max(old, xlim[0]), xlim[1]), y + dy, "o", ms=4, mfc="white", mec="#888888",
+                            zorder=3)
+                ax.plot(shown, y + dy, "x" if missed else "o", ms=5, color="#c62828" if missed else "#3949ab",
+                        zorder=4)
+                if shown != new:
+                    ax.annotate(f"{new:.3f}", (shown, y + dy), xytext=(4, -3), textcoords="offset points", fontsize=7)
+        ax.set_yticks(range(len(names))[::-1], [n.removeprefix("findings: ") for n in names], fontsize=8)
+        ax.set_ylim(-0.7, len(names) - 0.3)
         ax.set_xlim(*xlim)
         ax.set_title(title, fontsize=10)
         ax.tick_params(axis="x", labelsize=8)
-    fig.suptitle("Validity suite, 500 simulations per row: before (hollow) → after (filled; × missed its target and "
-                 "was removed from the outputs)", fontsize=10)
+    fig.suptitle("Validity suite, 500 simulations per row, one mark per design: before issue 36 (hollow) → after "
+                 "(filled; × more than one Monte-Carlo SE outside its target)", fontsize=10)
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)
