@@ -142,11 +142,18 @@ def test_scores_json_and_the_report_name_the_judge_and_its_quality(tmp_path, jud
     q = json.loads((with_cal.run_dir / "scores.json").read_text())["judge_quality"]
     assert q["validated"] and q["calibration"] == cal and q["correction"] == "contextual"
     assert q["quality"]["macro_f1"] == pytest.approx(1.0) and len(q["quality"]["macro_f1_ci"]) == 2
+    assert "ece_ci" not in q["quality"]  # the ECE has no interval; strict JSON has no NaN
+    per_value = {r["value"]: r for r in q["quality"]["per_value"]}  # issue 37.4: what each value's numbers mean
+    assert set(per_value) == set(SCHWARTZ.ids)
+    found = [r for r in per_value.values() if r["support"]]
+    assert found and all(r["recall"] == pytest.approx(1.0) and r["recall_ci"][0] < 1.0 == r["recall_ci"][1]
+                         for r in found)  # a perfect judge: recall 1 with Wilson's interval below it
     named = evaluate(bench, RunConfig.model_validate({**base, "evaluation": {"bootstrap": 0, "calibration": "none",
                                                                             "judge_check": str(tmp_path / "jc")}}),
                      tmp_path / "named")
     q = json.loads((named.run_dir / "scores.json").read_text())["judge_quality"]
     assert q["validated"] and q["correction"] == "raw" and q["quality_source"] == str(tmp_path / "jc")
+    assert {r["value"] for r in q["quality"]["per_value"]} == set(SCHWARTZ.ids)
     from adaem.report.collect import collect_run
 
     assert collect_run(with_cal.run_dir).judge["quality"]["macro_f1"] == pytest.approx(1.0)

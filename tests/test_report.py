@@ -200,3 +200,26 @@ def test_a_run_under_an_odd_path_is_read(eval_run, tmp_path):
     shutil.copytree(eval_run, odd)
     data = collect_run(odd, similarity=False)
     assert data.kind == "evaluate" and data.status == "finished" and len(data.questions) == 4
+
+
+def test_the_judge_banner_says_how_far_to_trust_each_value(tmp_path, browser):
+    """Issue 37.4: beside the profiles, per value, "the judge finds V in an answer with precision P [ci] and recall
+    R [ci]" from the judge check's held-out figures, with the value's name."""
+    from dataclasses import replace
+
+    run = synthetic_run(5, 2)
+    per_value = [{"value": f"v{j}", "support": 10, "predicted": 8, "precision": 0.75, "precision_ci": [0.41, 0.93],
+                  "recall": 0.6, "recall_ci": [0.31, 0.83]} for j in range(10)]
+    judge = {"judge": "local/qwen2.5-coder-1.5b", "theory": "t", "protocol": "per-value", "prompt": "one-definition",
+             "unit": "answer", "merge": None, "threshold": 0.5, "calibration": "none", "correction": "raw",
+             "validated": True, "value_names": [[f"v{j}", n] for j, n in enumerate(run.theory["names"])],
+             "quality": {"texts": 35, "labels": "real answers", "macro_f1": 0.5, "macro_f1_ci": [0.4, 0.6],
+                         "macro_precision": 0.5, "macro_recall": 0.5, "top1": 0.8, "top3": 0.9, "mean_rank": 1.5,
+                         "ece": 0.1, "per_value": per_value}}
+    out = tmp_path / "judge.html"
+    out.write_text(render_report([replace(run, judge=judge)]))
+    page, errors = open_page(browser, out.as_uri())
+    page.click("#judge-quality summary")
+    text = page.text_content("#judge-quality")
+    assert "the judge finds alpha in an answer with precision 0.75 [0.41–0.93] and recall 0.60 [0.31–0.83]" in text
+    assert errors == []

@@ -339,5 +339,7 @@ def _judge_check_figures(run: str | Path, judge: str, theory: str, protocol: str
             return {"condition": condition, "texts": data.get("test"), "labels": data.get("labels", ""),
                     **{m: r.get(m) for m in ("macro_precision", "macro_recall", "macro_f1", "top1", "top3",
                                              "mean_rank", "ece")},
-                    **{f"{m}_ci": list(v) for m, v in ci.items() if all(x == x for x in v)}}  # ECE's is NaN: none
+                    **{f"{m}_ci": list(v) for m, v in ci.items() if all(x == x for x in v)},  # ECE's is NaN: none
+                    **({"per_value": report["per_value"][condition]} if condition in report.get("per_value", {})
+                       else {})}
     return None

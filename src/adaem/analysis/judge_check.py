@@ -21,6 +21,7 @@ import csv
 import html
 import io
 import json
+import math
 import random
 from dataclasses import asdict, dataclass, field
 from functools import partial
@@ -326,8 +327,10 @@ def summarize_check(run_dir: Path, config: RunConfig, variants: list[Variant], t
             cal.notes = (f"kept '{keep}': held-out macro F1 {results[keep]['macro_f1']:.3f} vs raw "
                          f"{results['raw']['macro_f1']:.3f} on {len(test)} texts (learned on {len(train)}); kept only "
                          f"if the ranking of a text's values did not worsen beyond the raw figures' intervals")
-            cal.quality = {"kept": keep, "figures": {c: _quality(results[c], intervals[c], c, len(test), labels_name)
-                                                     for c in dict.fromkeys(("raw", keep))}}
+            cal.quality = {"kept": keep, "figures": {
+                c: _quality(results[c], intervals[c], c, len(test), labels_name,
+                            per_value_intervals(g_test, probs[c], threshold, ids))
+                for c in dict.fromkeys(("raw", keep))}}
             path = run_dir / f"calibration-{v.name.replace('/', '-').replace(':', '-')}.json"
             cal.save(path)
             calibrations[v.name] = str(path)
@@ -347,6 +350,7 @@ def summarize_check(run_dir: Path, config: RunConfig, variants: list[Variant], t
             for d, row, t in zip(ids, r["per_value"], thr, strict=True):
                 value_rows.append({"variant": v.name, "condition": cond, "value": d, **row, "threshold": float(t)})
         report[v.name] = {"conditions": results, "intervals": intervals, "kept": keep,
+                          "per_value": {c: per_value_intervals(g_test, prob, threshold, ids) for c, prob in probs.items()},
                           "priors": dict(zip(ids, map(float, priors), strict=True)),
                           "calibration": calibrations.get(v.name), "judge": v.judge, "prompt": v.prompt,
                           "protocol": v.protocol, "theory": v.theory.name, "unit": unit}
@@ -396,10 +400,35 @@ def learn_corrections(gold: np.ndarray, prob: np.ndarray, priors: np.ndarray, id
 
 
 def _quality(result: dict[str, Any], interval: dict[str, tuple[float, float]], condition: str, texts: int,
-             labels: str) -> dict[str, Any]:
-    """The figures a report shows beside the profiles a judge labelled: the kept condition's held-out metrics."""
-    return {"condition": condition, "texts": texts, "labels": labels,
-            **{m: result[m] for m in METRICS}, **{f"{m}_ci": list(interval[m]) for m in METRICS}}
+             labels: str, per_value: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The figures a report shows beside the profiles a judge labelled: the kept condition's held-out metrics (an
+    interval that does not exist, the ECE's, is left out: strict JSON has no NaN) and each value's precision and
+    recall with their intervals."""
+    shown = {f"{m}_ci": list(interval[m]) for m in METRICS if all(math.isfinite(x) for x in interval[m])}
+    return {"condition": condition, "texts": texts, "labels": labels, **{m: result[m] for m in METRICS}, **shown,
+            **({"per_value": per_value} if per_value is not None else {})}
+
+
+def per_value_intervals(gold: np.ndarray, prob: np.ndarray, threshold: float, ids: list[str],
+                        level: float = 0.95) -> list[dict[str, Any]]:
+    """Per value: precision (of the texts the judge said express it, the share that do) and recall (of those
+    that do, the share it found), each with Wilson's interval over those texts (independent items); None where
+    there is no text to count."""
+    from ..resampling import wilson_interval
+
+    pred = np.nan_to_num(prob, nan=0.0) >= threshold
+    rows: list[dict[str, Any]] = []
+    for j, value in enumerate(ids):
+        g, p = gold[:, j].astype(bool), pred[:, j]
+        row: dict[str, Any] = {"value": value, "support": int(g.sum()), "predicted": int(p.sum())}
+        for name, among in (("precision", p), ("recall", g)):
+            if among.any():
+                share, lo, hi = wilson_interval(g[among] & p[among], level)
+                row[name], row[f"{name}_ci"] = float(share), [float(lo), float(hi)]
+            else:
+                row[name], row[f"{name}_ci"] = None, None
+        rows.append(row)
+    return rows
 
 
 def _agreement(variants: list[Variant], labels: dict[str, np.ndarray], ids: list[str], threshold: float) -> Any:
@@ -480,7 +509,7 @@ def _page(judge: str, summary: Any, per_value: Any, ids: list[str], held_out: in
 <style>body{{font-family:sans-serif;max-width:1200px;margin:2em auto}}table{{border-collapse:collapse;margin:1em 0}}
 td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}</style>
 <h1>Judge check: {html.escape(judge)}</h1>
-<p>{html.escape(how)} Intervals: 95% over texts (BCa bootstrap for precision, recall and F1; logit t for top-1, top-3 and the rank); ECE has none (it is biased upwards).</p>
+<p>{html.escape(how)} Intervals: 95% over texts (BCa bootstrap for precision, recall and F1; Wilson for top-1 and top-3, logit t for the mean rank); ECE has none (it is biased upwards).</p>
 <h2>Summary</h2>{table(shown)}
 <h2>Per value (kept condition)</h2>{table(values)}{agree}
 <h2>Reliability</h2><img src="judge_check.png" alt="reliability diagrams">

@@ -162,7 +162,7 @@ def _p(x: object) -> str:
 @app.command("results")
 def results(
     study_dir: StudyArg,
-    resamples: Annotated[int | None, typer.Option(min=0, help="bootstrap resamples of the CIs (default: the plan's)")]
+    resamples: Annotated[int | None, typer.Option(min=0, help="unused since the set means and gain became t intervals (kept so scripts that pass it work)")]
     = None,
     permutations: Annotated[int | None, typer.Option(min=100, help="random sign vectors of the paired test (default: "
                                                      "the plan's)")] = None,
