@@ -167,7 +167,8 @@ class LocalProvider(Provider):
         llm.eval(tokens[keep:])
         return tokens, keep
 
-    def _first_tokens(self, llm: Any, calls: list[tuple[list[ChatMessage], GenerateConfig]]) -> list[Completion | ModelCallError]:
+    def _first_tokens(self, llm: Any, calls: list[tuple[list[ChatMessage], GenerateConfig]]
+                      ) -> list[Completion | ModelCallError | None]:
         """One-token calls evaluated together, each exactly as a call of its own would be (see `_Streams`)."""
         out: list[Completion | ModelCallError | None] = [None] * len(calls)
         prompts: list[tuple[int, list[int]]] = []
@@ -190,13 +191,7 @@ class LocalProvider(Provider):
             for (i, tokens), (keep, logp) in zip(group, evaluated, strict=True):
                 raw = {"prompt_tokens_reused": keep, "decoding": "batched", "batch_prompts": len(group)}
                 out[i] = self._sample_with_logprobs(llm, calls[i][0], calls[i][1], first=(tokens, raw, logp))
-        for i, (messages, config) in enumerate(calls):  # prompts too long for the batch context: one at a time
-            if out[i] is None:
-                try:
-                    out[i] = self._complete_locked(llm, messages, config)
-                except ModelCallError as exc:
-                    out[i] = exc
-        return [r for r in out if r is not None]
+        return out  # None: a prompt too long for the batch context, which the caller runs alone
 
     @staticmethod
     def _last_logp(llm: Any) -> np.ndarray:
