@@ -197,7 +197,7 @@ def test_whole_answers_get_the_calibration_learned_on_whole_answers():
     assert calibration_file("auto", EMBEDDED, "mft", "per-value", "one-definition", "answer") is None
     q = judge_quality(RunConfig(), "schwartz10")  # the default unit is the whole answer
     assert q["calibration"] == answer and q["calibration_unit"] == "answer" and q["validated"]
-    assert q["quality"]["labels"] == "schwartz10_answers.jsonl"
+    assert q["quality"]["labels"] == "real_answers_schwartz10.jsonl" and q["quality"]["per_value"]  # issue 37
     mft = judge_quality(RunConfig.model_validate({"evaluation": {"theory": "mft"}}), "mft")
     assert not mft["validated"] and "--unit answer" in mft["note"]
 
@@ -214,3 +214,28 @@ async def test_two_judges_behind_a_loopback_server(tmp_path, stub):
     overall = result.agreement[result.agreement.value == "all values"].iloc[0]
     assert overall.n == 20 * 10 and -1 <= overall.kappa <= 1
     assert (tmp_path / "run" / "judge_agreement.csv").exists()
+
+
+REAL_RUNS = Path(__file__).parent.parent / "benchmarks" / "results" / "judge-check-qwen2.5-coder-1.5b"
+
+
+@pytest.mark.parametrize("theory", ["schwartz10", "mft"])
+def test_the_shipped_whole_answer_calibration_is_what_judge_check_learns_on_the_real_answers(tmp_path, theory):
+    """Issue 37: the shipped whole-answer calibration is the output of `adaem judge-check --theory T --labels
+    data/judge_validation/real_answers_T.jsonl --unit answer` (embedded 1.5B judge, seed 0). The judge's P(yes) of
+    that run ship beside it (~25 min of judge calls on 2 cores: not repeated here); a resumed check on them learns
+    the same correction with the same held-out figures, so the figures a report shows can be reproduced."""
+    import shutil
+
+    run = REAL_RUNS / f"real-answers-175-{theory}"
+    if not run.exists():
+        pytest.skip(f"no recorded judge-check run for {theory}")
+    shutil.copytree(run, tmp_path / "jc")
+    labels = Path(__file__).parent.parent / "src" / "adaem" / "data" / "judge_validation" / f"real_answers_{theory}.jsonl"
+    result = judge_check(RunConfig.model_validate({"roles": {"judge": EMBEDDED}}), tmp_path / "jc", labels=labels,
+                         theories=[theory], unit="answer", resume=True)
+    learned = json.loads(Path(result.calibrations[f"{theory}/per-value"]).read_text())
+    shipped = calibration_file("auto", EMBEDDED, theory, "per-value", "one-definition", "answer")
+    assert shipped is not None
+    assert learned["quality"] == json.loads(Path(shipped).read_text())["quality"]
+    assert learned["quality"]["figures"][learned["quality"]["kept"]]["per_value"]  # what the report's line reads
