@@ -194,12 +194,13 @@ def test_whole_answers_get_the_calibration_learned_on_whole_answers():
     assert opinion and answer and opinion != answer
     assert json.loads(Path(answer).read_text())["unit"] == "answer"
     assert json.loads(Path(opinion).read_text()).get("unit", "opinion") == "opinion"
-    assert calibration_file("auto", EMBEDDED, "mft", "per-value", "one-definition", "answer") is None
+    mft_answer = calibration_file("auto", EMBEDDED, "mft", "per-value", "one-definition", "answer")
+    assert mft_answer and json.loads(Path(mft_answer).read_text())["unit"] == "answer"  # issue 37: MFT too
     q = judge_quality(RunConfig(), "schwartz10")  # the default unit is the whole answer
     assert q["calibration"] == answer and q["calibration_unit"] == "answer" and q["validated"]
     assert q["quality"]["labels"] == "real_answers_schwartz10.jsonl" and q["quality"]["per_value"]  # issue 37
     mft = judge_quality(RunConfig.model_validate({"evaluation": {"theory": "mft"}}), "mft")
-    assert not mft["validated"] and "--unit answer" in mft["note"]
+    assert mft["validated"] and mft["quality"]["labels"] == "real_answers_mft.jsonl"  # no default run is unvalidated
 
 
 async def test_two_judges_behind_a_loopback_server(tmp_path, stub):
