@@ -7,6 +7,10 @@ Two measurements, each over the same seed questions for both prompt sets:
   the format gate (a yes/no question of at most `max_words`), and their length.
 
     .venv/bin/python benchmarks/bench_paper_prompts.py [--questions 12] [--models a,b] [--generator g] [--out DIR]
+        [--parts opinions,generation]
+
+On 2 cores the generation part is slow with the embedded 1.5B generator: Listing 5 asks it to think step by step,
+and its answers run to the 1,024-token room (minutes each); `--parts opinions` measures the opinions alone.
 
 Calls go through the call cache in --out, so a rerun (or an interrupted one) repeats nothing.
 """
@@ -107,7 +111,9 @@ async def main() -> None:
     parser.add_argument("--models", default=",".join(DEFAULT_RESPONDENTS))
     parser.add_argument("--generator", default=DEFAULT_HELPER)
     parser.add_argument("--out", type=Path, default=Path("runs/bench-paper-prompts"))
+    parser.add_argument("--parts", default="opinions,generation", help="which measurements, comma-separated")
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
     args.out.mkdir(parents=True, exist_ok=True)
     config = RunConfig.model_validate({"local": {"n_ctx": 4096}})
     seeds = load_seeds(None)
@@ -115,8 +121,10 @@ async def main() -> None:
     seeds = seeds[: args.questions]
     pool = ModelPool(config, cache=CallCache(args.out / "cache.sqlite"))
     began = time.monotonic()
-    result = {"opinions": await opinions(pool, config, args.models.split(","), [s.question for s in seeds]),
-              "generation": await generation(pool, config, args.generator, seeds)}
+    result: dict = {
+        "opinions": await opinions(pool, config, args.models.split(","), [s.question for s in seeds])
+        if "opinions" in parts else {},
+        "generation": await generation(pool, config, args.generator, seeds) if "generation" in parts else {}}
     await pool.aclose()
     result["seconds"] = round(time.monotonic() - began, 1)
     (args.out / "bench_paper_prompts.json").write_text(json.dumps(result, indent=1))
@@ -124,7 +132,8 @@ async def main() -> None:
     print(f"{'opinions (prompt | model)':<44} {'usable':>8} {'1st try':>8} {'words':>6}")
     for name, r in result["opinions"].items():
         print(f"{name:<44} {r['usable']:>4}/{r['answers']:<3} {r['first_attempt']:>8} {r['median_words']!s:>6}")
-    print(f"{'generation (prompts)':<44} {'usable':>8} {'words':>6}")
+    if result["generation"]:
+        print(f"{'generation (prompts)':<44} {'usable':>8} {'words':>6}")
     for name, r in result["generation"].items():
         print(f"{name:<44} {r['usable']:>4}/{r['proposals']:<3} {r['median_words']!s:>6}   kept out: {r['rejected'][:3]}")
     print(f"{result['seconds']} s; details in {args.out}/bench_paper_prompts.json")
