@@ -107,3 +107,22 @@ def test_judge_check_labels_an_answers_points_and_ors_them(tmp_path):
     assert by_point["unit"] == "opinion" and not by_point["model"]  # applied to each point, before the OR
     assert set(result.summary[result.summary.variant.str.endswith("by-point")].condition) == {
         "raw", "contextual", "global threshold", "thresholds", "contextual+thresholds"}
+
+
+def test_a_value_never_seen_in_training_gets_the_pooled_isotonic_map():
+    """A value with no positive training text (power in the 87 real answers) is not left at its raw P(yes), which
+    the judge gave as 'yes' to half the answers: isotonic maps it with the map of every value pooled."""
+    from adaem.analysis.judge_metrics import learn_model
+    from adaem.calibration import model_probabilities
+
+    rng = np.random.default_rng(0)
+    gold = rng.random((80, 3)) < 0.3
+    gold[:, 2] = False  # the third value never expressed in training
+    prob = np.clip(np.where(gold, 0.7, 0.4) + rng.normal(0, 0.1, gold.shape), 0.01, 0.99)
+    prob[:, 2] = 0.9  # and the raw judge says yes to it every time
+    model = learn_model("isotonic", gold, prob, ["a", "b", "c"])
+    assert model["ids"] == ["a", "b"] and "pooled" in model
+    out = model_probabilities(model, prob, ["a", "b", "c"])
+    assert (out[:, 2] < 0.9).all()  # not the raw P(yes)
+    old = {k: v for k, v in model.items() if k != "pooled"}  # a file written before the pooled map: raw, as then
+    assert (model_probabilities(old, prob, ["a", "b", "c"])[:, 2] == 0.9).all()

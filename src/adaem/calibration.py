@@ -150,7 +150,8 @@ def model_probabilities(model: dict[str, Any], p: np.ndarray, ids: list[str]) ->
 
     logistic: sigmoid(b_v + w_v · x) with x the text's log-odds, standardised by the training mean and scale (a
     missing value at its mean, i.e. 0); isotonic: per value, a monotone piecewise-linear map of the value's log-odds
-    standardised within its text. Values the model was not learned for are left as they are."""
+    standardised within its text (values it was not learned for: the pooled map, if the file has one). Values the
+    model was not learned for are otherwise left as they are."""
     order = list(model["ids"])
     cols = [ids.index(d) if d in ids else -1 for d in order]
     out = np.array(p, dtype=float)
@@ -174,6 +175,11 @@ def model_probabilities(model: dict[str, Any], p: np.ndarray, ids: list[str]) ->
             if c >= 0:
                 xs, ys = model["knots"][k]
                 out[:, c] = np.where(np.isnan(p[:, c]), np.nan, np.interp(z[:, c], xs, ys))
+        if model.get("pooled"):  # values unseen (or always seen) in training: the map of all values together
+            xs, ys = model["pooled"]
+            for c, d in enumerate(ids):
+                if d not in order:
+                    out[:, c] = np.where(np.isnan(p[:, c]), np.nan, np.interp(z[:, c], xs, ys))
     else:
         raise ConfigError(f"evaluation.calibration: unknown model kind {model['kind']!r}")
     return out

@@ -203,8 +203,8 @@ def learn_relative(gold: np.ndarray, prob: np.ndarray, target: float = 0.5) -> d
 
 def learn_model(kind: str, gold: np.ndarray, prob: np.ndarray, ids: list[str]) -> dict[str, object]:
     """A logistic or isotonic model of P(expressed) per value (scikit-learn), as plain numbers for
-    `calibration.model_probabilities`. A value with one class only in the training texts keeps its raw P(yes)
-    (left out of the model)."""
+    `calibration.model_probabilities`. A value with one class only in the training texts is left out of the
+    model: logistic keeps its raw P(yes), isotonic maps it with the map of all values pooled."""
     usable = [j for j in range(len(ids)) if 0 < gold[:, j].sum() < len(gold)]
     if kind == "logistic":
         from sklearn.linear_model import LogisticRegression
@@ -225,11 +225,16 @@ def learn_model(kind: str, gold: np.ndarray, prob: np.ndarray, ids: list[str]) -
     if kind == "isotonic":
         from sklearn.isotonic import IsotonicRegression
 
+        def fitted(x: np.ndarray, y: np.ndarray) -> list[list[float]]:
+            fit = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(x, y)
+            return [fit.X_thresholds_.tolist(), fit.y_thresholds_.tolist()]
+
         z = within_text(prob)
-        knots = []
-        for j in usable:
-            keep = ~np.isnan(z[:, j])
-            fit = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(z[keep, j], gold[keep, j])
-            knots.append([fit.X_thresholds_.tolist(), fit.y_thresholds_.tolist()])
-        return {"kind": "isotonic", "ids": [ids[j] for j in usable], "knots": knots}
+        keep = ~np.isnan(z)
+        knots = [fitted(z[keep[:, j], j], gold[keep[:, j], j]) for j in usable]
+        # a value with one class in the training texts (power seen in none of 87 real answers) gets the map of
+        # every value pooled: its raw P(yes) had the judge find power in half the answers, all of them wrong
+        pooled = fitted(z[keep], gold[keep]) if keep.any() and 0 < gold[keep].sum() < keep.sum() else None
+        return {"kind": "isotonic", "ids": [ids[j] for j in usable], "knots": knots,
+                **({"pooled": pooled} if pooled is not None and len(usable) < len(ids) else {})}
     raise ValueError(f"unknown model kind {kind!r}")
