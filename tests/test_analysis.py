@@ -332,7 +332,7 @@ RESPONDENTS = "local/qwen2.5-coder-0.5b,local/qwen2.5-coder-1.5b"
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(1800)  # a hang guard, not a speed test: minutes of real-model work on a shared machine
+@pytest.mark.timeout(3600)  # a hang guard, not a speed test: minutes of real-model work on a shared machine
 def test_analysis_commands_on_the_embedded_models(tmp_path, two_sets):
     """compare, evaluate → reliability, and prime on real local models (the smallest that runs each step: SmolLM2-135M
     judges, but cannot respond: without a length-capping grammar its opinion JSON runs on until the token room ends,
