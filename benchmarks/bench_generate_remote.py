@@ -7,7 +7,7 @@ For each `parallel_pulls` it prints the wall time of the pulls (the seed arms ar
 counted), accepted questions per minute, requests in flight (mean and peak over the whole pool, and the
 judge's mean, whose calls dominate), and calls per question.
 
-    .venv/bin/python benchmarks/bench_generate_remote.py [--latency 0.5] [--parallel 1,8,32] [--pulls-per-slot 2]
+    .venv/bin/python benchmarks/bench_generate_remote.py [--latency 0.5] [--parallel 1,8,32,default] [--pulls-per-slot 2]
 
 `--legacy` runs `adaem.generation.job.generate` whole with no parallel settings (for a checkout before pulls in
 flight existed): questions per minute over the whole run, seed scoring included.
@@ -100,10 +100,20 @@ def legacy(cfg: RunConfig, out: Path) -> dict[str, float]:
             "judge_in_flight": float("nan"), "calls_per_question": result.summary["calls_per_question"] or 0}
 
 
+def default_parallel(url: str, judge_connections: int) -> int:
+    """The pulls in flight `generate` picks when `generation.parallel_pulls` is unset, for this pool."""
+    from adaem.generation.search import parallelism
+    from adaem.models import ModelPool
+
+    cfg = config(url, arms=4, budget=4, parallel=None, judge_connections=judge_connections)
+    return parallelism(cfg, ModelPool(cfg))[0]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--latency", type=float, default=0.5)
-    parser.add_argument("--parallel", default="1,8,32")
+    parser.add_argument("--parallel", default="1,8,32", help="pulls in flight to try, comma-separated; `default` "
+                        "is what generate picks when generation.parallel_pulls is unset")
     parser.add_argument("--pulls-per-slot", type=int, default=2, help="budget = this × parallel_pulls (at least 4)")
     parser.add_argument("--judge-connections", type=int, default=64, help="the judge's concurrency limit")
     parser.add_argument("--legacy", action="store_true", help="whole generate() runs, no parallel settings")
@@ -116,13 +126,15 @@ def main() -> None:
               f"depth 1; 64 connections per model")
         print(f"{'pulls in flight':>15} {'pulls':>6} {'questions':>9} {'seconds':>8} {'questions/min':>13} "
               f"{'in flight (mean / peak)':>23} {'judge in flight':>15} {'calls/question':>14}")
-        for parallel in [int(x) for x in args.parallel.split(",")]:
-            budget = max(4, args.pulls_per_slot * parallel)
+        for token in args.parallel.split(","):
+            parallel = None if token == "default" else int(token)  # default: what generate picks by itself
+            resolved = parallel or default_parallel(url, args.judge_connections)
+            budget = max(4, args.pulls_per_slot * resolved)
             with tempfile.TemporaryDirectory() as tmp:
                 cfg = config(url, arms=max(4, min(budget, 64)), budget=budget,
                              parallel=None if args.legacy else parallel, judge_connections=args.judge_connections)
                 r = legacy(cfg, Path(tmp) / "run") if args.legacy else asyncio.run(pulls_phase(cfg, Path(tmp) / "run"))
-            label = "legacy" if args.legacy else str(parallel)
+            label = "legacy" if args.legacy else token if parallel else f"default ({resolved})"
             print(f"{label:>15} {r['pulls']:>6} {r['questions']:>9} {r['seconds']:>8.1f} {r['per_minute']:>13.1f} "
                   f"{r['mean_in_flight']:>13.1f} / {r['peak_in_flight']:>7} {r['judge_in_flight']:>15.1f} "
                   f"{r['calls_per_question']:>14.1f}")

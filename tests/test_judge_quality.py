@@ -117,8 +117,16 @@ def test_two_judges_are_compared_on_the_same_texts(tmp_path, judges):
     labels, _ = judges
     config = RunConfig.model_validate({"roles": {"judge": "mock/biased"}})
     result = judge_check(config, tmp_path / "two", labels=labels, judges=["mock/biased", "mock/other"])
-    assert set(result.summary.variant) == {"mock/biased:schwartz10/per-value", "mock/other:schwartz10/per-value"}
+    assert set(result.summary.variant) == {"mock/biased:schwartz10/per-value", "mock/other:schwartz10/per-value",
+                                           "mean:schwartz10/per-value"}  # issue 37.3: their average, measured alike
+    report = json.loads((tmp_path / "two" / "judge_check.json").read_text())["variants"]
+    assert report["mean:schwartz10/per-value"]["judge"] == "mock/biased, mock/other".join(("mean(", ")"))
+    raw = result.summary[result.summary.condition == "raw"].set_index("variant")
+    between = sorted(raw.loc[[f"{j}:schwartz10/per-value" for j in ("mock/biased", "mock/other")], "mean_rank"])
+    assert raw.loc["mean:schwartz10/per-value", "texts"] == raw.loc["mock/biased:schwartz10/per-value", "texts"]
+    assert np.isfinite(raw.loc["mean:schwartz10/per-value", "mean_rank"]) and between[0] > 0
     a = result.agreement
+    assert set(a.judge_a) | set(a.judge_b) == {"mock/biased", "mock/other"}  # κ between the judges themselves
     assert set(a.value) == {*SCHWARTZ.ids, "all values"} and (a.n > 0).all()
     overall = a[a.value == "all values"].iloc[0]
     assert -1 <= overall.kappa <= 1 and overall.agreement > 0.5
@@ -211,7 +219,7 @@ async def test_two_judges_behind_a_loopback_server(tmp_path, stub):
     config = RunConfig.model_validate({"roles": {"judge": "stub/sim-j"},
                                        "endpoints": {"stub": {"base_url": stub.base_url}}})
     result = await judge_check_async(config, tmp_path / "run", labels=labels, judges=["stub/sim-j", "stub/sim-k"])
-    assert {v.split(":")[0] for v in result.summary.variant} == {"stub/sim-j", "stub/sim-k"}
+    assert {v.split(":")[0] for v in result.summary.variant} == {"stub/sim-j", "stub/sim-k", "mean"}
     overall = result.agreement[result.agreement.value == "all values"].iloc[0]
     assert overall.n == 20 * 10 and -1 <= overall.kappa <= 1
     assert (tmp_path / "run" / "judge_agreement.csv").exists()

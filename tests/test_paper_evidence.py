@@ -14,11 +14,12 @@ from conftest import run_cli
 from adaem.analysis.distinguishability import (
     MIN_CLUSTERS,
     Benchmark,
+    distinguishability,
     jackknife_se,
     profile_separation,
     separation,
 )
-from adaem.analysis.subsets import agreement, subset_consistency
+from adaem.analysis.subsets import agreement, subset_consistency, subsets
 from adaem.resampling import clusters_of
 
 # Table 15 as printed: GPT-4.1, Llama-3.3-70B, DeepSeek-v3, Mistral-7B on care, fairness, loyalty, authority, sanctity
@@ -131,3 +132,20 @@ def test_distinguish_and_subsets_commands_and_the_report(tmp_path: Path, browser
     page.click("text=first · evaluate")
     assert "Appendix K.2" in page.locator("#analyses").inner_text()
     assert errors == []
+
+
+EMBEDDED_RUNS = Path(__file__).parent.parent / "benchmarks" / "results" / "distinguish-embedded"
+
+
+def test_the_embedded_runs_give_the_documented_figures(tmp_path: Path):
+    """docs/how-to/analyses.md quotes distinguish and subsets on the recorded embedded runs: they must still say so.
+    An interval is centred on the bias-corrected figure, so it may miss the plain one, but never leaves [−1, 1]."""
+    result = distinguishability([EMBEDDED_RUNS / "ev-generated", EMBEDDED_RUNS / "ev-questionnaire"],
+                                names=["generated", "questionnaire"], out=tmp_path / "d")
+    t = result.table.set_index("benchmark").round(3)
+    assert list(t.mean_corr) == [0.918, 0.825] and list(t.mean_sd) == [0.183, 0.128]
+    assert list(t.corr_lo) == [0.920, 0.769] and (t.corr_hi <= 1.0).all() and (t.sd_lo >= 0).all()
+    tests = result.tests.set_index("statistic").round(3)
+    assert tests.loc["mean_sd", "p"] == 0.058 and tests.loc["mean_corr", "p"] == 0.56
+    rows = subsets(EMBEDDED_RUNS / "ev-generated", [5, 10], out=tmp_path / "s").table.set_index(["size", "metric"])
+    assert round(rows.loc[(5, "icc"), "mean"], 2) == 0.39 and round(rows.loc[(10, "icc"), "mean"], 2) == 0.78

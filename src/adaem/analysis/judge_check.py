@@ -23,6 +23,7 @@ import io
 import json
 import math
 import random
+import warnings
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from importlib import resources
@@ -134,6 +135,7 @@ class Variant:
     prompt: JudgePrompt = "one-definition"
     judge: str = ""
     by_point: bool = False  # each key point labelled on its own, the text's P(yes) the highest of its points' (OR)
+    members: tuple[str, ...] = ()  # an ensemble: the variants (one per judge) whose P(yes) it averages; no calls
 
     @property
     def suffix(self) -> str:
@@ -187,6 +189,13 @@ def _variants(judges: list[str], theories: list[str], protocols: list[str], prom
                         if by_point:
                             out.append(Variant(f"{name}/by-point", theory, cast(Protocol, protocol),
                                                cast(JudgePrompt, prompt), judge, by_point=True))
+    if len(judges) > 1:  # the judges' mean P(yes) per value: an ensemble measured like a judge, at their summed cost
+        for suffix in dict.fromkeys(v.suffix for v in out):
+            members = [v for v in out if v.suffix == suffix]
+            first = members[0]
+            out.append(Variant(f"mean:{suffix}", first.theory, first.protocol, first.prompt,
+                               f"mean({', '.join(v.judge for v in members)})", first.by_point,
+                               tuple(v.name for v in members)))
     return out
 
 
@@ -206,6 +215,8 @@ async def _label_all(store: RunStore, pool: ModelPool, variants: list[Variant],
 
     units = []
     for v in variants:
+        if v.members:  # an ensemble makes no calls of its own
+            continue
         if v.by_point:  # the answer's points one by one (unit: opinion), each its own unit
             items = [(f"{t.id}|p{k}", point) for t in texts for k, point in enumerate(t.points or (t.text,))]
         else:
@@ -213,7 +224,7 @@ async def _label_all(store: RunStore, pool: ModelPool, variants: list[Variant],
         items += [(f"content-free-{i}", cf) for i, cf in enumerate(CONTENT_FREE)]
         units += [Unit("labels", f"{v.name}|{item_id}", partial(one, v, f"{v.name}|{item_id}", item_id, text or " "))
                   for item_id, text in items]
-    judges = list(dict.fromkeys(v.judge for v in variants))
+    judges = list(dict.fromkeys(v.judge for v in variants if not v.members))
     return await run_phase(store, pool, units, label=f"judge-check: {', '.join(judges)}", models=judges,
                            max_cost=config.evaluation.max_cost, embeddings=False)
 
@@ -294,8 +305,14 @@ def summarize_check(run_dir: Path, config: RunConfig, variants: list[Variant], t
     summary_rows, value_rows, report, calibrations = [], [], {}, {}
     kept_labels: dict[str, np.ndarray] = {}
 
+    by_name = {v.name: v for v in variants}
+
     def arrays(variant: Variant, which: list[str]) -> tuple[np.ndarray, np.ndarray]:
         gold = np.array([[d in by_id[i].gold for d in ids] for i in which], dtype=bool).reshape(len(which), len(ids))
+        if variant.members:  # the mean of the judges' P(yes); a text one judge could not label takes the other's
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                return gold, np.nanmean([arrays(by_name[m], which)[1] for m in variant.members], axis=0)
         prob = np.full((len(which), len(ids)), np.nan)
         for row, i in enumerate(which):
             if variant.by_point:  # OR over the points: a value's P(yes) is its highest point's (thresholded alike)
@@ -307,10 +324,16 @@ def summarize_check(run_dir: Path, config: RunConfig, variants: list[Variant], t
             prob[row] = [values.get(d, np.nan) for d in ids]
         return gold, prob
 
-    for v in variants:
+    def priors_of(v: Variant) -> np.ndarray:
+        """The judge's mean P(yes) per value on content-free texts (the ensemble's: its judges' mean)."""
+        if v.members:
+            return np.mean([priors_of(by_name[m]) for m in v.members], axis=0)
         cf = [(records.get(f"{v.name}|content-free-{i}") or {}).get("values") or {} for i in range(len(CONTENT_FREE))]
-        priors = np.array([np.nanmean([c.get(d, np.nan) for c in cf] or [np.nan]) if any(d in c for c in cf)
-                           else 0.5 for d in ids])
+        return np.array([np.nanmean([c.get(d, np.nan) for c in cf] or [np.nan]) if any(d in c for c in cf)
+                         else 0.5 for d in ids])
+
+    for v in variants:
+        priors = priors_of(v)
         g_test, p_test = arrays(v, test)
         base: dict[str, Any] = {"judge": v.judge, "theory": v.theory.name, "protocol": v.protocol, "prompt": v.prompt,
                                 "unit": "opinion" if v.by_point else unit}  # applied to each point, before the OR
@@ -436,6 +459,7 @@ def _agreement(variants: list[Variant], labels: dict[str, np.ndarray], ids: list
     judge's kept correction: per value and over every (text, value) cell. None with one judge."""
     import pandas as pd
 
+    variants = [v for v in variants if not v.members]  # κ between the judges themselves
     judges = list(dict.fromkeys(v.judge for v in variants))
     if len(judges) < 2:
         return None

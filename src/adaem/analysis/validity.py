@@ -695,6 +695,7 @@ def check_judge(sims: int, seed: int = 0) -> list[Measured]:
                 tallies[m].add(_covers(*intervals[m], truth[m]))
         d = f"{texts} held-out texts, {values} values, a noisy judge"
         rows += [tallies[m].row(f"judge-check: {m} 95% CI", "coverage", d) for m in tallies]
+    rows += _per_value_rows(sims, seed)
     for k, calibrated in enumerate((True, False)):
         g, p = sim.judged_texts(np.random.default_rng(124), 200_000, 10, calibrated=calibrated)
         truth_ece = calibration_curve(g, p)[0]
@@ -709,6 +710,55 @@ def check_judge(sims: int, seed: int = 0) -> list[Measured]:
                               f"125 texts, 10 values, {'a calibrated' if calibrated else 'the noisy'} judge "
                               f"(true ECE {truth_ece:.2f})"))
     return rows
+
+
+def _per_value_rows(sims: int, seed: int) -> list[Measured]:
+    """The report's per-value line (issue 37.4): each value's held-out precision and recall with Wilson's interval,
+    against that value's figures on 200,000 texts; 88 texts as the shipped real-answer sets hold out."""
+    from .judge_check import per_value_intervals
+
+    ids = [f"v{j}" for j in range(10)]
+    g, p = sim.judged_texts(np.random.default_rng(125), 200_000, 10)
+    truth = {r["value"]: r for r in per_value_intervals(g, p, 0.5, ids)}
+    tallies = {m: Tally() for m in ("precision", "recall")}
+    for i in range(sims):
+        gold, prob = sim.judged_texts(np.random.default_rng([seed, i, 37]), 88, 10)
+        for r in per_value_intervals(gold, prob, 0.5, ids):
+            for m, tally in tallies.items():
+                if r[f"{m}_ci"] is not None:
+                    lo, hi = r[f"{m}_ci"]
+                    tally.add(_covers(lo, hi, truth[r["value"]][m]))
+    return [tally.row(f"judge-check: per-value {m} 95% CI (Wilson, the report's judge line)", "coverage",
+                      "88 held-out texts, 10 values, a noisy judge") for m, tally in tallies.items()]
+
+
+@check("subsets", fast=6)
+def check_subsets(sims: int, seed: int = 0) -> list[Measured]:
+    """`adaem subsets` (Appendix K.2): the topic-resampled interval of the mean agreement between random subsets
+    and the whole benchmark, against its expectation over benchmarks drawn from the same population of topics
+    (Monte Carlo over fresh benchmarks): the figure a study on questions like these would give."""
+    from .subsets import METRICS, subset_agreement, subset_consistency
+
+    sizes = [40, 100]
+    mu = sim.model_profiles(np.random.default_rng(4321), [0, 0, 1, 1, 2, 2], T30.values)
+    found: dict[int, list[np.ndarray]] = {s: [] for s in sizes}
+    for i in range(max(60, sims)):  # the truth: mean agreement averaged over independent benchmarks
+        x = sim.draw(T30, mu, np.random.default_rng([99, i])).x
+        present = ~np.isnan(x)
+        drawn = subset_agreement((np.nan_to_num(x) >= 0.5) & present, present, sizes, 20, np.random.default_rng(i))
+        for size in sizes:
+            found[size].append(np.nanmean(drawn[size], axis=0))
+    truth = {size: np.mean(found[size], axis=0) for size in sizes}
+    tallies = {size: Tally() for size in sizes}
+    for i in range(sims):
+        a = sim.draw(T30, mu, np.random.default_rng([seed, i, 21]))
+        table = subset_consistency(a.x, sizes, topics=list(a.topic), seed=i).table.set_index(["size", "metric"])
+        for size in sizes:
+            rows = table.loc[size].loc[list(METRICS)]
+            tallies[size].add(_covers(rows["lo"].to_numpy(), rows["hi"].to_numpy(), truth[size]))
+    return [tallies[size].row("subsets: mean agreement 95% CI (topics resampled; ICC, Pearson, Spearman, α)",
+                              "coverage", f"subsets of {size} questions, 6 models in 3 families, {describe(T30)}")
+            for size in sizes]
 
 
 @check("annotate", fast=100)
@@ -748,8 +798,9 @@ def check_distinguish(sims: int, seed: int = 0) -> list[Measured]:
     from .distinguishability import Benchmark, profile_separation, separation
 
     rows = []
-    for k, shape in enumerate([T30, T60]):
-        mu = sim.model_profiles(np.random.default_rng(4321), [0, 0, 1, 1, 2, 2], shape.values)
+    pairs = replace(T30, topics=15)  # two close models on 15 topics: the embedded demo's correlation near 0.9
+    for k, (shape, families) in enumerate([(T30, [0, 0, 1, 1, 2, 2]), (T60, [0, 0, 1, 1, 2, 2]), (pairs, [0, 0])]):
+        mu = sim.model_profiles(np.random.default_rng(4321), families, shape.values, model_sd=0.3 if k < 2 else 0.15)
         wider = mu + np.random.default_rng(4322).normal(0, 0.6, mu.shape)  # questions that pull the models apart
         truth = np.array(profile_separation(sim.expected_rate(mu, shape.sd)))
         corr, sd, null, power, sizes = Tally(), Tally(), Tally(), Tally(), Tally()
@@ -769,7 +820,8 @@ def check_distinguish(sims: int, seed: int = 0) -> list[Measured]:
                 big = sim.draw(T60, mu, rng)
                 other = separation([bench[0], Benchmark("big", big.x, clusters_of(list(big.topic), len(big.x)))])
                 sizes.add(_rejects(other.tests.p.to_numpy()))
-        d = "6 models in 3 families, " + describe(shape)
+        d = f"{len(families)} models in {len(set(families))} famil{'ies' if len(set(families)) > 1 else 'y'}, " \
+            + (f"profile correlation {truth[0]:.2f}, " if k == 2 else "") + describe(shape)
         rows += [corr.row("distinguish: mean profile correlation 95% CI (jackknife over topics)", "coverage", d),
                  sd.row("distinguish: mean within-model SD 95% CI (jackknife over topics)", "coverage", d),
                  null.row("distinguish: Welch test between two benchmarks", "type-I error",
