@@ -248,3 +248,27 @@ def test_the_shipped_whole_answer_calibration_is_what_judge_check_learns_on_the_
     assert shipped is not None
     assert learned["quality"] == json.loads(Path(shipped).read_text())["quality"]
     assert learned["quality"]["figures"][learned["quality"]["kept"]]["per_value"]  # what the report's line reads
+
+
+ENSEMBLE_RUNS = Path(__file__).parent.parent / "benchmarks" / "results" / "judge-check-ensemble"
+
+
+@pytest.mark.parametrize("theory", ["schwartz10", "mft"])
+def test_the_recorded_two_judge_check_gives_the_documented_figures(tmp_path, theory):
+    """Issue 37.3: both embedded judges and their mean on the real answers (docs/explanation/judge.md quotes the
+    figures). The P(yes) of both judges are recorded; a resumed check learns the same corrections without a call."""
+    import shutil
+
+    run = ENSEMBLE_RUNS / f"real-answers-175-{theory}"
+    if not run.exists():
+        pytest.skip(f"no recorded two-judge run for {theory}")
+    shutil.copytree(run, tmp_path / "jc")
+    recorded = json.loads((run / "judge_check.json").read_text())["variants"]
+    labels = Path(__file__).parent.parent / "src" / "adaem" / "data" / "judge_validation" / f"real_answers_{theory}.jsonl"
+    result = judge_check(RunConfig.model_validate({"roles": {"judge": EMBEDDED}}), tmp_path / "jc", labels=labels,
+                         theories=[theory], unit="answer", resume=True)
+    kept = result.summary[result.summary.kept].set_index("variant")
+    assert set(kept.index) == set(recorded) and any(v.startswith("mean:") for v in kept.index)
+    for variant, figures in recorded.items():
+        assert kept.loc[variant, "condition"] == figures["kept"]
+        assert kept.loc[variant, "macro_f1"] == pytest.approx(figures["conditions"][figures["kept"]]["macro_f1"])
