@@ -69,7 +69,7 @@ async def opinions(pool: ModelPool, config: RunConfig, models: list[str], questi
 async def generation(pool: ModelPool, config: RunConfig, generator: str, seeds: list) -> dict:
     gen, out = config.generation, {}
     for prompts in ("adaem", "paper"):
-        passed, lengths, reasons = 0, [], []
+        passed, lengths, reasons, proposed = 0, [], [], []
         for i, seed in enumerate(seeds):
             if prompts == "paper":
                 messages = [{"role": "user", "content": render("paper/explore_fact", general=seed.question,
@@ -95,13 +95,15 @@ async def generation(pool: ModelPool, config: RunConfig, generator: str, seeds: 
                     sampling.model_copy(update={"json_schema": QUESTION_SCHEMA}), role="generator")).text
                 question = json_field(raw, "question")
             problem = "no question found" if not question else question_problem(question, gen.max_words)
+            proposed.append({"seed": seed.question, "question": question, "problem": problem})
             if problem:
                 reasons.append(problem[:60])
             else:
                 passed += 1
                 lengths.append(len(question.split()))  # type: ignore[union-attr]
         out[prompts] = {"proposals": len(seeds), "usable": passed,
-                        "median_words": statistics.median(lengths) if lengths else None, "rejected": reasons}
+                        "median_words": statistics.median(lengths) if lengths else None, "rejected": reasons,
+                        "questions": proposed}
     return out
 
 

@@ -7,7 +7,6 @@ that never parses is recorded as a parse failure (with its raw text) and sits ou
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -24,7 +23,7 @@ from .judge import label_text
 from .measure import measure_answer
 from .models import GenerateConfig, ModelPool
 from .rating import score_table
-from .store import RunStore, read_jsonl, read_state
+from .store import RunStore, json_text, read_jsonl, read_state
 from .theories import Theory, load_theory
 from .units import Unit, UnitsResult, run_phase
 
@@ -189,7 +188,7 @@ def summarize(store_path: Path, config: RunConfig, questions: list[Question], th
     scores.to_csv(store_path / "scores.csv", index=False)
     by_language = (summarize_languages(store_path, every, config, questions, theory, first=(labels, table))
                    if len(ev.languages) > 1 else {})
-    (store_path / "scores.json").write_text(json.dumps({
+    (store_path / "scores.json").write_text(json_text({
         "theory": theory.name, "models": models, "dimensions": dims, "questions": len(questions),
         "rating": ev.rating, "protocol": ev.protocol, "judge": config.roles.judge, "languages": ev.languages,
         "ci_unit": table.unit,
@@ -198,7 +197,7 @@ def summarize(store_path: Path, config: RunConfig, questions: list[Question], th
         "labels_missing": missing_labels(labels, models),
         "scores": scores.to_dict(orient="records"),
         **by_language,
-    }, indent=1, default=float))
+    }))
     title = f"{theory.title or theory.name}: {ev.rating} scores on {len(questions)} questions"
     radar(table.score, models, [theory.dimension(d).name for d in dims], store_path / "radar.png", title)
     heatmap(table.score, models, [theory.dimension(d).name for d in dims], store_path / "heatmap.png", title)

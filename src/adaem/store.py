@@ -158,6 +158,26 @@ class RunStore:
         self.state.close()
 
 
+def finite(value: Any) -> Any:
+    """`value` with every NaN or infinite float (a figure with no interval, say) replaced by None, recursively."""
+    import math
+
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):  # a numpy scalar
+        return finite(value.item())
+    return value
+
+
+def json_text(value: Any, indent: int | None = 1) -> str:
+    """Strict JSON (no NaN, which browsers' JSON.parse and other readers refuse): a missing figure is null."""
+    return json.dumps(finite(value), indent=indent, allow_nan=False, default=lambda v: finite(float(v)))
+
+
 def _whole_lines(data: bytes) -> list[dict[str, Any]]:
     """The records of JSONL bytes: one per newline-terminated line. What follows the last newline is a line
     being written (or torn by a kill) and is not a record yet."""

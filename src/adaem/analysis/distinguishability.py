@@ -33,6 +33,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..resampling import Clusters, clusters_of, expression_rates
+from ..store import json_text
 
 Measure = Literal["rate", "score"]
 
@@ -246,7 +247,7 @@ def write_distinguishability(result: Distinguishability, out: Path, value_names:
     payload = {"settings": result.settings, "models": result.models, "values": result.values,
                "benchmarks": result.table.to_dict(orient="records"), "tests": result.tests.to_dict(orient="records"),
                "profiles": {k: v.tolist() for k, v in result.profiles.items()}}
-    (out / "distinguishability.json").write_text(json.dumps(payload, indent=1, default=float))
+    (out / "distinguishability.json").write_text(json_text(payload))
     radar_grid(result, out / "distinguishability.png", value_names)
 
 

@@ -24,6 +24,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..rating import beta_of, rate_resamples, scores_from_moments
 from ..resampling import Clusters, clusters_of, percentile_ci
+from ..store import json_text
 from .psychometrics import cronbach_alpha
 
 METRICS = ("icc", "pearson", "spearman", "alpha")
@@ -170,9 +171,8 @@ def write_subsets(result: SubsetConsistency, out: Path) -> None:
 
     out.mkdir(parents=True, exist_ok=True)
     result.table.to_csv(out / "subsets.csv", index=False)
-    (out / "subsets.json").write_text(json.dumps({"settings": result.settings,
-                                                  "rows": result.table.to_dict(orient="records")}, indent=1,
-                                                 default=float))
+    (out / "subsets.json").write_text(json_text({"settings": result.settings,
+                                                 "rows": result.table.to_dict(orient="records")}))
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.2, 4.0))
     for k, metric in enumerate(METRICS):
