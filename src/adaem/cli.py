@@ -541,8 +541,9 @@ def judge_check(
     out.print(f"wall time {result.seconds / 60:.1f} min over every session of the run")
     if result.agreement is not None:
         out.print(agreement_table(result.agreement))
-    saved = f"; calibration for evaluation.calibration: {', '.join(result.calibrations.values())}" \
-        if result.calibrations else ""
+    # an ensemble's calibration is a measurement: no run has a mean of judges as its judge
+    usable = [path for name, path in result.calibrations.items() if not name.startswith("mean:")]
+    saved = f"; calibration for evaluation.calibration: {', '.join(usable)}" if usable else ""
     out.print(f"files: {run_dir}/judge_check.html, judge_check.csv, judge_check_values.csv, judge_check.json, "
               f"judge_check.png{saved}")
     _print_usage(run_dir)

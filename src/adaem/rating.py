@@ -36,8 +36,8 @@ def win_spread(var_a: np.ndarray | float, var_b: np.ndarray | float, beta: float
     """The denominator of P(a beats b) = Φ((μ_a − μ_b) / spread). standard: TrueSkill's sqrt(2β² + σ_a² + σ_b²).
     paper: Appendix C.8 as printed, "Φ((μ_θi − μ_θj) / sqrt(2(γ² + σ²_θi + σ²_θj)))", with γ the dynamics factor
     (Herbrich et al. 2006 name it γ; the trueskill package, tau): a narrower spread than β's. On a pool and a
-    benchmark the paper's size the ratings' means dominate either spread: both span 0–100 as the paper's scores
-    do ("98.8 vs. 49.06", §4.2) and differ by at most 3 points (benchmarks/bench_win_scale.py)."""
+    benchmark the paper's size both span 0–100 as the paper's scores do ("98.8 vs. 49.06", §4.2); a model's score
+    moves up to 9–16 points away from 50 under the paper's (benchmarks/bench_win_scale.py)."""
     if form == "paper":
         return np.sqrt(2 * (gamma**2 + var_a + var_b))
     return np.sqrt(2 * beta**2 + var_a + var_b)

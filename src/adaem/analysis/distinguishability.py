@@ -172,8 +172,8 @@ def separation(benchmarks: list[Benchmark], *, measure: Measure = "rate", thresh
             # can pass 1 (0.905 observed on 15 topics, interval [0.929, 1.138] unclipped); the bounds are clipped
             # to what a correlation and an SD can be, which changes no coverage. Fisher's z instead covered 0.72
             # with 2 models correlated 0.96 on 15 topics, against 0.96 here (validity.py).
-            c_lo, c_hi = max(c_lo, -1.0), min(c_hi, 1.0)
-            s_lo = max(s_lo, 0.0)
+            c_lo, c_hi = (min(max(x, -1.0), 1.0) for x in (c_lo, c_hi))
+            s_lo, s_hi = max(s_lo, 0.0), max(s_hi, 0.0)
             unit = b.clusters.describe()
         else:
             se, centre = np.full(2, np.nan), estimate

@@ -189,7 +189,7 @@ def _variants(judges: list[str], theories: list[str], protocols: list[str], prom
                         if by_point:
                             out.append(Variant(f"{name}/by-point", theory, cast(Protocol, protocol),
                                                cast(JudgePrompt, prompt), judge, by_point=True))
-    if len(judges) > 1:  # the judges' mean P(yes) per value: an ensemble measured like a judge, at their summed cost
+    if len(set(judges)) > 1:  # the judges' mean P(yes) per value: an ensemble measured like a judge, at their summed cost
         for suffix in dict.fromkeys(v.suffix for v in out):
             members = [v for v in out if v.suffix == suffix]
             first = members[0]
@@ -327,7 +327,7 @@ def summarize_check(run_dir: Path, config: RunConfig, variants: list[Variant], t
     def priors_of(v: Variant) -> np.ndarray:
         """The judge's mean P(yes) per value on content-free texts (the ensemble's: its judges' mean)."""
         if v.members:
-            return np.mean([priors_of(by_name[m]) for m in v.members], axis=0)
+            return np.nanmean([priors_of(by_name[m]) for m in v.members], axis=0)
         cf = [(records.get(f"{v.name}|content-free-{i}") or {}).get("values") or {} for i in range(len(CONTENT_FREE))]
         return np.array([np.nanmean([c.get(d, np.nan) for c in cf] or [np.nan]) if any(d in c for c in cf)
                          else 0.5 for d in ids])
@@ -336,11 +336,12 @@ def summarize_check(run_dir: Path, config: RunConfig, variants: list[Variant], t
         priors = priors_of(v)
         g_test, p_test = arrays(v, test)
         base: dict[str, Any] = {"judge": v.judge, "theory": v.theory.name, "protocol": v.protocol, "prompt": v.prompt,
-                                "unit": "opinion" if v.by_point else unit}  # applied to each point, before the OR
+                                "unit": "opinion" if v.by_point and not v.members else unit}  # per point, before OR
         if external is not None:
             learned = {"raw": Calibration(**base), "calibrated": external}
         else:  # by point, a correction is applied to each point before the OR: only per-value ones carry over
-            learned = learn_corrections(*arrays(v, train), priors, ids, threshold, base, vector=not v.by_point)
+            learned = learn_corrections(*arrays(v, train), priors, ids, threshold, base,
+                                        vector=not v.by_point or bool(v.members))  # an ensemble's: the mean of ORs
         probs = {cond: cal.apply_array(p_test, ids, threshold) for cond, cal in learned.items()}
         results = {cond: summarize(g_test, prob, threshold) for cond, prob in probs.items()}
         intervals = {cond: bootstrap_intervals(g_test, prob, threshold, seed=seed) for cond, prob in probs.items()}
@@ -385,7 +386,7 @@ def summarize_check(run_dir: Path, config: RunConfig, variants: list[Variant], t
     per_value.to_csv(run_dir / "judge_check_values.csv", index=False)
     if agreement is not None:
         agreement.to_csv(run_dir / "judge_agreement.csv", index=False)
-    judges = list(dict.fromkeys(v.judge for v in variants))
+    judges = list(dict.fromkeys(v.judge for v in variants if not v.members))
     (run_dir / "judge_check.json").write_text(json.dumps(
         {"judge": judges[0], "judges": judges, "texts": len(texts), "train": len(train), "test": len(test),
          "seed": seed, "threshold": threshold, "labels": labels_name,

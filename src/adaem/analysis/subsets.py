@@ -79,7 +79,8 @@ def without_draw_noise(boot: np.ndarray, within: np.ndarray, boot_draws: int, dr
         total = np.nanvar(boot, axis=0, ddof=1)
         noise = np.nanmean(within, axis=0)
         target = np.maximum(total - noise / boot_draws, 0.0) + noise / draws
-        scale = np.where(total > 0, np.sqrt(target / np.where(total > 0, total, 1.0)), 1.0)
+        usable = (total > 0) & np.isfinite(target)  # no draw variance to read (too few draws): left as it is
+        scale = np.where(usable, np.sqrt(target / np.where(usable, total, 1.0)), 1.0)
     return centre + (boot - centre) * scale
 
 
